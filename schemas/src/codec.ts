@@ -1,0 +1,78 @@
+import type { Static, TSchema } from '@sinclair/typebox';
+import type { CameraFrameHeader, FieldError } from './records.js';
+import { CameraFrameHeader as CameraFrameHeaderSchema } from './records.js';
+import { validator } from './validate.js';
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** Bus header naming the contract and its version, so a consumer can tell what it got. */
+export const SCHEMA_HEADER = 'cityops-schema';
+/** Bus header carrying a frame's JSON header next to its binary pixels. */
+export const FRAME_HEADER = 'cityops-frame';
+
+/** A record as bytes for the bus (UTF-8 JSON: small records, read by outside consumers too). */
+export function encodeRecord(record: object): Uint8Array {
+  return encoder.encode(JSON.stringify(record));
+}
+
+export type DecodeResult<T> =
+  | { ok: true; value: T }
+  | { ok: false; reason: string; errors: FieldError[]; payload: string };
+
+/**
+ * Bytes from the bus back to a validated record. Never throws: a consumer turns a failure into
+ * a dead letter with the reason and keeps going.
+ */
+export function decodeRecord<S extends TSchema>(schema: S, bytes: Uint8Array): DecodeResult<Static<S>> {
+  let text: string;
+  try {
+    text = decoder.decode(bytes);
+  } catch {
+    return { ok: false, reason: 'expected UTF-8 JSON; got bytes that are not valid UTF-8', errors: [], payload: `<${bytes.byteLength} binary bytes>` };
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    return { ok: false, reason: `expected JSON; ${(e as Error).message}`, errors: [], payload: truncate(text) };
+  }
+  const v = validator(schema);
+  if (v.check(parsed)) return { ok: true, value: parsed };
+  const errors = v.errors(parsed);
+  return { ok: false, reason: `not a valid ${v.name}: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, errors, payload: truncate(text) };
+}
+
+/** Dead-letter payloads are capped so one huge bad message cannot bloat the store. */
+export const MAX_DEAD_LETTER_PAYLOAD_CHARS = 65_536;
+
+export function truncate(text: string, maxChars = MAX_DEAD_LETTER_PAYLOAD_CHARS): string {
+  return text.length <= maxChars ? text : `${text.slice(0, maxChars)}…[truncated ${text.length - maxChars} chars]`;
+}
+
+/** A frame as a bus message: pixels as the value, the header as JSON in a bus header. */
+export function encodeFrame(header: CameraFrameHeader, pixels: Uint8Array): { value: Uint8Array; headers: Record<string, string> } {
+  return { value: pixels, headers: { [FRAME_HEADER]: JSON.stringify(header), [SCHEMA_HEADER]: 'CameraFrameHeader@1' } };
+}
+
+export function decodeFrame(
+  headers: Readonly<Record<string, string>>,
+  value: Uint8Array,
+): DecodeResult<{ header: CameraFrameHeader; pixels: Uint8Array }> {
+  const raw = headers[FRAME_HEADER];
+  if (raw === undefined) {
+    return { ok: false, reason: `expected a '${FRAME_HEADER}' bus header with the frame header; got none`, errors: [], payload: `<${value.byteLength} binary bytes>` };
+  }
+  const header = decodeRecord(CameraFrameHeaderSchema, encoder.encode(raw));
+  if (!header.ok) return header;
+  const h = header.value;
+  if (h.pixel_format === 'rgb24' && value.byteLength !== h.width * h.height * 3) {
+    return {
+      ok: false,
+      reason: `expected ${h.width}×${h.height}×3 = ${h.width * h.height * 3} bytes of rgb24; got ${value.byteLength}`,
+      errors: [{ path: '/value', message: 'payload size does not match width×height×3' }],
+      payload: raw,
+    };
+  }
+  return { ok: true, value: { header: h, pixels: value } };
+}

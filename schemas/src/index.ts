@@ -1,0 +1,27 @@
+export { TOPICS, DEFAULT_PARTITIONS, type TopicName } from './topics.js';
+export { stableId, randomId } from './ids.js';
+export { WARNING_LEVELS, WARNING_LEVEL_INFO, levelRank, maxLevel, type WarningLevel, type WarningLevelInfo } from './levels.js';
+export {
+  SENSOR_KINDS,
+  SENSOR_KIND_INFO,
+  EVENT_KINDS,
+  EVENT_KIND_LABELS,
+  type SensorKind,
+  type SensorKindInfo,
+  type EventKind,
+} from './sensor-kinds.js';
+export * from './records.js';
+export { validator, type Validator } from './validate.js';
+export {
+  encodeRecord,
+  decodeRecord,
+  encodeFrame,
+  decodeFrame,
+  truncate,
+  SCHEMA_HEADER,
+  FRAME_HEADER,
+  MAX_DEAD_LETTER_PAYLOAD_CHARS,
+  type DecodeResult,
+} from './codec.js';
+export { readingDomainErrors } from './domain-checks.js';
+export { DIMENSION_SCHEMAS, encodeDimension, decodeDimension, type DimensionName, type DimensionRecord } from './dimensions.js';
