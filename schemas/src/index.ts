@@ -25,3 +25,4 @@ export {
 } from './codec.js';
 export { readingDomainErrors } from './domain-checks.js';
 export { DIMENSION_SCHEMAS, encodeDimension, decodeDimension, type DimensionName, type DimensionRecord } from './dimensions.js';
+export type { RunningWorker, Clock } from './worker.js';

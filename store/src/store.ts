@@ -1,0 +1,106 @@
+import type {
+  Area,
+  Camera,
+  DeadLetter,
+  Department,
+  DispatchOrder,
+  EarlyWarning,
+  Forecast,
+  GroundTruthEvent,
+  Incident,
+  IncidentEvent,
+  IncidentStatus,
+  Indicator,
+  MarketTick,
+  Sensor,
+  SensorReading,
+  Anomaly,
+} from '@cityops/schemas';
+
+/**
+ * The one store interface. Embedded chDB (default) and a ClickHouse server implement it with the
+ * same SQL; nothing outside store/ sees a ClickHouse client type.
+ */
+
+/** Fact and dimension tables; names are the SQL table names. */
+export const TABLES = [
+  'readings',
+  'market_ticks',
+  'detections',
+  'anomalies',
+  'forecasts',
+  'warnings',
+  'incidents',
+  'incident_events',
+  'dispatches',
+  'dead_letters',
+  'ground_truth',
+  'areas',
+  'sensors',
+  'cameras',
+  'indicators',
+  'departments',
+] as const;
+export type TableName = (typeof TABLES)[number];
+
+export interface MigrationReport {
+  applied: string[];
+  alreadyApplied: string[];
+}
+
+export interface InsertOptions {
+  /**
+   * Same token, same rows: a retried insert with the token it had the first time is dropped by
+   * ClickHouse's insert deduplication instead of doubling the batch.
+   */
+  dedupToken?: string;
+}
+
+export interface TimeRange {
+  fromMs: number;
+  toMs: number;
+}
+
+/** One point of a per-minute rollup. */
+export interface RollupPoint {
+  ts: number;
+  avg: number;
+  min: number;
+  max: number;
+  count: number;
+}
+
+export interface StoreQueries {
+  /** Rows per table, duplicates collapsed (what /api/health reports). */
+  tableCounts(): Promise<Record<TableName, number>>;
+  areas(): Promise<Area[]>;
+  sensors(): Promise<Sensor[]>;
+  cameras(): Promise<Camera[]>;
+  indicators(): Promise<Indicator[]>;
+  departments(): Promise<Department[]>;
+  /** The newest reading of every sensor. */
+  latestReadings(): Promise<SensorReading[]>;
+  readingRollup(sensorId: string, range: TimeRange): Promise<RollupPoint[]>;
+  recentAnomalies(options: { limit: number; sinceMs?: number }): Promise<Anomaly[]>;
+  recentWarnings(options: { limit: number; sinceMs?: number }): Promise<EarlyWarning[]>;
+  /** Latest revision of each incident, newest first. */
+  incidents(options: { limit: number; statuses?: readonly IncidentStatus[] }): Promise<Incident[]>;
+  incidentEvents(incidentId: string): Promise<IncidentEvent[]>;
+  dispatches(options: { limit: number; incidentId?: string }): Promise<DispatchOrder[]>;
+  marketTicks(indicatorId: string, range: TimeRange): Promise<MarketTick[]>;
+  forecasts(indicatorId: string, options: { issuedSinceMs?: number; limit: number }): Promise<Forecast[]>;
+  deadLetters(options: { limit: number }): Promise<DeadLetter[]>;
+  groundTruth(): Promise<GroundTruthEvent[]>;
+}
+
+export interface Store {
+  readonly kind: 'chdb' | 'server';
+  /** Creates or upgrades tables, views and TTLs; idempotent (`cityops migrate`). */
+  migrate(): Promise<MigrationReport>;
+  /** Inserts rows whose fields equal the table's columns. */
+  insert(table: TableName, rows: readonly object[], options?: InsertOptions): Promise<void>;
+  /** Read-only SQL with `{name:Type}` parameters, rows as objects. */
+  query<T>(sql: string, params?: Readonly<Record<string, unknown>>): Promise<T[]>;
+  readonly queries: StoreQueries;
+  close(): Promise<void>;
+}
