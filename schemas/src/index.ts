@@ -26,3 +26,4 @@ export {
 export { readingDomainErrors } from './domain-checks.js';
 export { DIMENSION_SCHEMAS, encodeDimension, decodeDimension, type DimensionName, type DimensionRecord } from './dimensions.js';
 export type { RunningWorker, Clock } from './worker.js';
+export { jsonSchemaDocuments } from './json-schema.js';

@@ -369,6 +369,22 @@ export const WorkerHealth = Type.Object(
   { $id: 'WorkerHealth', additionalProperties: false },
 );
 
+/** GET /api/health: is the system alive, how much has it stored, is any worker behind. */
+export const HealthReport = Type.Object(
+  {
+    status: literalUnion(['ok', 'degraded', 'failing'] as const, 'overall state'),
+    version: Type.String(),
+    role: Type.String(),
+    uptime_s: Type.Number({ minimum: 0 }),
+    bus: Type.Object({ kind: Type.String(), ok: Type.Boolean(), detail: Type.String() }),
+    store: Type.Object({ kind: Type.String(), ok: Type.Boolean(), detail: Type.String() }),
+    /** Rows stored per table, duplicates collapsed. */
+    tables: Type.Record(Type.String(), Type.Integer({ minimum: 0 })),
+    workers: Type.Array(WorkerHealth),
+  },
+  { $id: 'HealthReport', additionalProperties: false },
+);
+
 export type SensorReading = Static<typeof SensorReading>;
 export type MarketTick = Static<typeof MarketTick>;
 export type CameraFrameHeader = Static<typeof CameraFrameHeader>;
@@ -391,6 +407,7 @@ export type Department = Static<typeof Department>;
 export type SourceKind = Static<typeof SourceKindSchema>;
 export type GroundTruthEvent = Static<typeof GroundTruthEvent>;
 export type WorkerHealth = Static<typeof WorkerHealth>;
+export type HealthReport = Static<typeof HealthReport>;
 
 /** Every contract by name; JSON Schema export and the store's table map iterate over it. */
 export const RECORD_SCHEMAS = {
@@ -412,5 +429,6 @@ export const RECORD_SCHEMAS = {
   Department,
   GroundTruthEvent,
   WorkerHealth,
+  HealthReport,
 } as const satisfies Record<string, TSchema>;
 export type RecordName = keyof typeof RECORD_SCHEMAS;

@@ -1,0 +1,78 @@
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+
+/** The roles `cityops <role>` runs. `all` is everything in one process (the embedded default). */
+export const ROLES = ['all', 'ingest', 'vision', 'anomaly', 'forecast', 'incidents', 'sink', 'dashboard', 'migrate', 'doctor'] as const;
+export type Role = (typeof ROLES)[number];
+
+/**
+ * Everything the process is configured with. Environment variables are read here, once, at the
+ * entry point; components get typed options.
+ */
+export interface CityOpsConfig {
+  role: Role;
+  /** HTTP port for the dashboard, ingest API and /api/health. `PORT`, default 3000. */
+  port: number;
+  /** Where embedded ClickHouse keeps its data. `CITYOPS_DATA_DIR`, default ./data. */
+  dataDir: string;
+  /** Kafka bootstrap brokers; empty means the in-process bus. `KAFKA_BROKERS` (comma-separated). */
+  kafkaBrokers: string[];
+  /** ClickHouse server URL; empty means embedded chDB. `CLICKHOUSE_URL`. */
+  clickhouseUrl: string;
+  clickhouseUser: string;
+  clickhousePassword: string;
+  clickhouseDatabase: string;
+  /** Ingest API key; generated and printed at start when `CITYOPS_API_KEY` is unset. */
+  apiKey: string;
+  apiKeyGenerated: boolean;
+  /** Run the demo-city simulator (`CITYOPS_SIMULATOR`, default on for `all`, off otherwise). */
+  simulator: boolean;
+  /** Simulated time runs this many times faster than real time (`CITYOPS_SIM_SPEEDUP`, default 1). */
+  simulatorSpeedup: number;
+  /** ffmpeg binary (`FFMPEG_PATH`, default `ffmpeg` on PATH). */
+  ffmpegPath: string;
+  /** Responsibility table file (`CITYOPS_RESPONSIBILITY_FILE`, default the shipped demo table). */
+  responsibilityFile: string;
+}
+
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+  readonly retriable = false;
+}
+
+export function readConfig(argv: readonly string[], env: NodeJS.ProcessEnv): CityOpsConfig {
+  const roleArg = argv.find((a) => !a.startsWith('-')) ?? 'all';
+  if (!(ROLES as readonly string[]).includes(roleArg)) {
+    throw new ConfigError(`expected a role, one of ${ROLES.join(', ')}; got '${roleArg}'`);
+  }
+  const role = roleArg as Role;
+  const port = env.PORT === undefined || env.PORT === '' ? 3000 : Number(env.PORT);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new ConfigError(`expected PORT to be a TCP port 0…65535; got '${env.PORT}'`);
+  }
+  const speedup = env.CITYOPS_SIM_SPEEDUP ? Number(env.CITYOPS_SIM_SPEEDUP) : 1;
+  if (!Number.isFinite(speedup) || speedup <= 0) {
+    throw new ConfigError(`expected CITYOPS_SIM_SPEEDUP to be a positive number; got '${env.CITYOPS_SIM_SPEEDUP}'`);
+  }
+  const apiKey = env.CITYOPS_API_KEY ?? '';
+  const simulatorFlag = env.CITYOPS_SIMULATOR;
+  return {
+    role,
+    port,
+    dataDir: resolve(env.CITYOPS_DATA_DIR ?? './data'),
+    kafkaBrokers: (env.KAFKA_BROKERS ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    clickhouseUrl: env.CLICKHOUSE_URL ?? '',
+    clickhouseUser: env.CLICKHOUSE_USER ?? 'default',
+    clickhousePassword: env.CLICKHOUSE_PASSWORD ?? '',
+    clickhouseDatabase: env.CLICKHOUSE_DATABASE ?? 'cityops',
+    apiKey: apiKey !== '' ? apiKey : `co_${randomBytes(18).toString('base64url')}`,
+    apiKeyGenerated: apiKey === '',
+    simulator: simulatorFlag === undefined ? role === 'all' : !['0', 'false', 'off', 'no'].includes(simulatorFlag.toLowerCase()),
+    simulatorSpeedup: speedup,
+    ffmpegPath: env.FFMPEG_PATH ?? 'ffmpeg',
+    responsibilityFile: env.CITYOPS_RESPONSIBILITY_FILE ?? '',
+  };
+}

@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+import { openStore } from '@cityops/store';
+import { ConfigError, readConfig, ROLES } from './config.js';
+import { runDoctor } from './doctor.js';
+import { log, logError } from './log.js';
+import { startSystem } from './system.js';
+
+const USAGE = `usage: cityops [role]
+
+roles:
+  all         everything in one process (default; what npm start runs)
+  ingest      HTTP ingest API, demo-city simulator and camera sources
+  vision      camera-frame vision worker
+  anomaly     sensor anomaly worker
+  forecast    market forecaster
+  incidents   incident correlation and dispatch
+  sink        writes every topic to ClickHouse
+  dashboard   wall display, query API and live stream
+  migrate     create or upgrade the ClickHouse schema, then exit
+  doctor      check the bus, the store, ffmpeg and ONNX Runtime, then exit
+
+environment: PORT, CITYOPS_DATA_DIR, KAFKA_BROKERS, CLICKHOUSE_URL, CLICKHOUSE_USER,
+CLICKHOUSE_PASSWORD, CLICKHOUSE_DATABASE, CITYOPS_API_KEY, CITYOPS_SIMULATOR,
+CITYOPS_SIM_SPEEDUP, FFMPEG_PATH, CITYOPS_RESPONSIBILITY_FILE (see README)`;
+
+async function main(): Promise<number> {
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(USAGE);
+    return 0;
+  }
+  const config = readConfig(argv, process.env);
+
+  if (config.role === 'doctor') {
+    const checks = await runDoctor(config);
+    for (const c of checks) console.log(`${c.usable ? 'ok  ' : 'FAIL'}  ${c.name}: ${c.detail}`);
+    // ONNX GPU providers are optional; only the bus and the store are required to run.
+    const required = checks.filter((c) => c.name === 'bus' || c.name === 'store');
+    return required.every((c) => c.usable) ? 0 : 1;
+  }
+  if (config.role === 'migrate') {
+    const store = config.clickhouseUrl
+      ? await openStore({ kind: 'server', url: config.clickhouseUrl, username: config.clickhouseUser, password: config.clickhousePassword, database: config.clickhouseDatabase })
+      : await openStore({ kind: 'embedded', dataDir: config.dataDir });
+    const r = await store.migrate();
+    log('migrate', `applied: ${r.applied.join(', ') || 'none'}; already applied: ${r.alreadyApplied.length}`);
+    await store.close();
+    return 0;
+  }
+
+  const system = await startSystem(config);
+  await new Promise<void>((resolve) => {
+    let signals = 0;
+    const onSignal = (sig: NodeJS.Signals) => {
+      signals += 1;
+      if (signals > 1) {
+        logError('system', `second ${sig}: exiting without draining`);
+        process.exit(130);
+      }
+      system.stop().then(resolve, (e: unknown) => {
+        logError('system', 'shutdown failed', e);
+        resolve();
+      });
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    if (e instanceof ConfigError) {
+      logError('config', e.message);
+      console.error(`\nroles: ${ROLES.join(', ')}`);
+      process.exit(2);
+    }
+    logError('system', 'failed to start', e);
+    if (e instanceof Error && e.stack) console.error(e.stack);
+    process.exit(1);
+  },
+);

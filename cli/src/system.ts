@@ -1,0 +1,137 @@
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { DEFAULT_PARTITIONS, TOPICS, type Clock, type RunningWorker } from '@cityops/schemas';
+import { createBus, type Bus } from '@cityops/bus';
+import { openStore, startSink, type Store } from '@cityops/store';
+import { createIngestHandler, createDemoCity, demoCityGeoJson, runSimulator } from '@cityops/ingest';
+import { startAnomalyWorker } from '@cityops/detectors';
+import { startForecastWorker } from '@cityops/forecaster';
+import { defaultResponsibilityTablePath, loadResponsibilityTable, startIncidentWorker } from '@cityops/incidents';
+import { createDashboardServer } from '@cityops/dashboard';
+import type { CityOpsConfig, Role } from './config.js';
+import { ConfigError } from './config.js';
+import { createHealthHandler } from './health.js';
+import { closeServer, startHttpServer, type RequestHandler } from './http-server.js';
+import { log, logError } from './log.js';
+
+export const VERSION = '0.1.0';
+
+export interface RunningSystem {
+  role: Role;
+  /** The port the HTTP server listens on (useful with PORT=0). */
+  port: number;
+  bus: Bus;
+  store: Store | undefined;
+  workers: readonly RunningWorker[];
+  /** Stops producing, lets consumers drain, then stops workers and closes the store. */
+  stop(): Promise<void>;
+}
+
+export interface SystemOptions {
+  clock?: Clock;
+  /** How long shutdown waits for consumers to drain before stopping them anyway. */
+  drainTimeoutMs?: number;
+}
+
+const needsStore: ReadonlySet<Role> = new Set(['all', 'sink', 'dashboard']);
+
+/**
+ * Composition root: builds the bus and the store from the config, starts the workers the role
+ * asks for, and serves HTTP. `all` runs every role in this one process.
+ */
+export async function startSystem(config: CityOpsConfig, options: SystemOptions = {}): Promise<RunningSystem> {
+  const clock = options.clock ?? Date.now;
+  const role = config.role;
+  const has = (r: Role) => role === 'all' || role === r;
+
+  if (role !== 'all' && config.kafkaBrokers.length === 0) {
+    throw new ConfigError(
+      `role '${role}' runs as its own process and needs KAFKA_BROKERS; the in-process bus only connects roles inside one process — use 'cityops all' for the embedded default`,
+    );
+  }
+  const bus = config.kafkaBrokers.length > 0 ? createBus({ kind: 'kafka', brokers: config.kafkaBrokers, clientId: `cityops-${role}` }) : createBus({ kind: 'in-process' });
+  log('bus', bus.kind === 'kafka' ? `Kafka at ${config.kafkaBrokers.join(',')}` : 'in-process bus (embedded default)');
+  await bus.ensureTopics(Object.values(TOPICS).map((name) => ({ name, partitions: DEFAULT_PARTITIONS[name] })));
+
+  let store: Store | undefined;
+  if (needsStore.has(role)) {
+    store = config.clickhouseUrl
+      ? await openStore({ kind: 'server', url: config.clickhouseUrl, username: config.clickhouseUser, password: config.clickhousePassword, database: config.clickhouseDatabase })
+      : await openStore({ kind: 'embedded', dataDir: config.dataDir });
+    log('store', store.kind === 'server' ? `ClickHouse server at ${config.clickhouseUrl}` : `embedded ClickHouse (chDB) in ${config.dataDir}`);
+    const m = await store.migrate();
+    log('store', m.applied.length > 0 ? `applied migrations: ${m.applied.join(', ')}` : `schema up to date (${m.alreadyApplied.length} migrations)`);
+  }
+
+  const workers: RunningWorker[] = [];
+  // Producers of new data: stopped first on shutdown so consumers can drain behind them.
+  const sources: RunningWorker[] = [];
+  const handlers: RequestHandler[] = [];
+  const stoppers: (() => Promise<void>)[] = [];
+  const producer = bus.producer();
+
+  try {
+    if (store && has('sink')) workers.push(await startSink({ bus, store }));
+    if (has('anomaly')) workers.push(await startAnomalyWorker({ bus, clock }));
+    if (has('forecast')) workers.push(await startForecastWorker({ bus, clock }));
+    if (has('incidents')) {
+      const file = config.responsibilityFile || defaultResponsibilityTablePath();
+      const table = loadResponsibilityTable(readFileSync(file, 'utf8'), file);
+      log('incidents', `responsibility table ${table.version} from ${file}`);
+      workers.push(await startIncidentWorker({ bus, clock, table }));
+    }
+    if (has('ingest')) {
+      handlers.push(createIngestHandler({ producer, apiKeys: () => [config.apiKey], clock }));
+      if (config.apiKeyGenerated) log('ingest', `API key for POST /api/ingest/* (set CITYOPS_API_KEY to choose one): ${config.apiKey}`);
+      if (config.simulator) {
+        const city = createDemoCity();
+        const sim = await runSimulator({ producer, city, clock, speedup: config.simulatorSpeedup });
+        sources.push(sim);
+        workers.push(sim);
+        log('simulator', `demo city running: ${city.sensors.length} sensors, ${city.indicators.length} indicators, ${city.cameras.length} cameras, ${city.areas.length} districts`);
+      }
+    }
+    if (store && has('dashboard')) {
+      const dashboard = createDashboardServer({ store, bus, basemap: demoCityGeoJson(), clock });
+      await dashboard.start();
+      handlers.push(dashboard.handle);
+      stoppers.push(() => dashboard.stop());
+    }
+  } catch (e) {
+    await Promise.allSettled(workers.map((w) => w.stop()));
+    await bus.close();
+    await store?.close();
+    throw e;
+  }
+
+  const startedAtMs = Date.now();
+  const health = createHealthHandler({ role, version: VERSION, startedAtMs, bus, store, workers: () => workers });
+  const http = await startHttpServer(config.port, [health.handler, ...handlers], (e) => logError('http', 'request failed', e));
+  log('http', `listening on http://localhost:${http.port} (dashboard, /api/health${has('ingest') ? ', /api/ingest/readings, /api/ingest/ticks' : ''})`);
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= shutdown(http.server));
+  async function shutdown(server: Server): Promise<void> {
+    log('system', 'stopping: no new input, draining the bus…');
+    await Promise.allSettled(sources.map((s) => s.stop()));
+    await producer.flush();
+    await drain(workers.filter((w) => !sources.includes(w)), options.drainTimeoutMs ?? 15_000);
+    for (const s of stoppers) await s();
+    await closeServer(server);
+    // Pipeline order: every downstream consumer still runs while its upstream finishes.
+    for (const w of workers) if (!sources.includes(w)) await w.stop();
+    await bus.close();
+    await store?.close();
+    log('system', 'stopped');
+  }
+  return { role, port: http.port, bus, store, workers, stop };
+}
+
+async function drain(workers: readonly RunningWorker[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (workers.every((w) => w.health().lag === 0)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  log('system', `drain timed out after ${timeoutMs} ms; uncommitted messages are redelivered on the next start`);
+}
