@@ -1,0 +1,382 @@
+import { deadLetter, type Bus, type Consumer, type MessageBatch, type OutgoingMessage, type Producer } from '@cityops/bus';
+import {
+  DEFAULT_PARTITIONS,
+  EarlyWarning,
+  Incident as IncidentSchema,
+  SCHEMA_HEADER,
+  TOPICS,
+  decodeRecord,
+  encodeDimension,
+  encodeRecord,
+  randomId,
+  truncate,
+  type Clock,
+  type DispatchOrder,
+  type Incident,
+  type IncidentEvent,
+  type RunningWorker,
+  type WorkerHealth,
+} from '@cityops/schemas';
+import { IncidentsError, wrapError } from './errors.js';
+import { IncidentEngine, type IncidentChange, type WarningOutcome } from './incident-engine.js';
+import { departmentsAsDimensions, type ResponsibilityTable } from './responsibility-table.js';
+
+/*
+ * The incidents role: warnings in; incidents, lifecycle events and dispatch orders out.
+ *
+ * At-least-once, no duplicates: a batch's results are published before its offsets are committed
+ * (the bus commits when the handler resolves), and the engine ignores a warning it has seen. What
+ * the engine decided but could not publish stays in an outbox that is sent first on the next
+ * attempt — the redelivered warnings are then no-ops in the engine, so without the outbox their
+ * results would be lost.
+ *
+ * State survives restarts through the incidents topic: at start the worker reads it from the
+ * beginning (latest revision per incident wins) before it takes any warning, and keeps following
+ * it afterwards so incidents written by another replica are seen too.
+ */
+
+export interface IncidentWorkerOptions {
+  bus: Bus;
+  /** The responsibility table (权责清单); see readResponsibilityTableFile(). */
+  table: ResponsibilityTable;
+  /** Time source for dispatch and SLA times. Default Date.now. */
+  clock?: Clock;
+  /** Consumer group for warnings; replicas of the role share it. Default 'cityops-incidents'. */
+  groupId?: string;
+  /** See IncidentEngineOptions.joinWindowMs. Default 30 min. */
+  joinWindowMs?: number;
+  /** See IncidentEngineOptions.autoCloseAfterMs. Default undefined: incidents are never auto-closed. */
+  autoCloseAfterMs?: number;
+  /** How often to look for idle incidents when autoCloseAfterMs is set. Default 60 000 ms. */
+  autoCloseCheckIntervalMs?: number;
+  /** Longest wait at start for the incidents topic to be read to its end. Default 120 000 ms. */
+  restoreTimeoutMs?: number;
+  /** Largest batch of warnings handed to the engine at once. Default 500. */
+  maxBatchSize?: number;
+  /**
+   * Incidents to start from, applied before the incidents topic is read (the higher revision
+   * wins). For the in-process bus, which keeps no history once every group has read it: pass the
+   * store's latest revisions of incidents not closed. Default none.
+   */
+  initialIncidents?: Iterable<Incident>;
+}
+
+const WORKER_NAME = 'incidents';
+const RESTORE_POLL_MS = 20;
+
+/** Topics this role reads or writes; created if missing (existing ones are left as they are). */
+const TOPICS_USED = [
+  TOPICS.warnings,
+  TOPICS.incidents,
+  TOPICS.incidentEvents,
+  TOPICS.dispatches,
+  TOPICS.deadLetters,
+  TOPICS.dimensions,
+] as const;
+
+interface Counters {
+  warnings_in: number;
+  warnings_duplicate: number;
+  incidents_opened: number;
+  dispatches: number;
+  incidents_auto_closed: number;
+  incidents_restored: number;
+  /** Records on the incidents topic that failed validation at restore (not dead-lettered: see readState). */
+  incident_records_skipped: number;
+}
+
+/**
+ * Starts the incidents role. Resolves once department dimensions are published, state is rebuilt
+ * from the incidents topic and the warnings consumer has joined its group.
+ */
+export async function startIncidentWorker(options: IncidentWorkerOptions): Promise<RunningWorker> {
+  const { bus, table } = options;
+  const clock = options.clock ?? Date.now;
+  const groupId = options.groupId ?? 'cityops-incidents';
+  const engine = new IncidentEngine({
+    table,
+    clock,
+    ...(options.joinWindowMs === undefined ? {} : { joinWindowMs: options.joinWindowMs }),
+    ...(options.autoCloseAfterMs === undefined ? {} : { autoCloseAfterMs: options.autoCloseAfterMs }),
+  });
+
+  let state: WorkerHealth['state'] = 'starting';
+  let lastError = '';
+  let deadLettered = 0;
+  const counters: Counters = {
+    warnings_in: 0,
+    warnings_duplicate: 0,
+    incidents_opened: 0,
+    dispatches: 0,
+    incidents_auto_closed: 0,
+    incidents_restored: 0,
+    incident_records_skipped: 0,
+  };
+  const lagByPartition = new Map<number, number>();
+  const outbox = new Outbox();
+  const serial = serializer();
+
+  let producer: Producer;
+  try {
+    await bus.ensureTopics(TOPICS_USED.map((name) => ({ name, partitions: DEFAULT_PARTITIONS[name] })));
+    producer = bus.producer();
+    // Departments come from the table, so the dashboard and the store can name them.
+    await producer.send(TOPICS.dimensions, departmentsAsDimensions(table).map(encodeDimension));
+  } catch (e) {
+    throw wrapError('bus-failure', 'expected to create topics and publish departments at start', e, true);
+  }
+
+  if (options.initialIncidents !== undefined) {
+    engine.restore(options.initialIncidents);
+    counters.incidents_restored += engine.liveCount;
+  }
+  const follower = await readState(bus, groupId, engine, options.restoreTimeoutMs ?? 120_000, {
+    onRestored: (n) => (counters.incidents_restored += n),
+    onSkipped: (reason) => {
+      counters.incident_records_skipped++;
+      lastError = reason;
+    },
+  });
+
+  const collect = (change: IncidentChange): void => {
+    outbox.add(change);
+    if (change.dispatch) counters.dispatches++;
+  };
+
+  const flush = async (): Promise<void> => {
+    await outbox.flush(producer);
+  };
+
+  const closeIdle = (): void => {
+    for (const change of engine.closeIdle()) {
+      counters.incidents_auto_closed++;
+      collect(change);
+    }
+  };
+
+  const handleWarnings = async (batch: MessageBatch): Promise<void> => {
+    for (const message of batch.messages) {
+      counters.warnings_in++;
+      const decoded = decodeRecord(EarlyWarning, message.value);
+      if (!decoded.ok) {
+        await deadLetter(producer, {
+          source: TOPICS.warnings,
+          reason: decoded.reason,
+          errors: decoded.errors,
+          payload: decoded.payload,
+          key: message.key,
+        });
+        deadLettered++;
+        continue;
+      }
+      let outcome: WarningOutcome;
+      try {
+        outcome = engine.onWarning(decoded.value);
+      } catch (e) {
+        // A warning the engine cannot take is a bug, not bad input; retrying it forever would
+        // stall every warning behind it, so it goes to the dead letters with the reason.
+        const reason = `expected the incident engine to take the warning; it threw ${e instanceof Error ? e.message : String(e)}`;
+        await deadLetter(producer, {
+          source: TOPICS.warnings,
+          reason,
+          errors: [],
+          payload: truncate(new TextDecoder().decode(message.value)),
+          key: message.key,
+        });
+        deadLettered++;
+        lastError = reason;
+        continue;
+      }
+      if (outcome.outcome === 'duplicate') {
+        counters.warnings_duplicate++;
+        continue;
+      }
+      if (outcome.outcome === 'opened') counters.incidents_opened++;
+      collect(outcome);
+    }
+    closeIdle();
+    await flush();
+    lagByPartition.set(batch.partition, batch.lag);
+  };
+
+  const consumer = bus.consumer({ groupId, topics: [TOPICS.warnings], fromBeginning: true, maxBatchSize: options.maxBatchSize ?? 500 });
+  try {
+    await consumer.run((batch) =>
+      serial(async () => {
+        // Results a failed attempt could not publish go first; the redelivered warnings are
+        // duplicates for the engine by now.
+        await flush();
+        await handleWarnings(batch);
+      }).catch((e: unknown) => {
+        lastError = e instanceof Error ? e.message : String(e);
+        // Rethrown so the bus leaves the batch uncommitted and delivers it again.
+        throw e;
+      }),
+    );
+  } catch (e) {
+    await follower.stop().catch(() => undefined);
+    throw wrapError('bus-failure', `expected the warnings consumer of group '${groupId}' to start`, e, true);
+  }
+  state = 'running';
+
+  let timer: NodeJS.Timeout | undefined;
+  if (options.autoCloseAfterMs !== undefined) {
+    timer = setInterval(() => {
+      void serial(async () => {
+        closeIdle();
+        await flush();
+      }).catch((e: unknown) => {
+        lastError = e instanceof Error ? e.message : String(e);
+      });
+    }, options.autoCloseCheckIntervalMs ?? 60_000);
+    // The consumers keep the process alive while the role runs; this timer alone must not.
+    timer.unref();
+  }
+
+  let stopping: Promise<void> | undefined;
+  const stop = async (): Promise<void> => {
+    if (timer !== undefined) clearInterval(timer);
+    await consumer.stop();
+    // Whatever the timer decided last is sent before the producer is let go.
+    await serial(flush).catch((e: unknown) => {
+      lastError = e instanceof Error ? e.message : String(e);
+    });
+    await follower.stop();
+    await producer.flush();
+    state = 'stopped';
+  };
+
+  return {
+    name: WORKER_NAME,
+    health: (): WorkerHealth => ({
+      name: WORKER_NAME,
+      state,
+      lag: [...lagByPartition.values()].reduce((a, b) => a + b, 0),
+      processed: counters.warnings_in,
+      dead_lettered: deadLettered,
+      last_error: lastError,
+      counters: { ...counters, incidents_open: engine.liveCount },
+    }),
+    stop: () => {
+      stopping ??= stop().catch((e: unknown) => {
+        state = 'failed';
+        lastError = e instanceof Error ? e.message : String(e);
+        throw wrapError('bus-failure', 'expected the incidents worker to stop cleanly', e, false);
+      });
+      return stopping;
+    },
+  };
+}
+
+/**
+ * Reads the incidents topic from the beginning into the engine, waits until it has reached the
+ * end, and leaves the consumer following the topic.
+ *
+ * The Bus has no group-less reader, so this uses a consumer group of its own per start (a fixed
+ * one would resume from its committed offsets and skip the history). It keeps consuming after the
+ * restore because an idle group would hold the in-process bus's log (and its backpressure) at its
+ * offset; following also lets this replica see incidents another one writes.
+ *
+ * A record that fails validation is counted and named in last_error, not dead-lettered: it is
+ * read again at every start, and the dead letters would fill with copies of it.
+ */
+async function readState(
+  bus: Bus,
+  groupId: string,
+  engine: IncidentEngine,
+  timeoutMs: number,
+  report: { onRestored: (count: number) => void; onSkipped: (reason: string) => void },
+): Promise<Consumer> {
+  const consumer = bus.consumer({ groupId: `${groupId}.state.${randomId()}`, topics: [TOPICS.incidents], fromBeginning: true });
+  try {
+    await consumer.run((batch) => {
+      const records: Incident[] = [];
+      for (const message of batch.messages) {
+        const decoded = decodeRecord(IncidentSchema, message.value);
+        if (decoded.ok) records.push(decoded.value);
+        else report.onSkipped(`skipped ${TOPICS.incidents}[${batch.partition}]@${message.offset} at restore: ${decoded.reason}`);
+      }
+      const before = engine.liveCount;
+      engine.restore(records);
+      report.onRestored(Math.max(0, engine.liveCount - before));
+      return Promise.resolve();
+    });
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const lag = (await consumer.lag())[TOPICS.incidents] ?? 0;
+      if (lag === 0) return consumer;
+      if (Date.now() > deadline) {
+        throw new IncidentsError(
+          'restore-timeout',
+          `expected to read ${TOPICS.incidents} to its end within ${timeoutMs} ms; got ${lag} records still unread`,
+          { retriable: true },
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, RESTORE_POLL_MS));
+    }
+  } catch (e) {
+    await consumer.stop().catch(() => undefined);
+    throw wrapError('bus-failure', `expected to rebuild incidents from ${TOPICS.incidents}`, e, true);
+  }
+}
+
+/**
+ * Results waiting to be published, sent in an order that keeps a crash harmless: dispatch orders
+ * and events before the incident records. Restore reads only incident records, so an incident
+ * that reached its topic has had its dispatch sent; one that did not is recomputed from the
+ * redelivered warning, with the same stable ids, and the store keeps one copy.
+ */
+class Outbox {
+  private dispatches: DispatchOrder[] = [];
+  private events: IncidentEvent[] = [];
+  /** Latest revision per incident: earlier ones in the same flush add nothing. */
+  private readonly incidents = new Map<string, Incident>();
+
+  add(change: IncidentChange): void {
+    if (change.dispatch) this.dispatches.push(change.dispatch);
+    this.events.push(...change.events);
+    const known = this.incidents.get(change.incident.id);
+    if (known === undefined || known.revision < change.incident.revision) this.incidents.set(change.incident.id, change.incident);
+  }
+
+  async flush(producer: Producer): Promise<void> {
+    if (this.dispatches.length > 0) {
+      const sending = this.dispatches;
+      await producer.send(
+        TOPICS.dispatches,
+        sending.map((d) => message(d.incident_id, d, 'DispatchOrder', d.ts)),
+      );
+      this.dispatches = this.dispatches.slice(sending.length);
+    }
+    if (this.events.length > 0) {
+      const sending = this.events;
+      await producer.send(
+        TOPICS.incidentEvents,
+        sending.map((e) => message(e.incident_id, e, 'IncidentEvent', e.ts)),
+      );
+      this.events = this.events.slice(sending.length);
+    }
+    if (this.incidents.size > 0) {
+      const sending = [...this.incidents.values()];
+      await producer.send(
+        TOPICS.incidents,
+        sending.map((i) => message(i.id, i, 'Incident', i.updated_at)),
+      );
+      for (const i of sending) if (this.incidents.get(i.id) === i) this.incidents.delete(i.id);
+    }
+  }
+}
+
+function message(key: string, record: object, schema: string, timestampMs: number): OutgoingMessage {
+  return { key, value: encodeRecord(record), headers: { [SCHEMA_HEADER]: `${schema}@1` }, timestampMs };
+}
+
+/** Runs async sections one at a time: batches of both partitions and the auto-close timer share one engine and one outbox. */
+function serializer(): <T>(fn: () => Promise<T>) => Promise<T> {
+  let tail: Promise<unknown> = Promise.resolve();
+  return <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = tail.then(fn);
+    tail = run.catch(() => undefined);
+    return run;
+  };
+}
