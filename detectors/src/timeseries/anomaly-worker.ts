@@ -1,0 +1,651 @@
+import { deadLetter, type Bus, type Consumer, type MessageBatch, type OutgoingMessage, type Producer } from '@cityops/bus';
+import {
+  Anomaly as AnomalySchema,
+  DEFAULT_PARTITIONS,
+  EVENT_KIND_LABELS,
+  EarlyWarning as EarlyWarningSchema,
+  SCHEMA_HEADER,
+  SENSOR_KIND_INFO,
+  SensorReading as SensorReadingSchema,
+  TOPICS,
+  decodeDimension,
+  decodeRecord,
+  encodeRecord,
+  randomId,
+  readingDomainErrors,
+  stableId,
+  truncate,
+  validator,
+  type Anomaly,
+  type Area,
+  type Clock,
+  type EarlyWarning,
+  type FieldError,
+  type RunningWorker,
+  type Sensor,
+  type SensorKind,
+  type SensorReading,
+  type WorkerHealth,
+} from '@cityops/schemas';
+import { toDetectorError } from '../errors.js';
+import type { TimeseriesDetectorConfig } from './detector-config.js';
+import { EpisodeTracker, type EpisodeDecision } from './episode-tracker.js';
+import { createTimeseriesDetector } from './registry.js';
+import type { ScoreDetail, TimeseriesDetector } from './timeseries-detector.js';
+import { POINT_STATUS } from './timeseries-detector.js';
+import { DEFAULT_WARNING_POLICY, describeLevel, validateWarningPolicy, type Direction, type WarningPolicy } from './warning-policy.js';
+
+/*
+ * The time-series anomaly role: sensor readings in; anomalies and early warnings out.
+ *
+ * - Dimensions (city.dimensions) are read from the beginning by a consumer group of this start's
+ *   own, so every replica learns every sensor's kind, area and location; the worker waits for it
+ *   to reach the end before taking readings, and keeps following it for new sensors.
+ * - Readings are decoded and checked at the edge; a bad one goes to the dead letters with its
+ *   reason and the batch goes on. Valid ones are scored in one detector call per batch.
+ * - At-least-once without loss: a batch's results are produced before the handler resolves (the
+ *   bus commits then). Results that could not be produced stay in an outbox sent first on the
+ *   next attempt — the redelivered readings are duplicates to the detector by then (same
+ *   timestamps), so without the outbox their results would be lost.
+ * - Ids are stable (anomaly: sensor, ts, detector; warning: sensor, episode start, level), so a
+ *   replay produces the same records and the store keeps one copy.
+ */
+
+export interface AnomalyWorkerConfig {
+  /** Detector plugin config, chosen by `type`. Default: rolling-robust-z with its defaults. */
+  detector?: TimeseriesDetectorConfig | Record<string, unknown>;
+  /**
+   * Smallest MAD per sensor kind, in the kind's unit (about the sensor's resolution), so a flat
+   * series does not score a one-step wiggle as an anomaly. Defaults in DEFAULT_SCALE_FLOOR_BY_KIND.
+   */
+  scaleFloorByKind?: Partial<Record<SensorKind, number>>;
+  /** Episode hysteresis and level lines; see DEFAULT_WARNING_POLICY. */
+  warningPolicy?: Partial<WarningPolicy>;
+  /**
+   * Where a warning is placed when its sensor's location is not known (no Sensor record on
+   * city.dimensions yet) — normally the city center. Default lon 0, lat 0; the warning's reasons
+   * say the location is unknown either way.
+   */
+  fallbackLocation?: { lon: number; lat: number };
+  /** Largest batch of readings handed to the detector at once. Default 1000. */
+  maxBatchSize?: number;
+  /** Longest wait at start for city.dimensions to be read to its end. Default 30 000 ms. */
+  dimensionsCatchUpTimeoutMs?: number;
+}
+
+export interface AnomalyWorkerOptions {
+  bus: Bus;
+  /** Consumer group for readings; replicas of the role share it. Default 'cityops-anomaly'. */
+  groupId?: string;
+  /** Time source for health timestamps. Default Date.now. */
+  clock?: Clock;
+  config?: AnomalyWorkerConfig;
+}
+
+/** About one step of resolution per kind, in the kind's unit. */
+export const DEFAULT_SCALE_FLOOR_BY_KIND: Readonly<Record<SensorKind, number>> = {
+  traffic_speed: 1,
+  traffic_occupancy: 0.5,
+  water_level: 0.5,
+  air_quality_pm25: 1,
+  power_load: 0.5,
+};
+
+const WORKER_NAME = 'anomaly';
+/** A stuck run gets one anomaly record on its first stuck reading and then every this many. */
+const STUCK_ANOMALY_EVERY = 60;
+const CATCH_UP_POLL_MS = 20;
+const TOPICS_USED = [TOPICS.dimensions, TOPICS.sensorReadings, TOPICS.anomalies, TOPICS.warnings, TOPICS.deadLetters] as const;
+
+interface SeriesInfo {
+  index: number;
+  sensorId: string;
+  kind: SensorKind;
+  /** Consecutive stuck points, to thin out their anomaly records. */
+  stuckRun: number;
+}
+
+interface Counters {
+  points_scored: number;
+  anomalies_emitted: number;
+  warnings_emitted: number;
+  skipped_out_of_order: number;
+  skipped_nan: number;
+  skipped_duplicate: number;
+  points_warming_up: number;
+  gap_resets: number;
+  stuck_points: number;
+  dimension_records_skipped: number;
+  invalid_outputs: number;
+}
+
+/**
+ * Starts the anomaly role. Resolves once topics exist, dimensions are read to their end (or the
+ * catch-up timeout passed) and the readings consumer has joined its group.
+ */
+export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise<RunningWorker> {
+  const { bus } = options;
+  const groupId = options.groupId ?? 'cityops-anomaly';
+  const clock = options.clock ?? Date.now;
+  const config = options.config ?? {};
+  const detector = createTimeseriesDetector(config.detector ?? {});
+  const policy = validateWarningPolicy({ ...DEFAULT_WARNING_POLICY, ...config.warningPolicy });
+  const floors: Record<SensorKind, number> = { ...DEFAULT_SCALE_FLOOR_BY_KIND, ...config.scaleFloorByKind };
+  const fallbackLocation = config.fallbackLocation ?? { lon: 0, lat: 0 };
+  const maxBatchSize = config.maxBatchSize ?? 1000;
+  const producedBy = `anomaly-worker/${detector.type}@${detector.version.split('.')[0] ?? '1'}`;
+  const tracker = new EpisodeTracker(policy);
+
+  let state: WorkerHealth['state'] = 'starting';
+  let lastError = '';
+  let processed = 0;
+  let deadLettered = 0;
+  let lastBatchAtMs = 0;
+  const counters: Counters = {
+    points_scored: 0,
+    anomalies_emitted: 0,
+    warnings_emitted: 0,
+    skipped_out_of_order: 0,
+    skipped_nan: 0,
+    skipped_duplicate: 0,
+    points_warming_up: 0,
+    gap_resets: 0,
+    stuck_points: 0,
+    dimension_records_skipped: 0,
+    invalid_outputs: 0,
+  };
+  const lagByPartition = new Map<number, number>();
+  const sensors = new Map<string, Sensor>();
+  const areas = new Map<string, Area>();
+  const series = new Map<string, SeriesInfo>();
+  const seriesByIndex: SeriesInfo[] = [];
+  const outbox = new Outbox();
+  const serial = serializer();
+  const scratch = new Scratch(maxBatchSize);
+
+  let producer: Producer;
+  try {
+    await bus.ensureTopics(TOPICS_USED.map((name) => ({ name, partitions: DEFAULT_PARTITIONS[name] })));
+    producer = bus.producer();
+  } catch (e) {
+    state = 'failed';
+    throw toDetectorError('start-failed', 'expected to create the anomaly worker topics', e, true);
+  }
+
+  const onDimensions = (batch: MessageBatch): Promise<void> => {
+    for (const message of batch.messages) {
+      if (message.value.byteLength === 0) {
+        // A compaction tombstone: the record named by the key was deleted.
+        const [name, id] = splitKey(message.key);
+        if (name === 'Sensor') sensors.delete(id);
+        else if (name === 'Area') areas.delete(id);
+        continue;
+      }
+      const decoded = decodeDimension(message.headers, message.value);
+      if (!decoded.ok) {
+        // Counted, not dead-lettered: this topic is read from the beginning at every start,
+        // and the dead letters would fill with copies of the same record.
+        counters.dimension_records_skipped++;
+        lastError = `skipped ${TOPICS.dimensions}[${batch.partition}]@${message.offset}: ${decoded.reason}`;
+        continue;
+      }
+      const d = decoded.value;
+      if (d.name === 'Sensor') sensors.set(d.record.id, d.record);
+      else if (d.name === 'Area') areas.set(d.record.id, d.record);
+    }
+    return Promise.resolve();
+  };
+
+  const seriesFor = (r: SensorReading): SeriesInfo => {
+    let info = series.get(r.sensor_id);
+    if (info === undefined) {
+      const index = detector.addSeries();
+      info = { index, sensorId: r.sensor_id, kind: r.kind, stuckRun: 0 };
+      detector.setScaleFloor(index, floors[r.kind]);
+      series.set(r.sensor_id, info);
+      seriesByIndex[index] = info;
+    } else if (info.kind !== r.kind) {
+      // The same sensor id now reports another kind (re-provisioned): old values are not
+      // comparable, so its baseline starts over.
+      detector.resetSeries(info.index);
+      detector.setScaleFloor(info.index, floors[r.kind]);
+      tracker.end(info.index);
+      info.kind = r.kind;
+    }
+    return info;
+  };
+
+  const handleReadings = async (batch: MessageBatch): Promise<void> => {
+    // 1. Decode and check at the edge. Bad input is dead-lettered before any state changes, so
+    //    a failure to dead-letter leaves nothing half done.
+    const accepted: SensorReading[] = [];
+    for (const message of batch.messages) {
+      processed++;
+      const decoded = decodeRecord(SensorReadingSchema, message.value);
+      if (!decoded.ok) {
+        await deadLetter(producer, {
+          source: TOPICS.sensorReadings,
+          reason: decoded.reason,
+          errors: decoded.errors,
+          payload: decoded.payload,
+          key: message.key,
+        });
+        deadLettered++;
+        continue;
+      }
+      const domain = readingDomainErrors(decoded.value);
+      if (domain.length > 0) {
+        await deadLetter(producer, {
+          source: TOPICS.sensorReadings,
+          reason: `not a plausible ${decoded.value.kind} reading: ${domain.map((e) => `${e.path} ${e.message}`).join('; ')}`,
+          errors: domain,
+          payload: truncate(new TextDecoder().decode(message.value)),
+          key: message.key,
+        });
+        deadLettered++;
+        continue;
+      }
+      accepted.push(decoded.value);
+    }
+
+    // 2. Score the batch in one call (synchronous from here to the outbox: no other batch can
+    //    interleave with the detector state).
+    const n = accepted.length;
+    scratch.ensure(n);
+    for (let i = 0; i < n; i++) {
+      const r = accepted[i]!;
+      scratch.series[i] = seriesFor(r).index;
+      scratch.values[i] = r.value;
+      scratch.ts[i] = r.ts;
+    }
+    const before = detector.stats();
+    detector.scoreBatch(
+      scratch.series.subarray(0, n),
+      scratch.values.subarray(0, n),
+      scratch.ts.subarray(0, n),
+      scratch.out.subarray(0, n),
+      scratch.detail(n),
+    );
+    const after = detector.stats();
+    counters.points_scored += after.pointsScored - before.pointsScored;
+    counters.points_warming_up += after.pointsWarmingUp - before.pointsWarmingUp;
+    counters.skipped_nan += after.skippedNan - before.skippedNan;
+    counters.skipped_out_of_order += after.skippedOutOfOrder - before.skippedOutOfOrder;
+    counters.skipped_duplicate += after.skippedDuplicate - before.skippedDuplicate;
+    counters.gap_resets += after.gapResets - before.gapResets;
+    counters.stuck_points += after.stuckPoints - before.stuckPoints;
+
+    // 3. Decide: anomalies per point over threshold, warnings per episode open / level raise.
+    const invalid: { topic: string; key: string; record: object; errors: FieldError[] }[] = [];
+    const checkAnomaly = validator(AnomalySchema);
+    const checkWarning = validator(EarlyWarningSchema);
+    for (let i = 0; i < n; i++) {
+      const status = scratch.status[i]!;
+      const r = accepted[i]!;
+      const index = scratch.series[i]!;
+      if (status === POINT_STATUS.gapReset) {
+        tracker.end(index);
+        continue;
+      }
+      if (status !== POINT_STATUS.scored && status !== POINT_STATUS.stuck) continue;
+      const z = scratch.out[i]!;
+      const absZ = Math.abs(z);
+      const overThreshold = absZ >= detector.threshold;
+      const stuck = status === POINT_STATUS.stuck;
+      const direction: Direction = overThreshold ? (z > 0 ? 'high' : 'low') : 'flat';
+      const info = seriesByIndex[index]!;
+      info.stuckRun = stuck && !overThreshold ? info.stuckRun + 1 : 0;
+      // A stuck sensor can stay stuck for days; one anomaly record per STUCK_ANOMALY_EVERY
+      // readings says so without filling the store with a row per reading. The episode still
+      // sees every stuck point, so its warning stays open.
+      const thinnedOut = info.stuckRun > 0 && (info.stuckRun - 1) % STUCK_ANOMALY_EVERY !== 0;
+      let anomalyId: string | undefined;
+      if ((overThreshold || stuck) && !thinnedOut) {
+        const anomaly = buildAnomaly(r, detector, {
+          z,
+          // A stuck point has no meaningful z (it sits on its own median); it is scored at the
+          // threshold so it ranks with the mildest anomalies rather than above real excursions.
+          score: overThreshold ? absZ : detector.threshold,
+          expected: scratch.expected[i]!,
+          scale: scratch.scale[i]!,
+          stuck: stuck && !overThreshold,
+          areaId: sensors.get(r.sensor_id)?.area_id ?? '',
+        });
+        if (checkAnomaly.check(anomaly)) {
+          outbox.anomalies.push(anomaly);
+          anomalyId = anomaly.id;
+        } else {
+          invalid.push({ topic: TOPICS.anomalies, key: r.sensor_id, record: anomaly, errors: checkAnomaly.errors(anomaly) });
+        }
+      }
+      const decision = tracker.observe(index, r.kind, {
+        ts: r.ts,
+        anomalous: overThreshold || stuck,
+        direction,
+        score: overThreshold ? absZ : detector.threshold,
+        ...(anomalyId === undefined ? {} : { anomalyId }),
+      });
+      if (decision !== undefined) {
+        const warning = buildWarning(r, decision, {
+          detector,
+          policy,
+          producedBy,
+          expected: scratch.expected[i]!,
+          scale: scratch.scale[i]!,
+          score: overThreshold ? absZ : detector.threshold,
+          sensor: sensors.get(r.sensor_id),
+          areas,
+          fallbackLocation,
+        });
+        if (checkWarning.check(warning)) outbox.warnings.push(warning);
+        else invalid.push({ topic: TOPICS.warnings, key: r.sensor_id, record: warning, errors: checkWarning.errors(warning) });
+      }
+    }
+
+    // 4. Produce, then let the bus commit.
+    for (const bad of invalid) {
+      // A record that fails its own contract is a bug here; it is dead-lettered (visible, with
+      // the reason) instead of sent to consumers that would reject it.
+      counters.invalid_outputs++;
+      lastError = `produced an invalid record for ${bad.topic}: ${bad.errors.map((e) => `${e.path} ${e.message}`).join('; ')}`;
+      await deadLetter(producer, {
+        source: bad.topic,
+        reason: lastError,
+        errors: bad.errors,
+        payload: truncate(safeJson(bad.record)),
+        key: bad.key,
+      });
+      deadLettered++;
+    }
+    await flushOutbox();
+    lagByPartition.set(batch.partition, batch.lag);
+    lastBatchAtMs = clock();
+  };
+
+  const flushOutbox = async (): Promise<void> => {
+    const sent = await outbox.flush(producer);
+    counters.anomalies_emitted += sent.anomalies;
+    counters.warnings_emitted += sent.warnings;
+  };
+
+  const dimensions = bus.consumer({ groupId: `${groupId}.dimensions.${randomId()}`, topics: [TOPICS.dimensions], fromBeginning: true });
+  const readings = bus.consumer({ groupId, topics: [TOPICS.sensorReadings], fromBeginning: true, maxBatchSize });
+  try {
+    await dimensions.run(onDimensions);
+    const caughtUp = await catchUp(dimensions, TOPICS.dimensions, config.dimensionsCatchUpTimeoutMs ?? 30_000);
+    if (!caughtUp) {
+      // Not fatal: dimensions only enrich (area, location); warnings say when they are missing.
+      lastError = `${TOPICS.dimensions} was not read to its end within the catch-up timeout; some sensors may lack area and location`;
+    }
+    await readings.run((batch) =>
+      serial(async () => {
+        await flushOutbox();
+        await handleReadings(batch);
+      }).catch((e: unknown) => {
+        const error = toDetectorError('produce-failed', `expected to process ${batch.topic}[${batch.partition}]`, e, true);
+        lastError = error.message;
+        // Rethrown so the bus leaves the batch uncommitted and delivers it again.
+        throw error;
+      }),
+    );
+  } catch (e) {
+    state = 'failed';
+    await Promise.allSettled([dimensions.stop(), readings.stop()]);
+    throw toDetectorError('start-failed', `expected the anomaly worker consumers of group '${groupId}' to start`, e, true);
+  }
+  state = 'running';
+
+  let stopping: Promise<void> | undefined;
+  const stop = async (): Promise<void> => {
+    await readings.stop();
+    await serial(flushOutbox).catch((e: unknown) => {
+      lastError = e instanceof Error ? e.message : String(e);
+    });
+    await dimensions.stop();
+    await producer.flush();
+    state = 'stopped';
+  };
+
+  return {
+    name: WORKER_NAME,
+    health: (): WorkerHealth => ({
+      name: WORKER_NAME,
+      state,
+      lag: [...lagByPartition.values()].reduce((a, b) => a + b, 0),
+      processed,
+      dead_lettered: deadLettered,
+      last_error: lastError,
+      counters: {
+        ...counters,
+        warnings_active: tracker.activeCount,
+        series: detector.seriesCount,
+        sensors_known: sensors.size,
+        last_batch_at_ms: lastBatchAtMs,
+      },
+    }),
+    stop: () => {
+      stopping ??= stop().catch((e: unknown) => {
+        state = 'failed';
+        lastError = e instanceof Error ? e.message : String(e);
+        throw toDetectorError('invalid-state', 'expected the anomaly worker to stop cleanly', e, false);
+      });
+      return stopping;
+    },
+  };
+}
+
+/** Reusable typed arrays for one batch (no allocation per batch once warm). */
+class Scratch {
+  series: Int32Array;
+  values: Float64Array;
+  ts: Float64Array;
+  out: Float64Array;
+  expected: Float64Array;
+  scale: Float64Array;
+  status: Uint8Array;
+
+  constructor(size: number) {
+    this.series = new Int32Array(size);
+    this.values = new Float64Array(size);
+    this.ts = new Float64Array(size);
+    this.out = new Float64Array(size);
+    this.expected = new Float64Array(size);
+    this.scale = new Float64Array(size);
+    this.status = new Uint8Array(size);
+  }
+
+  ensure(size: number): void {
+    if (size <= this.series.length) return;
+    const next = new Scratch(Math.max(size, this.series.length * 2));
+    Object.assign(this, next);
+  }
+
+  detail(n: number): ScoreDetail {
+    return { expected: this.expected.subarray(0, n), scale: this.scale.subarray(0, n), status: this.status.subarray(0, n) };
+  }
+}
+
+/** Results waiting to be produced: anomalies first, so a warning's evidence exists when it lands. */
+class Outbox {
+  anomalies: Anomaly[] = [];
+  warnings: EarlyWarning[] = [];
+
+  async flush(producer: Producer): Promise<{ anomalies: number; warnings: number }> {
+    const sent = { anomalies: 0, warnings: 0 };
+    if (this.anomalies.length > 0) {
+      const sending = this.anomalies;
+      await producer.send(
+        TOPICS.anomalies,
+        sending.map((a) => message(a.source_id, a, 'Anomaly', a.ts)),
+      );
+      this.anomalies = this.anomalies.slice(sending.length);
+      sent.anomalies = sending.length;
+    }
+    if (this.warnings.length > 0) {
+      const sending = this.warnings;
+      await producer.send(
+        TOPICS.warnings,
+        sending.map((w) => message(w.source_id, w, 'EarlyWarning', w.ts)),
+      );
+      this.warnings = this.warnings.slice(sending.length);
+      sent.warnings = sending.length;
+    }
+    return sent;
+  }
+}
+
+function message(key: string, record: object, schema: string, timestampMs: number): OutgoingMessage {
+  return { key, value: encodeRecord(record), headers: { [SCHEMA_HEADER]: `${schema}@1` }, timestampMs };
+}
+
+interface AnomalyInputs {
+  z: number;
+  score: number;
+  expected: number;
+  scale: number;
+  stuck: boolean;
+  areaId: string;
+}
+
+function buildAnomaly(r: SensorReading, detector: TimeseriesDetector, a: AnomalyInputs): Anomaly {
+  const k = detector.threshold;
+  const lower = a.expected - k * a.scale;
+  const upper = a.expected + k * a.scale;
+  const unit = SENSOR_KIND_INFO[r.kind].unit;
+  const what = SENSOR_KIND_INFO[r.kind].en.toLowerCase();
+  const reason = a.stuck
+    ? `${what} has repeated exactly ${fmt(r.value)} ${unit} for many consecutive readings after varying before (expected ${fmt(lower)}…${fmt(upper)} ${unit}): the sensor looks stuck`
+    : `${what} ${fmt(r.value)} ${unit} is ${a.z > 0 ? 'above' : 'below'} the expected range ${fmt(lower)}…${fmt(upper)} ${unit} ` +
+      `(median ${fmt(a.expected)} ${unit}); ${detector.describe().replace(/^robust z/, `robust z ${fmt(a.score)}`)}`;
+  return {
+    id: stableId(r.sensor_id, r.ts, detector.type),
+    schema_version: 1,
+    ts: r.ts,
+    source_kind: 'sensor',
+    source_id: r.sensor_id,
+    metric: r.kind,
+    area_id: a.areaId,
+    value: r.value,
+    expected: a.expected,
+    lower,
+    upper,
+    score: a.score,
+    probability: detector.probability(a.score),
+    detector: detector.type,
+    detector_version: detector.version,
+    reason: clip(reason, 1000),
+  };
+}
+
+interface WarningInputs {
+  detector: TimeseriesDetector;
+  policy: WarningPolicy;
+  producedBy: string;
+  expected: number;
+  scale: number;
+  score: number;
+  sensor: Sensor | undefined;
+  areas: ReadonlyMap<string, Area>;
+  fallbackLocation: { lon: number; lat: number };
+}
+
+function buildWarning(r: SensorReading, d: EpisodeDecision, w: WarningInputs): EarlyWarning {
+  const info = SENSOR_KIND_INFO[r.kind];
+  const label = EVENT_KIND_LABELS[d.event];
+  const k = w.detector.threshold;
+  const area = w.sensor === undefined ? undefined : w.areas.get(w.sensor.area_id);
+  const where = w.sensor === undefined ? r.sensor_id : `${w.sensor.name}${area === undefined ? '' : ` · ${area.name_zh}`}`;
+  const title = `${label.zh} ${label.en} · ${where} · ${info.en} ${fmt(r.value)} ${info.unit}`;
+  const reasons = [
+    `observed ${info.en.toLowerCase()} ${fmt(r.value)} ${info.unit} at ${iso(r.ts)}; expected ${fmt(w.expected - k * w.scale)}…${fmt(w.expected + k * w.scale)} ${info.unit} (median ${fmt(w.expected)} ${info.unit})`,
+    d.direction === 'flat'
+      ? `the sensor has repeated one exact value for many consecutive readings after varying before: it looks stuck`
+      : `robust z-score ${fmt(w.score)} (peak ${fmt(d.peakScore)}), threshold ${k}: ${w.detector.describe()}`,
+    `${d.direction === 'flat' ? 'stuck' : d.direction === 'high' ? 'above' : 'below'} the expected range for ${d.anomalousPoints} consecutive readings over ${duration(d.durationMs)}, since ${iso(d.startTs)}`,
+    describeLevel(w.policy, d.level, d.event) + (d.previousLevel === undefined ? '' : `; raised from ${d.previousLevel}`),
+  ];
+  if (w.sensor === undefined) {
+    reasons.push(
+      `sensor location unknown (no Sensor record for ${r.sensor_id} on ${TOPICS.dimensions} yet): placed at the fallback location`,
+    );
+  }
+  return {
+    id: stableId(r.sensor_id, d.startTs, d.level),
+    schema_version: 1,
+    ts: r.ts,
+    level: d.level,
+    kind: d.event,
+    area_id: w.sensor?.area_id ?? '',
+    source_kind: 'sensor',
+    source_id: r.sensor_id,
+    lon: w.sensor?.lon ?? w.fallbackLocation.lon,
+    lat: w.sensor?.lat ?? w.fallbackLocation.lat,
+    title: clip(title, 300),
+    reasons: reasons.map((s) => clip(s, 500)),
+    score: d.peakScore,
+    evidence_ids: [...d.evidenceIds],
+    produced_by: w.producedBy,
+    machine_made: true,
+  };
+}
+
+/** Waits until a consumer has nothing left to read on `topic`; false if the timeout passed first. */
+async function catchUp(consumer: Consumer, topic: string, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const lag = (await consumer.lag())[topic] ?? 0;
+    if (lag === 0) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, CATCH_UP_POLL_MS));
+  }
+}
+
+/** Runs async sections one at a time: batches of several partitions share one detector and one outbox. */
+function serializer(): <T>(fn: () => Promise<T>) => Promise<T> {
+  let tail: Promise<unknown> = Promise.resolve();
+  return <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = tail.then(fn);
+    tail = run.catch(() => undefined);
+    return run;
+  };
+}
+
+function splitKey(key: string): [string, string] {
+  const at = key.indexOf(':');
+  return at < 0 ? ['', key] : [key.slice(0, at), key.slice(at + 1)];
+}
+
+/** A number for people: 3 significant decimals at most, no trailing zeros. */
+function fmt(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  const a = Math.abs(v);
+  const digits = a >= 1000 ? 0 : a >= 100 ? 1 : a >= 1 ? 2 : 3;
+  const s = v.toFixed(digits);
+  return s.includes('.') ? s.replace(/0+$/, '').replace(/\.$/, '') : s;
+}
+
+/**
+ * Shortens text to a contract's length limit. (schemas' `truncate` appends a marker after the
+ * limit, which is right for dead-letter payloads but would break a bounded field.)
+ */
+function clip(text: string, maxChars: number): string {
+  return text.length <= maxChars ? text : `${text.slice(0, maxChars - 1)}…`;
+}
+
+function iso(ts: number): string {
+  return new Date(ts).toISOString().replace('.000Z', 'Z');
+}
+
+function duration(ms: number): string {
+  if (ms < 60_000) return `${Math.round(ms / 1000)} s`;
+  if (ms < 3_600_000) return `${(ms / 60_000).toFixed(ms < 600_000 ? 1 : 0)} min`;
+  return `${(ms / 3_600_000).toFixed(1)} h`;
+}
+
+function safeJson(record: object): string {
+  try {
+    return JSON.stringify(record);
+  } catch (e) {
+    return `<record not serialisable: ${e instanceof Error ? e.message : 'unknown error'}>`;
+  }
+}

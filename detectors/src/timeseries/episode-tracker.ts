@@ -1,0 +1,175 @@
+import { levelRank, type EventKind, type SensorKind, type WarningLevel } from '@cityops/schemas';
+import type { Direction, WarningPolicy } from './warning-policy.js';
+import { EVENT_BY_KIND, levelFor } from './warning-policy.js';
+
+/**
+ * Hysteresis from anomalous points to warning episodes, per series. Pure and synchronous: the
+ * worker feeds it every scored point in order and publishes what it decides.
+ *
+ * - An episode opens after `openAfterPoints` consecutive anomalous points in one direction
+ *   (one stray point is noise, not an event) and emits a warning.
+ * - While open, its level only rises; each rise emits one more warning. Nothing is re-emitted
+ *   for points that do not raise it — the wall must not flood with copies.
+ * - It closes after `closeAfterPoints` consecutive points that do not continue it.
+ */
+
+export interface ObservedPoint {
+  ts: number;
+  anomalous: boolean;
+  direction: Direction;
+  /** Absolute score of the point (robust z). */
+  score: number;
+  /** Id of the Anomaly record emitted for it, if anomalous. */
+  anomalyId?: string;
+}
+
+export interface EpisodeDecision {
+  type: 'opened' | 'raised';
+  event: EventKind;
+  level: WarningLevel;
+  /** The level before a raise. */
+  previousLevel?: WarningLevel;
+  direction: Direction;
+  /** Timestamp of the episode's first anomalous point: with the level, the warning's identity. */
+  startTs: number;
+  durationMs: number;
+  peakScore: number;
+  /** Anomalous points in the episode so far. */
+  anomalousPoints: number;
+  /** Most recent anomaly ids, oldest first, at most `maxEvidenceIds`. */
+  evidenceIds: readonly string[];
+}
+
+interface SeriesEpisode {
+  runDirection: Direction | undefined;
+  runCount: number;
+  runStartTs: number;
+  runPeak: number;
+  evidence: string[];
+  active: boolean;
+  event: EventKind;
+  level: WarningLevel;
+  normalCount: number;
+  /** Points left during which an excursion opposite to the last hazard opens no sensor_fault. */
+  guardRemaining: number;
+}
+
+export class EpisodeTracker {
+  private readonly episodes: (SeriesEpisode | undefined)[] = [];
+  private active = 0;
+
+  constructor(private readonly policy: WarningPolicy) {}
+
+  /** Episodes currently open. */
+  get activeCount(): number {
+    return this.active;
+  }
+
+  observe(series: number, kind: SensorKind, point: ObservedPoint): EpisodeDecision | undefined {
+    const e = (this.episodes[series] ??= freshEpisode());
+    const p = this.policy;
+    if (e.active) {
+      if (point.anomalous && point.direction === e.runDirection) {
+        e.normalCount = 0;
+        e.runCount++;
+        if (point.score > e.runPeak) e.runPeak = point.score;
+        this.addEvidence(e, point.anomalyId);
+        const level = levelFor(p, e.event, e.runPeak, point.ts - e.runStartTs);
+        if (levelRank(level) > levelRank(e.level)) {
+          const previousLevel = e.level;
+          e.level = level;
+          return { ...this.decision(e, 'raised', point.ts), previousLevel };
+        }
+        return undefined;
+      }
+      e.normalCount++;
+      if (e.normalCount >= p.closeAfterPoints) this.close(e);
+      return undefined;
+    }
+
+    if (e.guardRemaining > 0) e.guardRemaining--;
+    if (!point.anomalous) {
+      e.runDirection = undefined;
+      e.runCount = 0;
+      e.evidence = [];
+      return undefined;
+    }
+    if (point.direction !== e.runDirection) {
+      e.runDirection = point.direction;
+      e.runCount = 0;
+      e.runStartTs = point.ts;
+      e.runPeak = 0;
+      e.evidence = [];
+    }
+    e.runCount++;
+    if (point.score > e.runPeak) e.runPeak = point.score;
+    this.addEvidence(e, point.anomalyId);
+    if (e.runCount < p.openAfterPoints) return undefined;
+    const event = eventFor(kind, point.direction);
+    if (event === 'sensor_fault' && point.direction !== 'flat' && e.guardRemaining > 0) return undefined;
+    e.active = true;
+    e.event = event;
+    e.normalCount = 0;
+    e.level = levelFor(p, event, e.runPeak, point.ts - e.runStartTs);
+    this.active++;
+    return this.decision(e, 'opened', point.ts);
+  }
+
+  /** Ends a series' episode without a warning (e.g. its baseline was reset after a gap). */
+  end(series: number): void {
+    const e = this.episodes[series];
+    if (e === undefined) return;
+    if (e.active) this.close(e);
+    e.runDirection = undefined;
+    e.runCount = 0;
+    e.evidence = [];
+  }
+
+  private close(e: SeriesEpisode): void {
+    e.active = false;
+    this.active--;
+    if (e.event !== 'sensor_fault') e.guardRemaining = this.policy.guardAfterEpisodePoints;
+    e.runDirection = undefined;
+    e.runCount = 0;
+    e.evidence = [];
+  }
+
+  private addEvidence(e: SeriesEpisode, id: string | undefined): void {
+    if (id === undefined) return;
+    e.evidence.push(id);
+    if (e.evidence.length > this.policy.maxEvidenceIds) e.evidence.shift();
+  }
+
+  private decision(e: SeriesEpisode, type: 'opened' | 'raised', ts: number): EpisodeDecision {
+    return {
+      type,
+      event: e.event,
+      level: e.level,
+      direction: e.runDirection ?? 'flat',
+      startTs: e.runStartTs,
+      durationMs: ts - e.runStartTs,
+      peakScore: e.runPeak,
+      anomalousPoints: e.runCount,
+      evidenceIds: [...e.evidence],
+    };
+  }
+}
+
+export function eventFor(kind: SensorKind, direction: Direction): EventKind {
+  return direction === 'flat' ? 'sensor_fault' : EVENT_BY_KIND[kind][direction];
+}
+
+function freshEpisode(): SeriesEpisode {
+  return {
+    runDirection: undefined,
+    runCount: 0,
+    runStartTs: 0,
+    runPeak: 0,
+    evidence: [],
+    active: false,
+    event: 'sensor_fault',
+    level: 'blue',
+    normalCount: 0,
+    guardRemaining: 0,
+  };
+}

@@ -1,0 +1,16 @@
+import type { TimeseriesDetectorConfig } from './detector-config.js';
+import { parseTimeseriesDetectorConfig } from './detector-config.js';
+import { RollingRobustDetector } from './rolling-robust-detector.js';
+import type { TimeseriesDetector } from './timeseries-detector.js';
+
+/**
+ * The plugin registry: a config's `type` chooses the implementation. The switch is exhaustive
+ * over the config union, so adding a plugin type without registering it fails to compile.
+ */
+export function createTimeseriesDetector(config: TimeseriesDetectorConfig | Record<string, unknown> = {}): TimeseriesDetector {
+  const parsed = parseTimeseriesDetectorConfig(config);
+  switch (parsed.type) {
+    case 'rolling-robust-z':
+      return new RollingRobustDetector(parsed);
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * The contract every time-series detector plugin implements. Detectors are plugins keyed by
+ * `type` (the Frigate habit): the worker holds a `TimeseriesDetector` and never knows which
+ * algorithm is behind it, so a later ensemble or seasonal model replaces this one by config.
+ *
+ * The hot path is batched and columnar: one call scores many points of many series, passed as
+ * parallel typed arrays (struct of arrays), so there is no object per point.
+ */
+
+/** What happened to one point, written to `ScoreDetail.status`. */
+export const POINT_STATUS = {
+  /** Scored against a warm baseline; `out` holds the signed score. */
+  scored: 0,
+  /** Accepted into the baseline, but the series has too little history to score it yet. */
+  warmup: 1,
+  /** Value or timestamp not finite (NaN, ±Infinity): skipped, the baseline is untouched. */
+  skippedNan: 2,
+  /** Timestamp earlier than the series' last accepted one: skipped, counted. */
+  skippedOutOfOrder: 3,
+  /** Same timestamp as the series' last accepted point (a redelivery): skipped, counted. */
+  skippedDuplicate: 4,
+  /** The gap since the last point exceeded `maxGapMs`: the baseline was reset, warm-up restarts. */
+  gapReset: 5,
+  /** Scored, and the series has repeated one exact value long enough to look stuck. */
+  stuck: 6,
+} as const;
+export type PointStatus = (typeof POINT_STATUS)[keyof typeof POINT_STATUS];
+
+/** Optional per-point outputs beside the score, for explaining a decision. */
+export interface ScoreDetail {
+  /** The baseline's expected value (e.g. the rolling median); NaN when not scored. */
+  expected: Float64Array;
+  /** The scale one unit of score stands for, in the series' unit; NaN when not scored. */
+  scale: Float64Array;
+  /** One of POINT_STATUS per point. */
+  status: Uint8Array;
+}
+
+export interface DetectorStats {
+  /** Points that received a score. */
+  pointsScored: number;
+  /** Points accepted into a baseline that was still warming up. */
+  pointsWarmingUp: number;
+  skippedNan: number;
+  skippedOutOfOrder: number;
+  skippedDuplicate: number;
+  /** Times a series' baseline was reset after a gap longer than `maxGapMs`. */
+  gapResets: number;
+  /** Scored points flagged as part of a stuck (flat-lined) run. */
+  stuckPoints: number;
+}
+
+export interface TimeseriesDetector {
+  /** The plugin key, e.g. 'rolling-robust-z'; recorded in every Anomaly as `detector`. */
+  readonly type: string;
+  /** Algorithm version, bumped when scores for the same input change; Anomaly.detector_version. */
+  readonly version: string;
+  /** Score at or above which a point is anomalous (same unit as `out`'s absolute value). */
+  readonly threshold: number;
+  readonly seriesCount: number;
+  /** Registers a new series and returns its index (0, 1, 2, …). */
+  addSeries(): number;
+  /**
+   * Smallest spread the series can have, in its own unit (e.g. a sensor's resolution), so a
+   * flat series does not turn a one-step wiggle into a huge score.
+   */
+  setScaleFloor(series: number, floor: number): void;
+  /** Forgets a series' history (it warms up again); its index stays valid. */
+  resetSeries(series: number): void;
+  /**
+   * Scores points in order. `seriesIndex[i]`, `values[i]`, `ts[i]` (epoch ms) describe point i;
+   * `out[i]` receives its signed score (positive = above expected) or NaN when not scored.
+   * Points of one series must come in time order within and across calls: late, duplicate
+   * and non-finite points are skipped and counted, never thrown on.
+   */
+  scoreBatch(seriesIndex: Int32Array, values: Float64Array, ts: Float64Array, out: Float64Array, detail?: ScoreDetail): void;
+  /** Probability (0…1) that a point with this absolute score is a real anomaly. */
+  probability(score: number): number;
+  /** One sentence saying how the score is computed, for reasons shown to people. */
+  describe(): string;
+  stats(): DetectorStats;
+}

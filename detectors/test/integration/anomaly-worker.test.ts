@@ -1,0 +1,346 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  createInProcessBus,
+  type Bus,
+  type BusError,
+  type Consumer,
+  type IncomingMessage,
+  type OutgoingMessage,
+  type Producer,
+} from '@cityops/bus';
+import {
+  Anomaly as AnomalySchema,
+  DEFAULT_PARTITIONS,
+  EarlyWarning as EarlyWarningSchema,
+  SCHEMA_HEADER,
+  TOPICS,
+  decodeRecord,
+  encodeDimension,
+  encodeRecord,
+  stableId,
+  type Anomaly,
+  type EarlyWarning,
+  type RunningWorker,
+  type SensorReading,
+} from '@cityops/schemas';
+import { startAnomalyWorker } from '../../src/index.js';
+
+/*
+ * The anomaly worker end to end on the in-process bus: dimensions and readings in, anomalies,
+ * warnings and dead letters out, read back through a consumer like any downstream role would.
+ */
+
+const T0 = Date.UTC(2026, 5, 1, 8, 0);
+const MINUTE = 60_000;
+const SENSOR = 'wl-xh-001';
+const AREA = 'xuhui';
+const ALL_TOPICS = [TOPICS.dimensions, TOPICS.sensorReadings, TOPICS.anomalies, TOPICS.warnings, TOPICS.deadLetters] as const;
+
+function rng(seed: number): () => number {
+  let s = seed;
+  const uniform = (): number => {
+    s = (s + 0x6d2b79f5) | 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
+}
+
+function reading(minute: number, value: number): OutgoingMessage {
+  const r: SensorReading = {
+    id: stableId(SENSOR, minute),
+    schema_version: 1,
+    sensor_id: SENSOR,
+    kind: 'water_level',
+    ts: T0 + minute * MINUTE,
+    value: Math.round(value * 100) / 100,
+    unit: 'cm',
+  };
+  return { key: SENSOR, value: encodeRecord(r), headers: { [SCHEMA_HEADER]: 'SensorReading@1' } };
+}
+
+/** 200 quiet minutes of a water gauge (12 cm, slow drift, noise σ 0.4 cm), then an excursion. */
+function phaseOne(): OutgoingMessage[] {
+  const noise = rng(11);
+  const quiet = Array.from({ length: 200 }, (_, m) => reading(m, 12 + 0.3 * Math.sin(m / 40) + 0.4 * noise()));
+  // +4.5 cm: robust z ≈ 6 against the 0.5 cm MAD floor of water gauges → blue.
+  const rising = Array.from({ length: 4 }, (_, i) => reading(200 + i, 16.5 + 0.1 * i));
+  return [...quiet, ...rising];
+}
+
+/** The water keeps rising: +10 cm, robust z ≈ 13 → orange. */
+function phaseTwo(): OutgoingMessage[] {
+  return Array.from({ length: 3 }, (_, i) => reading(204 + i, 22 + 0.2 * i));
+}
+
+async function publishDimensions(bus: Bus): Promise<void> {
+  const producer = bus.producer();
+  await producer.send(TOPICS.dimensions, [
+    encodeDimension({
+      name: 'Area',
+      record: {
+        id: AREA,
+        schema_version: 1,
+        name_zh: '徐汇区',
+        name_en: 'Xuhui',
+        population: 1_100_000,
+        geometry: '{}',
+        lon: 121.43,
+        lat: 31.18,
+      },
+    }),
+    encodeDimension({
+      name: 'Sensor',
+      record: {
+        id: SENSOR,
+        schema_version: 1,
+        kind: 'water_level',
+        area_id: AREA,
+        name: 'Caoxi Rd underpass gauge',
+        lon: 121.437,
+        lat: 31.17,
+        unit: 'cm',
+      },
+    }),
+  ]);
+}
+
+interface Collected {
+  anomalies: Anomaly[];
+  warnings: EarlyWarning[];
+  deadLetters: { source: string; reason: string; key: string }[];
+}
+
+/** Reads what the worker produced, as a downstream role would. */
+async function collect(bus: Bus): Promise<{ out: Collected; consumer: Consumer }> {
+  const out: Collected = { anomalies: [], warnings: [], deadLetters: [] };
+  const consumer = bus.consumer({
+    groupId: 'test-collector',
+    topics: [TOPICS.anomalies, TOPICS.warnings, TOPICS.deadLetters],
+    fromBeginning: true,
+  });
+  await consumer.run((batch) => {
+    for (const m of batch.messages) take(out, m);
+    return Promise.resolve();
+  });
+  return { out, consumer };
+}
+
+function take(out: Collected, m: IncomingMessage): void {
+  if (m.topic === TOPICS.anomalies) {
+    const d = decodeRecord(AnomalySchema, m.value);
+    if (!d.ok) throw new Error(`worker produced an invalid Anomaly: ${d.reason}`);
+    out.anomalies.push(d.value);
+  } else if (m.topic === TOPICS.warnings) {
+    const d = decodeRecord(EarlyWarningSchema, m.value);
+    if (!d.ok) throw new Error(`worker produced an invalid EarlyWarning: ${d.reason}`);
+    out.warnings.push(d.value);
+  } else {
+    out.deadLetters.push(JSON.parse(new TextDecoder().decode(m.value)) as { source: string; reason: string; key: string });
+  }
+}
+
+async function until(what: string, probe: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Waits until a group has committed everything on `topics` (the in-process bus reads lag by group id). */
+async function drained(bus: Bus, groupId: string, topics: readonly string[]): Promise<void> {
+  const probe = bus.consumer({ groupId, topics, fromBeginning: true });
+  try {
+    await until(`group ${groupId} to drain ${topics.join(', ')}`, async () => Object.values(await probe.lag()).every((l) => l === 0));
+  } finally {
+    await probe.stop();
+  }
+}
+
+async function settle(bus: Bus): Promise<void> {
+  await drained(bus, 'cityops-anomaly', [TOPICS.sensorReadings]);
+  await drained(bus, 'test-collector', [TOPICS.anomalies, TOPICS.warnings, TOPICS.deadLetters]);
+}
+
+interface Harness {
+  bus: Bus;
+  worker: RunningWorker;
+  out: Collected;
+  producer: Producer;
+  busErrors: BusError[];
+}
+
+async function start(makeBus: (bus: Bus) => Bus = (b) => b): Promise<Harness> {
+  const busErrors: BusError[] = [];
+  const inner = createInProcessBus({ retryDelayMs: 5, maxRetryDelayMs: 20, onError: (e) => busErrors.push(e) });
+  const bus = makeBus(inner);
+  await bus.ensureTopics(ALL_TOPICS.map((name) => ({ name, partitions: DEFAULT_PARTITIONS[name] })));
+  await publishDimensions(bus);
+  const worker = await startAnomalyWorker({ bus, clock: () => T0, config: { fallbackLocation: { lon: 121.47, lat: 31.23 } } });
+  const { out } = await collect(bus);
+  running.push({ bus, worker });
+  return { bus, worker, out, producer: bus.producer(), busErrors };
+}
+
+const running: { bus: Bus; worker: RunningWorker }[] = [];
+afterEach(async () => {
+  for (const { bus, worker } of running.splice(0)) {
+    await worker.stop();
+    await bus.close();
+  }
+});
+
+describe('anomaly worker on the in-process bus', () => {
+  it('turns an excursion into anomalies and exactly one warning, then one more when it worsens', async () => {
+    const h = await start();
+    await h.producer.send(TOPICS.sensorReadings, phaseOne());
+    await settle(h.bus);
+
+    expect(h.out.anomalies.length).toBeGreaterThanOrEqual(3);
+    expect(h.out.anomalies.every((a) => a.ts >= T0 + 200 * MINUTE)).toBe(true);
+    const a = h.out.anomalies[0]!;
+    expect(a).toMatchObject({
+      source_kind: 'sensor',
+      source_id: SENSOR,
+      metric: 'water_level',
+      area_id: AREA,
+      detector: 'rolling-robust-z',
+    });
+    expect(a.lower).toBeLessThan(a.expected);
+    expect(a.upper).toBeGreaterThan(a.expected);
+    expect(a.value).toBeGreaterThan(a.upper);
+    expect(a.probability).toBeGreaterThan(0.9);
+    expect(a.reason).toMatch(/water level 16\.5 cm is above the expected range .*robust z/);
+
+    expect(h.out.warnings).toHaveLength(1);
+    const w = h.out.warnings[0]!;
+    expect(w).toMatchObject({
+      level: 'blue',
+      kind: 'waterlogging',
+      area_id: AREA,
+      source_kind: 'sensor',
+      source_id: SENSOR,
+      lon: 121.437,
+      lat: 31.17,
+      produced_by: 'anomaly-worker/rolling-robust-z@1',
+      machine_made: true,
+      ts: T0 + 202 * MINUTE,
+    });
+    expect(w.id).toBe(stableId(SENSOR, T0 + 200 * MINUTE, 'blue'));
+    expect(w.title).toContain('道路积水 Waterlogging');
+    expect(w.reasons.join('\n')).toMatch(/observed water level .* cm at 2026-06-01T11:22:00Z; expected .*….* cm/);
+    expect(w.reasons.join('\n')).toMatch(/robust z-score \d/);
+    expect(w.reasons.join('\n')).toMatch(/for 3 consecutive readings over 2\.0 min/);
+    const anomalyIds = new Set(h.out.anomalies.map((x) => x.id));
+    expect(w.evidence_ids.length).toBe(3);
+    expect(w.evidence_ids.every((id) => anomalyIds.has(id))).toBe(true);
+
+    await h.producer.send(TOPICS.sensorReadings, phaseTwo());
+    await settle(h.bus);
+    expect(h.out.warnings).toHaveLength(2);
+    const raised = h.out.warnings[1]!;
+    expect(raised.level).toBe('orange');
+    expect(raised.id).toBe(stableId(SENSOR, T0 + 200 * MINUTE, 'orange'));
+    expect(raised.reasons.join('\n')).toMatch(/raised from blue/);
+
+    const health = h.worker.health();
+    expect(health).toMatchObject({ name: 'anomaly', state: 'running', dead_lettered: 0, lag: 0 });
+    expect(health.counters).toMatchObject({ warnings_emitted: 2, anomalies_emitted: h.out.anomalies.length, warnings_active: 1 });
+    expect(health.counters['points_scored']).toBe(207 - 30);
+  });
+
+  it('dead-letters malformed readings with the reason and keeps going', async () => {
+    const h = await start();
+    const bad: OutgoingMessage[] = [
+      { key: SENSOR, value: new TextEncoder().encode('{"not json') },
+      {
+        key: SENSOR,
+        value: encodeRecord({ id: 'x1', schema_version: 1, sensor_id: SENSOR, kind: 'water_level', ts: T0, value: 'high', unit: 'cm' }),
+      },
+      {
+        key: SENSOR,
+        value: encodeRecord({ id: 'x2', schema_version: 1, sensor_id: SENSOR, kind: 'water_level', ts: T0, value: 5000, unit: 'cm' }),
+      },
+    ];
+    const input = phaseOne();
+    await h.producer.send(TOPICS.sensorReadings, [...input.slice(0, 100), ...bad, ...input.slice(100)]);
+    await settle(h.bus);
+    expect(h.out.deadLetters.map((d) => d.source)).toEqual([TOPICS.sensorReadings, TOPICS.sensorReadings, TOPICS.sensorReadings]);
+    expect(h.out.deadLetters[0]?.reason).toMatch(/expected JSON/);
+    expect(h.out.deadLetters[1]?.reason).toMatch(/not a valid SensorReading: \/value/);
+    expect(h.out.deadLetters[2]?.reason).toMatch(/expected -50…1000 cm for water_level; got 5000/);
+    // The valid readings around them were all scored: same outcome as the clean run.
+    expect(h.out.warnings).toHaveLength(1);
+    expect(h.worker.health()).toMatchObject({ state: 'running', dead_lettered: 3, processed: 207 });
+  });
+
+  it('loses and duplicates nothing when producing fails and the batch is delivered again', async () => {
+    const clean = await start();
+    await clean.producer.send(TOPICS.sensorReadings, phaseOne());
+    await settle(clean.bus);
+
+    let failuresLeft = 2;
+    const flaky = await start((inner) => ({
+      kind: inner.kind,
+      ensureTopics: (t) => inner.ensureTopics(t),
+      consumer: (o) => inner.consumer(o),
+      close: () => inner.close(),
+      producer: () => {
+        const p = inner.producer();
+        return {
+          send: (topic, messages) => {
+            if (topic === TOPICS.warnings && failuresLeft > 0) {
+              failuresLeft--;
+              return Promise.reject(new Error('broker unavailable'));
+            }
+            return p.send(topic, messages);
+          },
+          flush: () => p.flush(),
+        };
+      },
+    }));
+    await flaky.producer.send(TOPICS.sensorReadings, phaseOne());
+    await settle(flaky.bus);
+    expect(failuresLeft).toBe(0);
+    expect(flaky.busErrors.length).toBeGreaterThanOrEqual(1);
+    expect(flaky.worker.health().last_error).toMatch(/broker unavailable/);
+    // Same records, same ids — a replay dedupes in the store.
+    expect(flaky.out.warnings.map((w) => w.id)).toEqual(clean.out.warnings.map((w) => w.id));
+    expect(flaky.out.anomalies.map((a) => a.id)).toEqual(clean.out.anomalies.map((a) => a.id));
+  });
+
+  it('reports a gauge stuck on one value as a sensor fault, capped at yellow, without a record per reading', async () => {
+    const h = await start();
+    // A gauge whose noise (σ 1 cm) is above its 0.5 cm resolution, so exact repeats are not normal.
+    const noise = rng(12);
+    const quiet = Array.from({ length: 200 }, (_, m) => reading(m, 12 + noise()));
+    const stuck = Array.from({ length: 130 }, (_, i) => reading(200 + i, 12.25));
+    await h.producer.send(TOPICS.sensorReadings, [...quiet, ...stuck]);
+    await settle(h.bus);
+    // The default stuck check needs 60 equal readings; then 71 stuck points, thinned to 2 records.
+    expect(h.out.anomalies).toHaveLength(2);
+    expect(h.out.anomalies[0]?.reason).toMatch(/has repeated exactly 12\.25 cm .* the sensor looks stuck/);
+    expect(h.out.warnings.map((w) => [w.kind, w.level])).toEqual([
+      ['sensor_fault', 'blue'],
+      ['sensor_fault', 'yellow'],
+    ]);
+    expect(h.out.warnings[1]?.reasons.join('\n')).toMatch(/capped at yellow for sensor_fault/);
+    expect(h.worker.health().counters['stuck_points']).toBe(71);
+  });
+
+  it('places a warning of an unknown sensor at the fallback location and says so', async () => {
+    const h = await start();
+    const other = phaseOne().map((m) => {
+      const r = JSON.parse(new TextDecoder().decode(m.value)) as SensorReading;
+      return { key: 'wl-unknown', value: encodeRecord({ ...r, sensor_id: 'wl-unknown' }) };
+    });
+    await h.producer.send(TOPICS.sensorReadings, other);
+    await settle(h.bus);
+    expect(h.out.warnings).toHaveLength(1);
+    expect(h.out.warnings[0]).toMatchObject({ source_id: 'wl-unknown', area_id: '', lon: 121.47, lat: 31.23 });
+    expect(h.out.warnings[0]?.reasons.join('\n')).toMatch(/sensor location unknown/);
+  });
+});
