@@ -1,0 +1,109 @@
+'use client';
+
+import { lazy, Suspense, useCallback, useEffect, useMemo, useState, useSyncExternalStore } from 'react';
+import { formatDate, formatTime } from '../_lib/format.js';
+import { isLang, LANG_STORAGE_KEY, LangContext, UI_TEXT, type Lang, type LangContextValue } from '../_lib/i18n.js';
+import { LiveFeed } from '../_lib/live-feed.js';
+import { IncidentsList } from './incidents-list.js';
+import { KpiTiles } from './kpi-tiles.js';
+import { MapLegend } from './map-legend.js';
+import { StaleBanner } from './stale-banner.js';
+import { WarningsTicker } from './warnings-ticker.js';
+
+// deck.gl needs WebGL: load it in the browser only, in its own chunk, after the first paint.
+const CityMap = lazy(() => import('./city-map.js').then((m) => ({ default: m.CityMap })));
+
+export function WallDisplay() {
+  const [feed] = useState(() => new LiveFeed());
+  useEffect(() => {
+    feed.start();
+    return () => feed.stop();
+  }, [feed]);
+  const view = useSyncExternalStore(feed.subscribe, feed.getView, feed.getView);
+
+  // Chinese first; the pre-rendered HTML is Chinese, a saved choice applies after hydration.
+  const [lang, setLangState] = useState<Lang>('zh');
+  useEffect(() => {
+    try {
+      const saved = window.localStorage.getItem(LANG_STORAGE_KEY);
+      if (isLang(saved)) setLangState(saved);
+    } catch {
+      // Storage can be disabled by policy on locked-down wall PCs: stay on the default.
+    }
+  }, []);
+  useEffect(() => {
+    document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
+  }, [lang]);
+  const setLang = useCallback((next: Lang) => {
+    setLangState(next);
+    try {
+      window.localStorage.setItem(LANG_STORAGE_KEY, next);
+    } catch {
+      // See above: the toggle still works for this session.
+    }
+  }, []);
+  const langValue = useMemo((): LangContextValue => ({ lang, text: UI_TEXT[lang], setLang }), [lang, setLang]);
+  const text = langValue.text;
+  const mounted = view.now !== null;
+
+  return (
+    <LangContext.Provider value={langValue}>
+      <div className={`wall${view.stale ? ' is-stale' : ''}`}>
+        <header className="wall-header">
+          <div className="brand">
+            <span className="brand-mark" aria-hidden="true" />
+            <div>
+              <h1>{text.title}</h1>
+              <p className="brand-sub">{text.subtitle}</p>
+            </div>
+          </div>
+          <div className="clock" data-testid="clock">
+            {view.now !== null && (
+              <>
+                <span className="clock-time">{formatTime(view.now, lang)}</span>
+                <span className="clock-date">{formatDate(view.now, lang)}</span>
+              </>
+            )}
+          </div>
+          <div className="header-right">
+            <span className={`conn conn-${view.connection}`} data-testid="connection">
+              <span className="conn-dot" aria-hidden="true" />
+              {text.connection[view.connection]}
+            </span>
+            <button
+              type="button"
+              className="lang-toggle"
+              data-testid="lang-toggle"
+              aria-label={text.toggleLabel}
+              onClick={() => setLang(lang === 'zh' ? 'en' : 'zh')}
+            >
+              {text.toggleTo}
+            </button>
+          </div>
+        </header>
+        <StaleBanner view={view} />
+        <KpiTiles view={view} />
+        <main className="wall-body">
+          <section className="map-panel" aria-label={text.mapTitle}>
+            <div className="map-title">{text.mapTitle}</div>
+            {mounted && (
+              <Suspense fallback={<div className="map-loading">{text.loading}</div>}>
+                <CityMap view={view} lang={lang} />
+              </Suspense>
+            )}
+            {view.city === null && <div className="map-loading">{view.loadError ?? text.loading}</div>}
+            <MapLegend />
+          </section>
+          <aside className="side">
+            <WarningsTicker view={view} />
+            <IncidentsList view={view} />
+          </aside>
+        </main>
+        <footer className="wall-footer">
+          <span className="machine-tag">{text.machineMade}</span>
+          {text.footer}
+        </footer>
+      </div>
+    </LangContext.Provider>
+  );
+}

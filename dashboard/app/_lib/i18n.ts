@@ -1,0 +1,147 @@
+'use client';
+
+import { createContext, useContext } from 'react';
+import { EVENT_KIND_LABELS, WARNING_LEVEL_INFO, type EventKind, type IncidentStatus, type WarningLevel } from '@cityops/schemas';
+
+/*
+ * Wall text. Domain labels (warning levels, event kinds, sensor kinds) come from the bilingual
+ * tables in @cityops/schemas so the wall, the notices and the API say the same words; only the
+ * screen's own chrome is written here.
+ */
+
+export type Lang = 'zh' | 'en';
+export const LANG_STORAGE_KEY = 'cityops.wall.lang';
+
+export const UI_TEXT = {
+  zh: {
+    title: '城市运行监测预警',
+    subtitle: '一网统管 · 实时态势',
+    toggleTo: 'EN',
+    toggleLabel: 'Switch to English',
+    connection: { connecting: '连接中', live: '实时', reconnecting: '重连中' },
+    kpiOpenIncidents: '未结事件',
+    kpiWarningsHour: '近1小时预警',
+    kpiSensors: '传感器在线',
+    kpiFreshness: '数据新鲜度',
+    kpiNone: '—',
+    seconds: (n: number) => `${n} 秒`,
+    mapTitle: '城市态势图',
+    warningsTitle: '预警信息',
+    warningsCount: (n: number) => `近1小时 ${n} 条`,
+    warningsEmpty: '暂无预警',
+    incidentsTitle: '事件处置',
+    incidentsCount: (n: number) => `处置中 ${n} 件`,
+    incidentsEmpty: '暂无未结事件',
+    colLevel: '级别',
+    colKind: '事件类型',
+    colArea: '区域',
+    colStatus: '状态',
+    colDepartment: '处置部门',
+    colAge: '时长',
+    undispatched: '待派遣',
+    overdueAccept: '超时未接单',
+    overdueResolve: '超时未办结',
+    machineMade: '机器研判',
+    levelChip: (roman: string) => `${roman}级`,
+    legendLevels: '预警等级',
+    legendSensors: '传感器',
+    sensorNormal: '正常',
+    sensorAnomalous: '异常（5分钟内）',
+    sensorSilent: '离线（60秒无数据）',
+    legendIncident: '未结事件',
+    legendCamera: '视频点位',
+    staleTitle: '实时数据中断',
+    staleSince: (s: number | null) => (s === null ? '尚未收到实时数据' : `已 ${s} 秒未收到实时数据`),
+    staleReconnecting: '正在自动重连…',
+    staleWaiting: '连接正常，等待数据源…',
+    footer: '预警与派遣由系统自动生成（机器研判），须由值班人员确认处置',
+    loading: '正在加载城市数据…',
+    unknownArea: '未知区域',
+    age: (minutes: number) => (minutes < 60 ? `${minutes} 分钟` : `${Math.floor(minutes / 60)} 小时 ${minutes % 60} 分`),
+    status: { open: '待派遣', dispatched: '已派遣', accepted: '处置中', resolved: '已办结', closed: '已关闭' } satisfies Record<
+      IncidentStatus,
+      string
+    >,
+  },
+  en: {
+    title: 'City Operations Early Warning',
+    subtitle: 'One-network city management · live',
+    toggleTo: '中文',
+    toggleLabel: '切换到中文',
+    connection: { connecting: 'Connecting', live: 'Live', reconnecting: 'Reconnecting' },
+    kpiOpenIncidents: 'Open incidents',
+    kpiWarningsHour: 'Warnings, last hour',
+    kpiSensors: 'Sensors reporting',
+    kpiFreshness: 'Data freshness',
+    kpiNone: '—',
+    seconds: (n: number) => `${n} s`,
+    mapTitle: 'City situation map',
+    warningsTitle: 'Early warnings',
+    warningsCount: (n: number) => `${n} in the last hour`,
+    warningsEmpty: 'No warnings',
+    incidentsTitle: 'Incidents',
+    incidentsCount: (n: number) => `${n} being handled`,
+    incidentsEmpty: 'No open incidents',
+    colLevel: 'Level',
+    colKind: 'Kind',
+    colArea: 'Area',
+    colStatus: 'Status',
+    colDepartment: 'Department',
+    colAge: 'Age',
+    undispatched: 'Not dispatched',
+    overdueAccept: 'Accept late',
+    overdueResolve: 'Resolve late',
+    machineMade: 'Machine-made',
+    levelChip: (roman: string) => `Lvl ${roman}`,
+    legendLevels: 'Warning level',
+    legendSensors: 'Sensors',
+    sensorNormal: 'Normal',
+    sensorAnomalous: 'Anomalous (last 5 min)',
+    sensorSilent: 'Silent (no data 60 s)',
+    legendIncident: 'Open incident',
+    legendCamera: 'Camera',
+    staleTitle: 'STALE — live data stopped',
+    staleSince: (s: number | null) => (s === null ? 'No live data received yet' : `No live data for ${s} s`),
+    staleReconnecting: 'Reconnecting automatically…',
+    staleWaiting: 'Connected, waiting for the data sources…',
+    footer: 'Warnings and dispatches are machine-made and must be confirmed by the duty officer',
+    loading: 'Loading the city…',
+    unknownArea: 'Unknown area',
+    age: (minutes: number) => (minutes < 60 ? `${minutes} min` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`),
+    status: { open: 'Open', dispatched: 'Dispatched', accepted: 'In progress', resolved: 'Resolved', closed: 'Closed' } satisfies Record<
+      IncidentStatus,
+      string
+    >,
+  },
+} as const;
+
+export type UiText = (typeof UI_TEXT)[Lang];
+
+export interface LangContextValue {
+  lang: Lang;
+  text: UiText;
+  setLang(lang: Lang): void;
+}
+
+export const LangContext = createContext<LangContextValue>({ lang: 'zh', text: UI_TEXT.zh, setLang: () => undefined });
+
+export function useLang(): LangContextValue {
+  return useContext(LangContext);
+}
+
+export function kindLabel(kind: EventKind, lang: Lang): string {
+  return EVENT_KIND_LABELS[kind][lang];
+}
+
+export function levelLabel(level: WarningLevel, lang: Lang): string {
+  return WARNING_LEVEL_INFO[level][lang];
+}
+
+/** Names in the current language; dimension records carry both. */
+export function localName(record: { name_zh: string; name_en: string }, lang: Lang): string {
+  return lang === 'zh' ? record.name_zh : record.name_en;
+}
+
+export function isLang(value: unknown): value is Lang {
+  return value === 'zh' || value === 'en';
+}

@@ -1,0 +1,620 @@
+import {
+  Anomaly,
+  Area,
+  Camera,
+  Department,
+  DispatchOrder,
+  EarlyWarning,
+  Incident,
+  Sensor,
+  SensorReading,
+  levelRank,
+  maxLevel,
+  validator,
+  type IncidentStatus,
+  type Validator,
+  type WarningLevel,
+} from '@cityops/schemas';
+import type { Basemap, GeoJsonFeature, GeoJsonFeatureCollection } from '../../src/api-types.js';
+import type { LiveEventName, LiveHello, LiveReadings } from '../../src/live-protocol.js';
+import { isGeometry } from './geo.js';
+
+/*
+ * The wall's data model, outside React: one EventSource, the snapshot from the JSON API, and the
+ * per-sensor state in typed arrays. React reads an immutable FeedView through
+ * useSyncExternalStore; the view object changes at most once per second for readings (the tick)
+ * and within 50 ms for a warning or an incident.
+ *
+ * Everything that arrives is checked against the contracts' validators before it is used: a
+ * wall display tab stays open for days, across platform upgrades, and a record of a newer
+ * contract version must be dropped visibly (console) rather than rendered wrong.
+ */
+
+/** No data event for this long and the wall says so (the operators must not trust a frozen picture). */
+export const STALE_AFTER_MS = 10_000;
+/** A sensor with an anomaly this recent is drawn as anomalous. */
+export const ANOMALY_WINDOW_MS = 5 * 60_000;
+/** A sensor with no reading for this long is drawn as silent. */
+export const SILENT_AFTER_MS = 60_000;
+/** Warnings this recent shade their district (incidents shade it until they are resolved). */
+export const WARNING_SHADE_MS = 30 * 60_000;
+const MAX_WARNINGS = 200;
+const MAX_INCIDENTS = 200;
+/** Urgent events are batched this long so a burst re-renders once. */
+const EMIT_DELAY_MS = 50;
+const RECONNECT_MIN_MS = 1000;
+const RECONNECT_MAX_MS = 30_000;
+const SNAPSHOT_RETRY_MS = 5000;
+/** Unknown sensor ids in readings mean the city changed: reload it, at most this often. */
+const CITY_RELOAD_MIN_MS = 60_000;
+
+export const SENSOR_SILENT = 0;
+export const SENSOR_NORMAL = 1;
+export const SENSOR_ANOMALOUS = 2;
+
+export type ConnectionState = 'connecting' | 'live' | 'reconnecting';
+
+const ACTIVE_STATUSES: readonly IncidentStatus[] = ['open', 'dispatched', 'accepted'];
+
+export function isActive(incident: Incident): boolean {
+  return ACTIVE_STATUSES.includes(incident.status);
+}
+
+export interface CityModel {
+  areas: readonly Area[];
+  areaById: ReadonlyMap<string, Area>;
+  /** Order fixes the index into SensorState's arrays. */
+  sensors: readonly Sensor[];
+  sensorIndex: ReadonlyMap<string, number>;
+  cameras: readonly Camera[];
+  departmentById: ReadonlyMap<string, Department>;
+}
+
+/** Live per-sensor state, indexed like CityModel.sensors and updated in place (no per-second allocation). */
+export interface SensorState {
+  value: Float64Array;
+  /** Event time of the newest reading, epoch ms; 0 = none yet. */
+  readingTs: Float64Array;
+  /** Event time of the newest anomaly, epoch ms; 0 = none. */
+  anomalyTs: Float64Array;
+  /** SENSOR_SILENT | SENSOR_NORMAL | SENSOR_ANOMALOUS */
+  status: Uint8Array;
+}
+
+export interface FeedView {
+  city: CityModel | null;
+  basemap: Basemap | null;
+  sensors: SensorState;
+  /** Changes whenever any sensor's status changes: the sensors layer's updateTrigger. */
+  sensorStatusVersion: number;
+  sensorsReporting: number;
+  /** Newest first. */
+  warnings: readonly EarlyWarning[];
+  /** Not closed; active ones first, worst level first, then newest. */
+  incidents: readonly Incident[];
+  dispatchByIncident: ReadonlyMap<string, DispatchOrder>;
+  /** Worst current level per area (active incidents, recent warnings). */
+  areaLevels: ReadonlyMap<string, WarningLevel>;
+  /** Changes whenever areaLevels changes: the districts layer's updateTrigger. */
+  areaLevelsKey: string;
+  connection: ConnectionState;
+  /** Platform time (this display's clock corrected by the server's), advanced every second; null before mount. */
+  now: number | null;
+  /** True when no data event arrived for STALE_AFTER_MS (or none since start). */
+  stale: boolean;
+  /** Seconds since the last data event arrived; null if none yet. */
+  staleForS: number | null;
+  /** Event time of the newest reading seen. */
+  newestReadingTs: number | null;
+  loadError: string | null;
+}
+
+const emptySensors = (n: number): SensorState => ({
+  value: new Float64Array(n),
+  readingTs: new Float64Array(n),
+  anomalyTs: new Float64Array(n),
+  status: new Uint8Array(n),
+});
+
+const check = {
+  area: validator(Area),
+  sensor: validator(Sensor),
+  camera: validator(Camera),
+  department: validator(Department),
+  reading: validator(SensorReading),
+  warning: validator(EarlyWarning),
+  incident: validator(Incident),
+  dispatch: validator(DispatchOrder),
+  anomaly: validator(Anomaly),
+};
+
+export class LiveFeed {
+  private readonly baseUrl: string;
+  private readonly listeners = new Set<() => void>();
+  private view: FeedView;
+
+  private city: CityModel | null = null;
+  private basemap: Basemap | null = null;
+  private sensors: SensorState = emptySensors(0);
+  private sensorStatusVersion = 0;
+  private sensorsReporting = 0;
+  private readonly warnings = new Map<string, EarlyWarning>();
+  private warningsSorted: EarlyWarning[] = [];
+  private readonly incidents = new Map<string, Incident>();
+  private incidentsSorted: Incident[] = [];
+  private readonly dispatches = new Map<string, DispatchOrder>();
+  private areaLevels: Map<string, WarningLevel> = new Map();
+  private areaLevelsKey = '';
+  private connection: ConnectionState = 'connecting';
+  private serverOffsetMs = 0;
+  private heartbeatIntervalMs = 15_000;
+  /** Client clock (staleness is about arrival, not event time) of the last data event; null if none yet. */
+  private lastDataAt: number | null = null;
+  private startedAt = 0;
+  /** Client clock of the last message of any kind (heartbeats included): the connection watchdog. */
+  private lastMessageAt = 0;
+  private newestReadingTs: number | null = null;
+  private loadError: string | null = null;
+  private unknownSensorSeen = false;
+  private cityLoadedAt = 0;
+
+  private source: EventSource | null = null;
+  private everOpened = false;
+  private reconnectDelayMs = RECONNECT_MIN_MS;
+  private timers = new Set<number>();
+  private tickTimer: number | undefined;
+  private emitTimer: number | undefined;
+  private running = false;
+
+  constructor(baseUrl = '') {
+    this.baseUrl = baseUrl;
+    this.view = this.buildView(null);
+  }
+
+  readonly subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+
+  readonly getView = (): FeedView => this.view;
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.startedAt = Date.now();
+    this.connect();
+    void this.loadSnapshot();
+    this.tickTimer = window.setInterval(() => this.tick(), 1000);
+    this.tick();
+  }
+
+  stop(): void {
+    this.running = false;
+    this.source?.close();
+    this.source = null;
+    window.clearInterval(this.tickTimer);
+    window.clearTimeout(this.emitTimer);
+    // React's StrictMode stops and starts again: a stale handle would block every later emit.
+    this.emitTimer = undefined;
+    for (const t of this.timers) window.clearTimeout(t);
+    this.timers.clear();
+  }
+
+  private platformNow(): number {
+    return Date.now() + this.serverOffsetMs;
+  }
+
+  private later(fn: () => void, ms: number): void {
+    const t = window.setTimeout(() => {
+      this.timers.delete(t);
+      if (this.running) fn();
+    }, ms);
+    this.timers.add(t);
+  }
+
+  /* ---------- live stream ---------- */
+
+  private connect(): void {
+    this.source?.close();
+    const es = new EventSource(`${this.baseUrl}/api/stream`);
+    this.source = es;
+    this.lastMessageAt = Date.now();
+    es.onopen = () => {
+      if (es !== this.source) return;
+      this.connection = 'live';
+      this.reconnectDelayMs = RECONNECT_MIN_MS;
+      this.lastMessageAt = Date.now();
+      // After a gap, what happened meanwhile is only in the store: read the snapshot again.
+      if (this.everOpened) void this.loadSnapshot();
+      this.everOpened = true;
+      this.emitSoon();
+    };
+    es.onerror = () => {
+      if (es !== this.source) return;
+      this.connection = 'reconnecting';
+      this.emitSoon();
+      // The browser retries by itself after a network error; after an HTTP error (503 while the
+      // platform restarts) it gives up, so retry with backoff here.
+      if (es.readyState === EventSource.CLOSED) this.reconnectLater();
+    };
+    const names: readonly LiveEventName[] = ['hello', 'readings', 'warning', 'incident', 'dispatch', 'anomaly', 'heartbeat'];
+    for (const name of names) {
+      es.addEventListener(name, (event: MessageEvent<unknown>) => {
+        if (es !== this.source || typeof event.data !== 'string') return;
+        this.lastMessageAt = Date.now();
+        this.onMessage(name, event.data);
+      });
+    }
+  }
+
+  private reconnectLater(): void {
+    this.source?.close();
+    this.source = null;
+    const delay = this.reconnectDelayMs;
+    this.reconnectDelayMs = Math.min(this.reconnectDelayMs * 2, RECONNECT_MAX_MS);
+    this.later(() => this.connect(), delay);
+  }
+
+  private onMessage(name: LiveEventName, text: string): void {
+    let data: unknown;
+    try {
+      data = JSON.parse(text);
+    } catch {
+      console.warn(`live ${name}: not JSON, dropped`);
+      return;
+    }
+    switch (name) {
+      case 'hello':
+        if (isHello(data)) {
+          this.serverOffsetMs = data.server_ts - Date.now();
+          this.heartbeatIntervalMs = data.heartbeat_interval_ms;
+        }
+        return;
+      case 'heartbeat':
+        if (isServerTs(data)) this.serverOffsetMs = data.server_ts - Date.now();
+        return;
+      case 'readings':
+        if (isReadings(data)) this.applyReadings(data.sensor_ids, data.values, data.reading_ts);
+        else console.warn('live readings: malformed, dropped');
+        break;
+      case 'warning':
+        if (accept(check.warning, data, name)) this.addWarnings([data]);
+        break;
+      case 'incident':
+        if (accept(check.incident, data, name)) this.upsertIncidents([data]);
+        break;
+      case 'dispatch':
+        if (accept(check.dispatch, data, name)) this.addDispatches([data]);
+        break;
+      case 'anomaly':
+        if (accept(check.anomaly, data, name)) this.addAnomalies([data]);
+        break;
+    }
+    this.lastDataAt = Date.now();
+    // Readings re-render with the next tick; urgent events within EMIT_DELAY_MS.
+    if (name !== 'readings') this.emitSoon();
+  }
+
+  /* ---------- snapshot from the JSON API ---------- */
+
+  private async loadSnapshot(): Promise<void> {
+    const api = this.baseUrl + '/api';
+    const since = Math.floor(this.platformNow() - ANOMALY_WINDOW_MS);
+    try {
+      // Everything in parallel; the city is applied first so no row is ever shown with raw ids.
+      const [city, basemap, warnings, incidents, dispatches, latest, anomalies] = await Promise.all([
+        this.city === null ? getJson(`${api}/city`) : null,
+        this.basemap === null ? getJson(`${api}/basemap`) : null,
+        getJson(`${api}/warnings?limit=${MAX_WARNINGS}`),
+        getJson(`${api}/incidents?limit=${MAX_INCIDENTS}&status=open,dispatched,accepted,resolved`),
+        getJson(`${api}/dispatches?limit=${MAX_INCIDENTS}`),
+        getJson(`${api}/sensors/latest`),
+        getJson(`${api}/anomalies?limit=1000&since=${since}`),
+      ]);
+      if (city !== null) this.setCity(city);
+      if (basemap !== null) this.basemap = toBasemap(basemap);
+      this.addWarnings(listOf(check.warning, warnings, 'warnings'));
+      this.upsertIncidents(listOf(check.incident, incidents, 'incidents'));
+      this.addDispatches(listOf(check.dispatch, dispatches, 'dispatches'));
+      const readings = listOf(check.reading, latest, 'readings');
+      this.applyReadings(
+        readings.map((r) => r.sensor_id),
+        readings.map((r) => r.value),
+        readings.map((r) => r.ts),
+      );
+      this.addAnomalies(listOf(check.anomaly, anomalies, 'anomalies'));
+      this.loadError = null;
+    } catch (error) {
+      this.loadError = error instanceof Error ? error.message : String(error);
+      this.later(() => void this.loadSnapshot(), SNAPSHOT_RETRY_MS);
+    }
+    this.recomputeSensorStatus();
+    this.emitSoon();
+  }
+
+  private async reloadCity(): Promise<void> {
+    this.setCity(await getJson(`${this.baseUrl}/api/city`));
+    this.emitSoon();
+  }
+
+  private setCity(body: unknown): void {
+    const areas = listOf(check.area, body, 'areas');
+    const sensors = listOf(check.sensor, body, 'sensors');
+    const previous = this.city;
+    const city: CityModel = {
+      areas,
+      areaById: new Map(areas.map((a) => [a.id, a])),
+      sensors,
+      sensorIndex: new Map(sensors.map((s, i) => [s.id, i])),
+      cameras: listOf(check.camera, body, 'cameras'),
+      departmentById: new Map(listOf(check.department, body, 'departments').map((d) => [d.id, d])),
+    };
+    // Carry the live state of sensors that still exist over to the new index.
+    const next = emptySensors(sensors.length);
+    if (previous !== null) {
+      for (const [id, i] of city.sensorIndex) {
+        const j = previous.sensorIndex.get(id);
+        if (j === undefined) continue;
+        next.value[i] = this.sensors.value[j] ?? 0;
+        next.readingTs[i] = this.sensors.readingTs[j] ?? 0;
+        next.anomalyTs[i] = this.sensors.anomalyTs[j] ?? 0;
+      }
+    }
+    this.city = city;
+    this.sensors = next;
+    this.cityLoadedAt = Date.now();
+    this.unknownSensorSeen = false;
+  }
+
+  /* ---------- state updates ---------- */
+
+  private applyReadings(ids: readonly string[], values: readonly number[], ts: readonly number[]): void {
+    const index = this.city?.sensorIndex;
+    if (index === undefined) return;
+    const s = this.sensors;
+    for (let k = 0; k < ids.length; k++) {
+      const i = index.get(ids[k] ?? '');
+      const t = ts[k] ?? 0;
+      if (i === undefined) {
+        this.unknownSensorSeen = true;
+        continue;
+      }
+      if (t >= (s.readingTs[i] ?? 0)) {
+        s.readingTs[i] = t;
+        s.value[i] = values[k] ?? 0;
+      }
+      if (this.newestReadingTs === null || t > this.newestReadingTs) this.newestReadingTs = t;
+    }
+  }
+
+  private addAnomalies(anomalies: readonly Anomaly[]): void {
+    const index = this.city?.sensorIndex;
+    if (index === undefined) return;
+    for (const a of anomalies) {
+      if (a.source_kind !== 'sensor') continue;
+      const i = index.get(a.source_id);
+      if (i !== undefined && a.ts > (this.sensors.anomalyTs[i] ?? 0)) this.sensors.anomalyTs[i] = a.ts;
+    }
+    this.recomputeSensorStatus();
+  }
+
+  private addWarnings(warnings: readonly EarlyWarning[]): void {
+    let changed = false;
+    for (const w of warnings) {
+      if (this.warnings.has(w.id)) continue;
+      this.warnings.set(w.id, w);
+      changed = true;
+    }
+    if (!changed) return;
+    const sorted = [...this.warnings.values()].sort((a, b) => b.ts - a.ts).slice(0, MAX_WARNINGS);
+    if (sorted.length < this.warnings.size) {
+      this.warnings.clear();
+      for (const w of sorted) this.warnings.set(w.id, w);
+    }
+    this.warningsSorted = sorted;
+    this.recomputeAreaLevels();
+  }
+
+  private upsertIncidents(incidents: readonly Incident[]): void {
+    let changed = false;
+    for (const incident of incidents) {
+      const current = this.incidents.get(incident.id);
+      // The store keeps the highest revision; so does the wall (events may arrive out of order).
+      if (current !== undefined && current.revision >= incident.revision) continue;
+      this.incidents.set(incident.id, incident);
+      changed = true;
+    }
+    if (!changed) return;
+    for (const [id, incident] of this.incidents) if (incident.status === 'closed') this.incidents.delete(id);
+    this.incidentsSorted = [...this.incidents.values()].sort(compareIncidents).slice(0, MAX_INCIDENTS);
+    this.recomputeAreaLevels();
+  }
+
+  private addDispatches(dispatches: readonly DispatchOrder[]): void {
+    for (const d of dispatches) {
+      const current = this.dispatches.get(d.incident_id);
+      if (current === undefined || current.ts <= d.ts) this.dispatches.set(d.incident_id, d);
+    }
+  }
+
+  private recomputeAreaLevels(): void {
+    const now = this.platformNow();
+    const levels = new Map<string, WarningLevel>();
+    const raise = (areaId: string, level: WarningLevel) => {
+      const current = levels.get(areaId);
+      levels.set(areaId, current === undefined ? level : maxLevel(current, level));
+    };
+    for (const incident of this.incidents.values()) if (isActive(incident)) raise(incident.area_id, incident.level);
+    for (const w of this.warningsSorted) {
+      if (now - w.ts > WARNING_SHADE_MS) break;
+      raise(w.area_id, w.level);
+    }
+    const key = [...levels]
+      .map(([a, l]) => `${a}=${l}`)
+      .sort()
+      .join(',');
+    if (key !== this.areaLevelsKey) {
+      this.areaLevels = levels;
+      this.areaLevelsKey = key;
+    }
+  }
+
+  private recomputeSensorStatus(): void {
+    const now = this.platformNow();
+    const s = this.sensors;
+    let changed = false;
+    let reporting = 0;
+    for (let i = 0; i < s.status.length; i++) {
+      const readingTs = s.readingTs[i] ?? 0;
+      const anomalyTs = s.anomalyTs[i] ?? 0;
+      const status =
+        anomalyTs > 0 && now - anomalyTs <= ANOMALY_WINDOW_MS
+          ? SENSOR_ANOMALOUS
+          : readingTs > 0 && now - readingTs <= SILENT_AFTER_MS
+            ? SENSOR_NORMAL
+            : SENSOR_SILENT;
+      if (readingTs > 0 && now - readingTs <= SILENT_AFTER_MS) reporting++;
+      if (s.status[i] !== status) {
+        s.status[i] = status;
+        changed = true;
+      }
+    }
+    this.sensorsReporting = reporting;
+    if (changed) this.sensorStatusVersion++;
+  }
+
+  /* ---------- clock and publication ---------- */
+
+  private tick(): void {
+    const quietMs = Date.now() - this.lastMessageAt;
+    // No byte (not even a heartbeat) for three heartbeat intervals: the connection is dead even
+    // if the browser has not noticed (a proxy or a NAT dropped it silently).
+    if (this.connection === 'live' && quietMs > Math.max(3 * this.heartbeatIntervalMs, 30_000)) {
+      this.connection = 'reconnecting';
+      this.reconnectLater();
+    }
+    if (this.unknownSensorSeen && Date.now() - this.cityLoadedAt > CITY_RELOAD_MIN_MS) {
+      this.unknownSensorSeen = false;
+      this.cityLoadedAt = Date.now();
+      // A failed reload is retried on the next unknown sensor, a minute later at the earliest.
+      this.reloadCity().catch((error: unknown) => console.warn('reloading the city failed', error));
+    }
+    this.recomputeSensorStatus();
+    this.recomputeAreaLevels();
+    this.emit();
+  }
+
+  private emitSoon(): void {
+    if (this.emitTimer !== undefined) return;
+    this.emitTimer = window.setTimeout(() => {
+      this.emitTimer = undefined;
+      this.emit();
+    }, EMIT_DELAY_MS);
+  }
+
+  private emit(): void {
+    this.view = this.buildView(this.platformNow());
+    for (const listener of this.listeners) listener();
+  }
+
+  private buildView(now: number | null): FeedView {
+    return {
+      city: this.city,
+      basemap: this.basemap,
+      sensors: this.sensors,
+      sensorStatusVersion: this.sensorStatusVersion,
+      sensorsReporting: this.sensorsReporting,
+      warnings: this.warningsSorted,
+      incidents: this.incidentsSorted,
+      dispatchByIncident: this.dispatches,
+      areaLevels: this.areaLevels,
+      areaLevelsKey: this.areaLevelsKey,
+      connection: this.connection,
+      now,
+      stale: now !== null && Date.now() - (this.lastDataAt ?? this.startedAt) > STALE_AFTER_MS,
+      staleForS: this.lastDataAt === null ? null : Math.round((Date.now() - this.lastDataAt) / 1000),
+      newestReadingTs: this.newestReadingTs,
+      loadError: this.loadError,
+    };
+  }
+}
+
+/** Active before resolved; within each, worst level first, then newest. */
+function compareIncidents(a: Incident, b: Incident): number {
+  const active = Number(isActive(b)) - Number(isActive(a));
+  if (active !== 0) return active;
+  const level = levelRank(b.level) - levelRank(a.level);
+  if (level !== 0) return level;
+  return b.opened_at - a.opened_at;
+}
+
+async function getJson(url: string): Promise<unknown> {
+  const res = await fetch(url, { cache: 'no-store' });
+  if (!res.ok) throw new Error(`${url}: HTTP ${res.status} ${await res.text()}`);
+  return (await res.json()) as unknown;
+}
+
+function field(body: unknown, key: string): unknown {
+  return typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[key] : undefined;
+}
+
+/** The valid records of `body[key]`; invalid ones are reported and skipped. */
+function listOf<T>(v: Validator<T>, body: unknown, key: string): T[] {
+  const list = field(body, key);
+  if (!Array.isArray(list)) throw new Error(`expected a '${key}' array in the API response; got ${typeof list}`);
+  const out: T[] = [];
+  for (const item of list as unknown[]) if (accept(v, item, key)) out.push(item);
+  return out;
+}
+
+function accept<T>(v: Validator<T>, value: unknown, what: string): value is T {
+  if (v.check(value)) return true;
+  const first = v.errors(value, 1)[0];
+  console.warn(`${what}: not a valid ${v.name} (${first ? `${first.path} ${first.message}` : 'unknown error'}), dropped`);
+  return false;
+}
+
+function isFeatureCollection(value: unknown): value is GeoJsonFeatureCollection {
+  if (field(value, 'type') !== 'FeatureCollection') return false;
+  const features = field(value, 'features');
+  return (
+    Array.isArray(features) &&
+    (features as unknown[]).every(
+      (f): f is GeoJsonFeature => field(f, 'type') === 'Feature' && (field(f, 'geometry') === null || isGeometry(field(f, 'geometry'))),
+    )
+  );
+}
+
+function toBasemap(body: unknown): Basemap {
+  const roads = field(body, 'roads');
+  const water = field(body, 'water');
+  if (!isFeatureCollection(roads) || !isFeatureCollection(water))
+    throw new Error('expected /api/basemap to hold roads and water FeatureCollections');
+  return { roads, water };
+}
+
+function isServerTs(value: unknown): value is { server_ts: number } {
+  return typeof field(value, 'server_ts') === 'number';
+}
+
+function isHello(value: unknown): value is LiveHello {
+  return (
+    isServerTs(value) && typeof field(value, 'heartbeat_interval_ms') === 'number' && typeof field(value, 'live_interval_ms') === 'number'
+  );
+}
+
+function isReadings(value: unknown): value is LiveReadings {
+  const ids = field(value, 'sensor_ids');
+  const values = field(value, 'values');
+  const ts = field(value, 'reading_ts');
+  return (
+    Array.isArray(ids) &&
+    Array.isArray(values) &&
+    Array.isArray(ts) &&
+    ids.length === values.length &&
+    ids.length === ts.length &&
+    (ids as unknown[]).every((x) => typeof x === 'string') &&
+    (values as unknown[]).every((x) => typeof x === 'number') &&
+    (ts as unknown[]).every((x) => typeof x === 'number')
+  );
+}

@@ -1,0 +1,259 @@
+import {
+  Anomaly,
+  DEFAULT_PARTITIONS,
+  DispatchOrder,
+  EarlyWarning,
+  Incident,
+  SensorReading,
+  TOPICS,
+  decodeRecord,
+  type Clock,
+  type WorkerHealth,
+} from '@cityops/schemas';
+import type { Bus, Consumer, MessageBatch } from '@cityops/bus';
+import { DashboardError } from './errors.js';
+import type { LiveEventMap, LiveEventName } from './live-protocol.js';
+
+/**
+ * Where an SSE client's bytes go. A node:http ServerResponse is one; so is any node Writable,
+ * which is how the slow-client test builds a client that never drains.
+ */
+export interface LiveSink {
+  write(chunk: string): boolean;
+  /** Bytes accepted by write() but not yet handed to the kernel (ServerResponse counts its socket's too). */
+  readonly writableLength: number;
+  end(): unknown;
+  destroy(): unknown;
+  once(event: 'close', listener: () => void): unknown;
+}
+
+export interface LiveHubOptions {
+  bus: Bus;
+  clock: Clock;
+  /** How often the coalesced `readings` event is flushed, in ms. */
+  liveIntervalMs: number;
+  /** How often a `heartbeat` event is sent to every client, in ms. */
+  heartbeatIntervalMs: number;
+  /** Consumer group; one per process so every process sees every message. */
+  groupId: string;
+  /** Connections beyond this are refused with 503. */
+  maxClients: number;
+  /** A client with more than this many bytes not yet sent is dropped (it reconnects and re-reads the snapshot). */
+  maxClientBufferBytes: number;
+}
+
+const LIVE_TOPICS = [TOPICS.sensorReadings, TOPICS.anomalies, TOPICS.warnings, TOPICS.incidents, TOPICS.dispatches] as const;
+
+/** How soon a reconnecting EventSource retries, in ms (the SSE `retry:` field). */
+const CLIENT_RETRY_MS = 2000;
+
+const DONE: Promise<void> = Promise.resolve();
+
+/**
+ * One bus subscription per process, fanned out to every wall display connected to it.
+ *
+ * The consumer's batch handler never waits for a client: it decodes, updates the pending
+ * readings map or writes one pre-serialised chunk to each client, and returns. A client that
+ * cannot keep up therefore costs its own socket buffer only, and once that passes
+ * maxClientBufferBytes it is dropped — the alternative, buffering without bound or slowing the
+ * consumer, would let one stalled browser hold back the bus for every other consumer group.
+ */
+export class LiveHub {
+  private readonly options: LiveHubOptions;
+  private readonly clients = new Set<LiveSink>();
+  /** Newest reading per sensor since the last flush; bounded by the number of sensors. */
+  private readonly pending = new Map<string, { value: number; ts: number }>();
+  /** Lag per topic-partition as the last batch reported it. */
+  private readonly lag = new Map<string, number>();
+  private consumer: Consumer | undefined;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private state: WorkerHealth['state'] = 'stopped';
+  private processed = 0;
+  private rejected = 0;
+  private clientsDropped = 0;
+  private lastError = '';
+
+  constructor(options: LiveHubOptions) {
+    this.options = options;
+  }
+
+  get running(): boolean {
+    return this.state === 'running';
+  }
+
+  async start(): Promise<void> {
+    if (this.state !== 'stopped') return;
+    this.state = 'starting';
+    const { bus, groupId } = this.options;
+    try {
+      // The dashboard may start before any producer: make sure the topics it reads exist.
+      await bus.ensureTopics(LIVE_TOPICS.map((name) => ({ name, partitions: DEFAULT_PARTITIONS[name] })));
+      const consumer = bus.consumer({ groupId, topics: LIVE_TOPICS, fromBeginning: false });
+      this.consumer = consumer;
+      await consumer.run((batch) => this.onBatch(batch));
+    } catch (error) {
+      this.state = 'failed';
+      this.lastError = error instanceof Error ? error.message : String(error);
+      throw error;
+    }
+    this.flushTimer = setInterval(() => this.flushReadings(), this.options.liveIntervalMs);
+    this.heartbeatTimer = setInterval(
+      () => this.broadcast('heartbeat', { server_ts: this.options.clock() }),
+      this.options.heartbeatIntervalMs,
+    );
+    // Timers must not keep a process alive that is otherwise shutting down.
+    this.flushTimer.unref();
+    this.heartbeatTimer.unref();
+    this.state = 'running';
+  }
+
+  async stop(): Promise<void> {
+    if (this.state === 'stopped') return;
+    clearInterval(this.flushTimer);
+    clearInterval(this.heartbeatTimer);
+    for (const client of this.clients) client.end();
+    this.clients.clear();
+    this.pending.clear();
+    const consumer = this.consumer;
+    this.consumer = undefined;
+    this.state = 'stopped';
+    await consumer?.stop();
+  }
+
+  /** Throws 503 DashboardErrors when the hub is not running or full, before any header is written. */
+  assertAccepting(): void {
+    if (!this.running)
+      throw new DashboardError('live-unavailable', 'the live stream is not running (the dashboard server was not started or is stopping)', {
+        retriable: true,
+      });
+    if (this.clients.size >= this.options.maxClients) {
+      throw new DashboardError('too-many-clients', `the live stream already serves ${this.clients.size} clients, the configured maximum`, {
+        retriable: true,
+      });
+    }
+  }
+
+  /** Registers a client whose SSE response headers are already written. */
+  addClient(sink: LiveSink): void {
+    this.assertAccepting();
+    this.clients.add(sink);
+    sink.once('close', () => this.clients.delete(sink));
+    const { clock, liveIntervalMs, heartbeatIntervalMs } = this.options;
+    this.write(sink, `retry: ${CLIENT_RETRY_MS}\n\n`);
+    this.write(sink, frame('hello', { server_ts: clock(), live_interval_ms: liveIntervalMs, heartbeat_interval_ms: heartbeatIntervalMs }));
+  }
+
+  health(): WorkerHealth {
+    let lag = 0;
+    for (const n of this.lag.values()) lag += n;
+    return {
+      name: 'dashboard-live',
+      state: this.state,
+      lag,
+      processed: this.processed,
+      // The dashboard only watches: the consumer that owns a topic dead-letters what it rejects.
+      dead_lettered: 0,
+      last_error: this.lastError,
+      counters: {
+        sse_clients: this.clients.size,
+        sse_clients_dropped_slow: this.clientsDropped,
+        rejected_messages: this.rejected,
+        pending_readings: this.pending.size,
+      },
+    };
+  }
+
+  private onBatch(batch: MessageBatch): Promise<void> {
+    this.lag.set(`${batch.topic}/${batch.partition}`, batch.lag);
+    for (const message of batch.messages) {
+      this.processed++;
+      switch (batch.topic) {
+        case TOPICS.sensorReadings: {
+          const r = decodeRecord(SensorReading, message.value);
+          if (!r.ok) {
+            this.reject(batch.topic, r.reason);
+            break;
+          }
+          const previous = this.pending.get(r.value.sensor_id);
+          // Per-key order holds on the bus, but a replayed older reading must not win.
+          if (previous === undefined || previous.ts <= r.value.ts)
+            this.pending.set(r.value.sensor_id, { value: r.value.value, ts: r.value.ts });
+          break;
+        }
+        case TOPICS.warnings: {
+          const r = decodeRecord(EarlyWarning, message.value);
+          if (r.ok) this.broadcast('warning', r.value);
+          else this.reject(batch.topic, r.reason);
+          break;
+        }
+        case TOPICS.incidents: {
+          const r = decodeRecord(Incident, message.value);
+          if (r.ok) this.broadcast('incident', r.value);
+          else this.reject(batch.topic, r.reason);
+          break;
+        }
+        case TOPICS.dispatches: {
+          const r = decodeRecord(DispatchOrder, message.value);
+          if (r.ok) this.broadcast('dispatch', r.value);
+          else this.reject(batch.topic, r.reason);
+          break;
+        }
+        case TOPICS.anomalies: {
+          const r = decodeRecord(Anomaly, message.value);
+          if (r.ok) this.broadcast('anomaly', r.value);
+          else this.reject(batch.topic, r.reason);
+          break;
+        }
+        default:
+          break;
+      }
+    }
+    return DONE;
+  }
+
+  private reject(topic: string, reason: string): void {
+    this.rejected++;
+    this.lastError = `${topic}: ${reason}`;
+  }
+
+  private flushReadings(): void {
+    if (this.pending.size === 0) return;
+    if (this.clients.size > 0) {
+      const n = this.pending.size;
+      const sensor_ids = new Array<string>(n);
+      const values = new Array<number>(n);
+      const reading_ts = new Array<number>(n);
+      let i = 0;
+      for (const [id, r] of this.pending) {
+        sensor_ids[i] = id;
+        values[i] = r.value;
+        reading_ts[i] = r.ts;
+        i++;
+      }
+      this.broadcast('readings', { server_ts: this.options.clock(), sensor_ids, values, reading_ts });
+    }
+    this.pending.clear();
+  }
+
+  /** Serialises once, writes the same chunk to every client. */
+  private broadcast<E extends LiveEventName>(event: E, data: LiveEventMap[E]): void {
+    if (this.clients.size === 0) return;
+    const chunk = frame(event, data);
+    for (const client of this.clients) this.write(client, chunk);
+  }
+
+  private write(client: LiveSink, chunk: string): void {
+    client.write(chunk);
+    if (client.writableLength > this.options.maxClientBufferBytes) {
+      this.clients.delete(client);
+      this.clientsDropped++;
+      client.destroy();
+    }
+  }
+}
+
+/** One SSE event. JSON.stringify never emits a raw newline, so one `data:` line is enough. */
+function frame<E extends LiveEventName>(event: E, data: LiveEventMap[E]): string {
+  return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}
