@@ -1,0 +1,188 @@
+/**
+ * bench:pipeline — sustained readings/s from the ingest layer through anomaly detection into
+ * ClickHouse on the embedded default (in-process bus, chDB), against the store's own insert limit.
+ *
+ *   npm run bench:pipeline -- [--readings 2000000] [--sensors 10000] [--entry in-process|http]
+ *
+ * Each round sends one reading per sensor (one second of event time). Probe sensors are pushed far
+ * outside their band for a few rounds; the latency of each resulting warning is measured from the
+ * wall time its triggering reading entered ingest to the wall time the warning arrived on the bus.
+ * Figures, the headline (readings_per_s) last:
+ *   entry, readings, sensors, store_rows_per_s, ratio, ingest_to_warning_p50_ms,
+ *   ingest_to_warning_p99_ms, warnings, peak_rss_mb, readings_per_s
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DEFAULT_PARTITIONS, decodeRecord, EarlyWarning, encodeDimension, SENSOR_KINDS, stableId, TOPICS, type SensorKind } from '@cityops/schemas';
+import { createInProcessBus } from '@cityops/bus';
+import { createBatchWriter, openStore, startSink } from '@cityops/store';
+import { createIngestHandler, ingestReadings } from '@cityops/ingest';
+import { startAnomalyWorker } from '@cityops/detectors';
+
+const { values: args } = parseArgs({
+  options: {
+    readings: { type: 'string', default: '2000000' },
+    sensors: { type: 'string', default: '10000' },
+    entry: { type: 'string', default: 'in-process' },
+  },
+});
+const TOTAL = Number(args.readings);
+const SENSORS = Number(args.sensors);
+const ENTRY = args.entry === 'http' ? 'http' : 'in-process';
+const ROUNDS = Math.ceil(TOTAL / SENSORS);
+const BATCH = 5000;
+// Recent event times: ClickHouse drops rows already past their table TTL at insert.
+const T0_EVENT_MS = Math.floor(Date.now() / 1000) * 1000 - 3_600_000;
+const WARMUP_ROUNDS = 40;
+const PROBES_PER_EPISODE = 20;
+const EPISODE_EVERY_ROUNDS = 15;
+const EPISODE_ROUNDS = 5;
+
+const BASELINE: Record<SensorKind, { level: number; noise: number; spike: number; unit: string }> = {
+  traffic_speed: { level: 45, noise: 2, spike: -40, unit: 'km/h' },
+  traffic_occupancy: { level: 30, noise: 2, spike: 60, unit: '%' },
+  water_level: { level: 20, noise: 1, spike: 300, unit: 'cm' },
+  air_quality_pm25: { level: 35, noise: 3, spike: 600, unit: 'µg/m³' },
+  power_load: { level: 400, noise: 8, spike: 2500, unit: 'MW' },
+};
+
+let peakRss = 0;
+const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 50);
+
+const dataDir = mkdtempSync(join(tmpdir(), 'cityops-bench-pipeline-'));
+const store = await openStore({ kind: 'embedded', dataDir });
+await store.migrate();
+const bus = createInProcessBus();
+await bus.ensureTopics(Object.values(TOPICS).map((name) => ({ name, partitions: DEFAULT_PARTITIONS[name] })));
+const producer = bus.producer();
+
+const sensorIds = Array.from({ length: SENSORS }, (_, i) => `bench-s${i}`);
+const kinds = sensorIds.map((_, i) => SENSOR_KINDS[i % SENSOR_KINDS.length]!);
+await producer.send(
+  TOPICS.dimensions,
+  sensorIds.map((id, i) =>
+    encodeDimension({
+      name: 'Sensor',
+      record: { id, schema_version: 1, kind: kinds[i]!, area_id: `area-${i % 8}`, name: id, lon: 121.4 + (i % 100) / 1000, lat: 31.2 + Math.floor(i / 100) / 1000, unit: BASELINE[kinds[i]!].unit },
+    }),
+  ),
+);
+
+const sink = await startSink({ bus, store });
+const anomaly = await startAnomalyWorker({ bus });
+
+// Wall time each probe reading entered ingest, by sensor and event time.
+const probeIngestWallMs = new Map<string, number>();
+const latencies: number[] = [];
+await bus.consumer({ groupId: 'bench-warnings', topics: [TOPICS.warnings], fromBeginning: true }).run(async (batch) => {
+  const now = performance.now();
+  for (const m of batch.messages) {
+    const w = decodeRecord(EarlyWarning, m.value);
+    if (!w.ok) continue;
+    const sent = probeIngestWallMs.get(`${w.value.source_id}@${w.value.ts}`);
+    if (sent !== undefined) latencies.push(now - sent);
+  }
+});
+
+let entry: (batch: object[]) => Promise<void>;
+let closeEntry = async () => {};
+if (ENTRY === 'http') {
+  const handler = createIngestHandler({ producer, apiKeys: () => ['bench'], clock: Date.now });
+  const server = createServer((req, res) => void handler(req, res));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/ingest/readings`;
+  entry = async (batch) => {
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': 'bench' }, body: JSON.stringify(batch) });
+    if (res.status !== 202) throw new Error(`expected 202 from ingest; got ${res.status}: ${await res.text()}`);
+  };
+  closeEntry = () => new Promise((r) => server.close(() => r()));
+} else {
+  const ctx = { producer, clock: Date.now };
+  entry = async (batch) => {
+    const r = await ingestReadings(batch, ctx);
+    if (r.rejected > 0) throw new Error(`expected every bench reading to be valid; ${r.rejected} rejected: ${JSON.stringify(r.errors[0])}`);
+  };
+}
+
+let seed = 42;
+const noise = () => {
+  seed = (seed * 1664525 + 1013904223) >>> 0;
+  return seed / 2 ** 32 - 0.5;
+};
+
+const t0 = performance.now();
+let sent = 0;
+for (let round = 0; round < ROUNDS && sent < TOTAL; round++) {
+  const ts = T0_EVENT_MS + round * 1000;
+  const episode = round >= WARMUP_ROUNDS && (round - WARMUP_ROUNDS) % EPISODE_EVERY_ROUNDS < EPISODE_ROUNDS;
+  const episodeNo = Math.floor((round - WARMUP_ROUNDS) / EPISODE_EVERY_ROUNDS);
+  for (let start = 0; start < SENSORS && sent < TOTAL; start += BATCH) {
+    const end = Math.min(SENSORS, start + BATCH, start + (TOTAL - sent));
+    const batch: object[] = new Array(end - start);
+    const wall = performance.now();
+    for (let i = start; i < end; i++) {
+      const kind = kinds[i]!;
+      const b = BASELINE[kind];
+      const probe = episode && (i * 7919 + episodeNo * 104729) % SENSORS < PROBES_PER_EPISODE;
+      const value = b.level + b.noise * noise() + (probe ? b.spike : 0);
+      if (probe) probeIngestWallMs.set(`${sensorIds[i]}@${ts}`, wall);
+      batch[i - start] = { sensor_id: sensorIds[i], kind, ts, value: Math.max(0, Math.round(value * 100) / 100), unit: b.unit };
+    }
+    await entry(batch);
+    sent += batch.length;
+  }
+}
+await producer.flush();
+const rowsWritten = () => sink.health().counters['rows_written_readings'] ?? 0;
+while (rowsWritten() < TOTAL) await new Promise((r) => setTimeout(r, 5));
+const pipelineSeconds = (performance.now() - t0) / 1000;
+// Let the last warnings arrive.
+while (anomaly.health().lag > 0) await new Promise((r) => setTimeout(r, 20));
+await new Promise((r) => setTimeout(r, 200));
+
+// The limit: the same number of rows straight into the store through the batch writer.
+const writer = createBatchWriter(store, 'readings', { maxRows: 50_000 });
+const direct = performance.now();
+const pending: Promise<void>[] = [];
+for (let done = 0; done < TOTAL; done += BATCH) {
+  const rows = [];
+  for (let i = 0; i < BATCH && done + i < TOTAL; i++) {
+    const k = (done + i) % SENSORS;
+    const ts = T0_EVENT_MS + Math.floor((done + i) / SENSORS) * 1000;
+    rows.push({ id: stableId('direct', sensorIds[k]!, ts), schema_version: 1 as const, sensor_id: sensorIds[k]!, kind: kinds[k]!, ts, value: BASELINE[kinds[k]!].level, unit: BASELINE[kinds[k]!].unit });
+  }
+  pending.push(writer.add(rows));
+  if (pending.length >= 20) await Promise.all(pending.splice(0));
+}
+await Promise.all(pending);
+await writer.flush();
+const storeRowsPerS = TOTAL / ((performance.now() - direct) / 1000);
+
+latencies.sort((a, b) => a - b);
+const pct = (p: number) => (latencies.length === 0 ? NaN : latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]!);
+const readingsPerS = TOTAL / pipelineSeconds;
+
+await closeEntry();
+await writer.close();
+await anomaly.stop();
+await sink.stop();
+await bus.close();
+await store.close();
+clearInterval(rssTimer);
+rmSync(dataDir, { recursive: true, force: true });
+
+console.log(`entry=${ENTRY}`);
+console.log(`readings=${TOTAL}`);
+console.log(`sensors=${SENSORS}`);
+console.log(`store_rows_per_s=${Math.round(storeRowsPerS)}`);
+console.log(`ratio=${(readingsPerS / storeRowsPerS).toFixed(3)}`);
+console.log(`warnings=${latencies.length}`);
+console.log(`ingest_to_warning_p50_ms=${pct(50).toFixed(1)}`);
+console.log(`ingest_to_warning_p99_ms=${pct(99).toFixed(1)}`);
+console.log(`peak_rss_mb=${Math.round(peakRss / 2 ** 20)}`);
+console.log(`readings_per_s=${Math.round(readingsPerS)}`);
+process.exit(0);

@@ -1,0 +1,235 @@
+import { randomId } from '@cityops/schemas';
+import { StoreError } from './errors.js';
+import type { Store, TableName } from './store.js';
+import type { TableRow } from './tables.js';
+
+/*
+ * The batched, idempotent writer: the one way rows reach a table on the hot path.
+ *
+ * - Batching: rows accumulate until `maxRows` or until `flushIntervalMs` has passed since the
+ *   first of them; then one insert carries them all (serialised to one TSV buffer in one pass,
+ *   see tsv-encoder.ts). A partial batch goes out only when no insert is in flight; while one
+ *   runs, the batch keeps filling, so under load batches grow toward maxRows by themselves
+ *   (group commit). Full batches may overlap (maxConcurrentInserts), so serialising the next
+ *   one overlaps inserting the last.
+ * - Idempotency: each batch gets a dedup token `<table>:<writer id>:<seq>` and a failed insert is
+ *   retried with the SAME rows and the SAME token, so an insert that reached ClickHouse but whose
+ *   answer was lost is dropped on retry (insert_deduplication_token) instead of doubling. The
+ *   writer id is random per writer: a token must never repeat for different rows, or
+ *   ClickHouse would drop real data as a "duplicate" (a restarted process starts at seq 1 again).
+ * - Durability signal: add() resolves once its rows are inserted, which is when a consumer may
+ *   commit its bus offsets. Awaiting it is also the backpressure: a caller cannot run ahead of
+ *   ClickHouse by more than one batch.
+ * - Only retriable errors are retried (StoreError.retriable), with exponential backoff.
+ */
+
+export interface BatchWriterOptions {
+  /** Rows per insert at most. Default 50_000. */
+  maxRows?: number;
+  /** Longest a row waits for its batch to fill before it is inserted anyway, in ms. Default 200. */
+  flushIntervalMs?: number;
+  /** Further attempts after a retriable failure. Default 5. */
+  maxRetries?: number;
+  /** Wait before the first retry, in ms; doubles each attempt, capped at 10 s. Default 100. */
+  retryBackoffMs?: number;
+  /**
+   * Full batches inserted at once. Default 2: the next batch is serialised (on the event loop)
+   * while the previous one is inserted (on chDB's thread pool or the server). Always 1 for
+   * dimension tables, see LATEST_WRITE_WINS.
+   */
+  maxConcurrentInserts?: number;
+}
+
+/** Counters, named as /api/health reports them. */
+export interface BatchWriterStats {
+  rows_written: number;
+  batches: number;
+  retries: number;
+  failed_batches: number;
+  pending_rows: number;
+  /** Duration of the last successful insert (all attempts), in ms. */
+  last_flush_ms: number;
+}
+
+export interface BatchWriter<T extends TableName> {
+  readonly table: T;
+  /** Queues rows; resolves once they are durably inserted, rejects if their batch finally failed. */
+  add(rows: readonly TableRow<T>[]): Promise<void>;
+  /** Inserts everything queued so far; resolves when it is durable. */
+  flush(): Promise<void>;
+  /** Flushes, then refuses further rows. */
+  close(): Promise<void>;
+  stats(): BatchWriterStats;
+}
+
+const MAX_BACKOFF_MS = 10_000;
+
+/**
+ * Tables where the latest write wins (ReplacingMergeTree(ingested_at), stamped by the server at
+ * insert): two inserts in flight at once could stamp the older version later, so these are
+ * written strictly one insert at a time. Everywhere else a repeated id carries the same record
+ * (or a revision decides), so insert order does not matter.
+ */
+const LATEST_WRITE_WINS: ReadonlySet<TableName> = new Set(['areas', 'sensors', 'cameras', 'indicators', 'departments']);
+
+interface Batch<T extends TableName> {
+  readonly rows: TableRow<T>[];
+  readonly done: Promise<void>;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+function newBatch<T extends TableName>(): Batch<T> {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const done = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // Callers observe failures through add()/flush(); this keeps an unobserved batch from
+  // becoming an unhandled rejection that would take the process down.
+  done.catch(() => undefined);
+  return { rows: [], done, resolve, reject };
+}
+
+function positiveInt(name: string, value: number | undefined, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new StoreError('invalid_config', `${name}: expected a whole number ≥ ${min}; got ${value}`);
+  }
+  return value;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function createBatchWriter<T extends TableName>(store: Store, table: T, options: BatchWriterOptions = {}): BatchWriter<T> {
+  const maxRows = positiveInt('maxRows', options.maxRows, 50_000, 1);
+  const flushIntervalMs = positiveInt('flushIntervalMs', options.flushIntervalMs, 200, 0);
+  const maxRetries = positiveInt('maxRetries', options.maxRetries, 5, 0);
+  const retryBackoffMs = positiveInt('retryBackoffMs', options.retryBackoffMs, 100, 0);
+  const latestWins = LATEST_WRITE_WINS.has(table);
+  const maxConcurrentInserts = positiveInt('maxConcurrentInserts', options.maxConcurrentInserts, latestWins ? 1 : 2, 1);
+  if (latestWins && maxConcurrentInserts > 1) {
+    throw new StoreError(
+      'invalid_config',
+      `maxConcurrentInserts for ${table}: expected 1 (its latest write wins, so inserts must stay in order); got ${maxConcurrentInserts}`,
+    );
+  }
+  const writerId = randomId();
+
+  const stats: BatchWriterStats = { rows_written: 0, batches: 0, retries: 0, failed_batches: 0, pending_rows: 0, last_flush_ms: 0 };
+  let seq = 0;
+  let filling = newBatch<T>();
+  const sealed: Batch<T>[] = [];
+  const inFlight = new Set<Batch<T>>();
+  let timer: NodeJS.Timeout | undefined;
+  /** The filling batch is due (timer fired or flush called); it goes out once nothing is in flight. */
+  let due = false;
+  let closed = false;
+
+  function seal(): void {
+    if (filling.rows.length === 0) return;
+    sealed.push(filling);
+    filling = newBatch<T>();
+    due = false;
+    if (timer !== undefined) {
+      clearTimeout(timer);
+      timer = undefined;
+    }
+  }
+
+  /**
+   * Starts what may start: full batches while fewer than maxConcurrentInserts are in flight; a
+   * partial (due) batch only when nothing is in flight, so under load it keeps filling instead
+   * of going out as many small inserts (each insert is a part ClickHouse must merge).
+   */
+  function pump(): void {
+    for (;;) {
+      if (sealed.length === 0 && due && inFlight.size === 0) seal();
+      const next = sealed[0];
+      if (next === undefined || inFlight.size >= maxConcurrentInserts) return;
+      sealed.shift();
+      inFlight.add(next);
+      void write(next).finally(() => {
+        inFlight.delete(next);
+        pump();
+      });
+    }
+  }
+
+  async function write(batch: Batch<T>): Promise<void> {
+    seq += 1;
+    const dedupToken = `${table}:${writerId}:${seq}`;
+    const started = performance.now();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await store.insert(table, batch.rows, { dedupToken });
+        break;
+      } catch (e) {
+        const retriable = e instanceof StoreError && e.retriable;
+        if (!retriable || attempt >= maxRetries) {
+          stats.failed_batches += 1;
+          stats.pending_rows -= batch.rows.length;
+          batch.reject(e);
+          return;
+        }
+        stats.retries += 1;
+        await sleep(Math.min(retryBackoffMs * 2 ** attempt, MAX_BACKOFF_MS));
+      }
+    }
+    stats.last_flush_ms = performance.now() - started;
+    stats.rows_written += batch.rows.length;
+    stats.batches += 1;
+    stats.pending_rows -= batch.rows.length;
+    batch.resolve();
+  }
+
+  function flush(): Promise<void> {
+    const waits = [...sealed, ...inFlight].map((b) => b.done);
+    if (filling.rows.length > 0) {
+      waits.push(filling.done);
+      due = true;
+    }
+    pump();
+    return Promise.all(waits).then(() => undefined);
+  }
+
+  function onTimer(): void {
+    timer = undefined;
+    due = true;
+    pump();
+  }
+
+  return {
+    table,
+
+    add(rows: readonly TableRow<T>[]): Promise<void> {
+      if (closed) return Promise.reject(new StoreError('closed', `add to the ${table} writer: expected an open writer; it was closed`));
+      if (rows.length === 0) return Promise.resolve();
+      const waits: Promise<void>[] = [filling.done];
+      for (let i = 0; i < rows.length; i++) {
+        filling.rows.push(rows[i]!);
+        if (filling.rows.length >= maxRows) {
+          seal();
+          if (i < rows.length - 1) waits.push(filling.done);
+        }
+      }
+      stats.pending_rows += rows.length;
+      if (filling.rows.length > 0 && timer === undefined && !due) timer = setTimeout(onTimer, flushIntervalMs);
+      pump();
+      return waits.length === 1 ? waits[0]! : Promise.all(waits).then(() => undefined);
+    },
+
+    flush,
+
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      await flush();
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+    },
+
+    stats: () => ({ ...stats }),
+  };
+}

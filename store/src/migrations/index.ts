@@ -1,0 +1,9 @@
+import { migration as factTables } from './0001-fact-tables.js';
+import { migration as dimensionTables } from './0002-dimension-tables.js';
+import { migration as rollups } from './0003-rollups.js';
+import type { Migration } from './migration.js';
+
+export type { Migration } from './migration.js';
+
+/** Every migration in apply order. Append only: never edit or reorder an applied one. */
+export const MIGRATIONS: readonly Migration[] = [factTables, dimensionTables, rollups];

@@ -1,0 +1,151 @@
+import type {
+  Anomaly,
+  Area,
+  Camera,
+  DeadLetter,
+  Department,
+  DispatchOrder,
+  EarlyWarning,
+  Forecast,
+  GroundTruthEvent,
+  Incident,
+  IncidentEvent,
+  IncidentStatus,
+  Indicator,
+  MarketTick,
+  Sensor,
+  SensorReading,
+} from '@cityops/schemas';
+import { StoreError } from './errors.js';
+import { decodeRows } from './row-decoder.js';
+import type { SqlClient } from './sql-client.js';
+import { TABLES, type RollupPoint, type StoreQueries, type TableName, type TimeRange } from './store.js';
+import { columnList } from './tables.js';
+
+/*
+ * Typed reads. Every value is a bound `{name:Type}` parameter, never spliced into the SQL.
+ * Duplicates are collapsed with FINAL: tables are ReplacingMergeTree and parts merge in the
+ * background, so without it a re-delivered record would show twice until the next merge.
+ * Epoch-ms arguments are bound as Int64 and converted in SQL (fromUnixTimestamp64Milli), which
+ * avoids any dependence on how a backend parses a DateTime64 parameter.
+ */
+
+type Raw = Readonly<Record<string, unknown>>;
+
+const MS = (param: string): string => `fromUnixTimestamp64Milli({${param}:Int64}, 'UTC')`;
+
+function checkLimit(limit: number): number {
+  if (!Number.isSafeInteger(limit) || limit < 0) {
+    throw new StoreError('invalid_config', `limit: expected a whole number ≥ 0; got ${limit}`);
+  }
+  return limit;
+}
+
+function checkRange(range: TimeRange): TimeRange {
+  if (!Number.isSafeInteger(range.fromMs) || !Number.isSafeInteger(range.toMs) || range.fromMs > range.toMs) {
+    throw new StoreError('invalid_config', `time range: expected whole epoch ms with fromMs ≤ toMs; got ${range.fromMs} … ${range.toMs}`);
+  }
+  return range;
+}
+
+export function createQueries(client: SqlClient): StoreQueries {
+  const select = async <T extends TableName>(table: T, tail: string, params: Readonly<Record<string, unknown>> = {}) =>
+    decodeRows(table, await client.query<Raw>(`SELECT ${columnList(table)} FROM ${table} FINAL ${tail}`, params));
+
+  return {
+    async tableCounts() {
+      const sql = TABLES.map((t) => `SELECT '${t}' AS name, count() AS rows FROM ${t} FINAL`).join('\nUNION ALL\n');
+      const rows = await client.query<{ name: string; rows: number | string }>(sql);
+      const counts = Object.fromEntries(TABLES.map((t) => [t, 0])) as Record<TableName, number>;
+      for (const r of rows) counts[r.name as TableName] = Number(r.rows);
+      return counts;
+    },
+
+    areas: (): Promise<Area[]> => select('areas', 'ORDER BY id'),
+    sensors: (): Promise<Sensor[]> => select('sensors', 'ORDER BY id'),
+    cameras: (): Promise<Camera[]> => select('cameras', 'ORDER BY id'),
+    indicators: (): Promise<Indicator[]> => select('indicators', 'ORDER BY id'),
+    departments: (): Promise<Department[]> => select('departments', 'ORDER BY id'),
+
+    async latestReadings(): Promise<SensorReading[]> {
+      // readings_latest holds one row per sensor (see migration 0003); same columns as readings.
+      const rows = await client.query<Raw>(`SELECT ${columnList('readings')} FROM readings_latest FINAL ORDER BY sensor_id`);
+      return decodeRows('readings', rows);
+    },
+
+    async readingRollup(sensorId: string, range: TimeRange): Promise<RollupPoint[]> {
+      const { fromMs, toMs } = checkRange(range);
+      // Minutes whose start lies in [toStartOfMinute(from), to): the minute containing `from` is whole.
+      const rows = await client.query<{
+        minute_ms: number | string;
+        p_avg: number;
+        p_min: number;
+        p_max: number;
+        p_count: number | string;
+      }>(
+        `SELECT toUnixTimestamp(minute) * 1000 AS minute_ms,
+                avgMerge(value_avg) AS p_avg, min(value_min) AS p_min, max(value_max) AS p_max, sum(value_count) AS p_count
+         FROM readings_1m
+         WHERE sensor_id = {sensorId:String}
+           AND minute >= toStartOfMinute(${MS('fromMs')}) AND minute < ${MS('toMs')}
+         GROUP BY minute
+         ORDER BY minute`,
+        { sensorId, fromMs, toMs },
+      );
+      return rows.map((r) => ({ ts: Number(r.minute_ms), avg: r.p_avg, min: r.p_min, max: r.p_max, count: Number(r.p_count) }));
+    },
+
+    recentAnomalies: ({ limit, sinceMs = 0 }): Promise<Anomaly[]> =>
+      select('anomalies', `WHERE ts >= ${MS('sinceMs')} ORDER BY ts DESC, id LIMIT {limit:UInt32}`, { sinceMs, limit: checkLimit(limit) }),
+
+    recentWarnings: ({ limit, sinceMs = 0 }): Promise<EarlyWarning[]> =>
+      select('warnings', `WHERE ts >= ${MS('sinceMs')} ORDER BY ts DESC, id LIMIT {limit:UInt32}`, { sinceMs, limit: checkLimit(limit) }),
+
+    incidents: ({ limit, statuses }: { limit: number; statuses?: readonly IncidentStatus[] }): Promise<Incident[]> =>
+      // FINAL first, then the status filter: filtering before collapsing could surface an older revision.
+      select(
+        'incidents',
+        `WHERE (empty({statuses:Array(String)}) OR status IN {statuses:Array(String)}) ORDER BY opened_at DESC, id LIMIT {limit:UInt32}`,
+        { statuses: statuses ?? [], limit: checkLimit(limit) },
+      ),
+
+    incidentEvents: (incidentId: string): Promise<IncidentEvent[]> =>
+      select('incident_events', 'WHERE incident_id = {incidentId:String} ORDER BY ts, id', { incidentId }),
+
+    dispatches: ({ limit, incidentId }: { limit: number; incidentId?: string }): Promise<DispatchOrder[]> =>
+      select(
+        'dispatches',
+        `WHERE ({incidentId:String} = '' OR incident_id = {incidentId:String}) ORDER BY ts DESC, id LIMIT {limit:UInt32}`,
+        {
+          incidentId: incidentId ?? '',
+          limit: checkLimit(limit),
+        },
+      ),
+
+    marketTicks(indicatorId: string, range: TimeRange): Promise<MarketTick[]> {
+      const { fromMs, toMs } = checkRange(range);
+      return select(
+        'market_ticks',
+        `WHERE indicator_id = {indicatorId:String} AND ts >= ${MS('fromMs')} AND ts < ${MS('toMs')} ORDER BY ts, id`,
+        {
+          indicatorId,
+          fromMs,
+          toMs,
+        },
+      );
+    },
+
+    forecasts: (indicatorId: string, { issuedSinceMs = 0, limit }: { issuedSinceMs?: number; limit: number }): Promise<Forecast[]> =>
+      select(
+        'forecasts',
+        `WHERE indicator_id = {indicatorId:String} AND issued_at >= ${MS('issuedSinceMs')}
+         ORDER BY issued_at DESC, horizon_step, id LIMIT {limit:UInt32}`,
+        { indicatorId, issuedSinceMs, limit: checkLimit(limit) },
+      ),
+
+    deadLetters: ({ limit }): Promise<DeadLetter[]> =>
+      select('dead_letters', 'ORDER BY ts DESC, id LIMIT {limit:UInt32}', { limit: checkLimit(limit) }),
+
+    groundTruth: (): Promise<GroundTruthEvent[]> => select('ground_truth', 'ORDER BY start_ts, id'),
+  };
+}

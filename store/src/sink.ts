@@ -1,0 +1,311 @@
+import type { Bus, IncomingMessage, MessageBatch, OutgoingMessage } from '@cityops/bus';
+import {
+  Anomaly,
+  DeadLetter,
+  decodeDimension,
+  decodeRecord,
+  DEFAULT_PARTITIONS,
+  DispatchOrder,
+  EarlyWarning,
+  encodeRecord,
+  Forecast,
+  GroundTruthEvent,
+  Incident,
+  IncidentEvent,
+  MarketTick,
+  SCHEMA_HEADER,
+  SensorReading,
+  stableId,
+  TOPICS,
+  truncate,
+  VisionDetection,
+  type DecodeResult,
+  type DimensionName,
+  type FieldError,
+  type RunningWorker,
+  type TopicName,
+  type WorkerHealth,
+} from '@cityops/schemas';
+import { createBatchWriter, type BatchWriter, type BatchWriterOptions } from './batch-writer.js';
+import { isDataError } from './errors.js';
+import type { Store, TableName } from './store.js';
+import type { TableRow } from './tables.js';
+
+/*
+ * The sink: every topic except camera.frames (raw frames are not stored — privacy) into its
+ * table, through one batched writer per table.
+ *
+ * At-least-once into idempotent tables: a bus batch is committed only when its handler
+ * resolves, and the handler resolves only when every row of the batch is inserted (it awaits the
+ * writers' add()) and every rejected message is accepted by the dead-letter topic. A crash in
+ * between redelivers the batch; stable ids and ReplacingMergeTree make the second copy collapse.
+ * Handlers of different partitions run concurrently and feed the same writers, so their rows
+ * share inserts: throughput comes from many handlers waiting on one insert, not from small
+ * inserts.
+ *
+ * A message that does not decode goes to the dead-letter topic with its reason and is not
+ * written; the sink keeps going. Dead letters read from that topic go to `dead_letters`; one
+ * that itself does not decode is written there directly (re-publishing it would loop).
+ */
+
+export interface SinkOptions {
+  bus: Bus;
+  store: Store;
+  /** Consumer group; sink replicas share it and split the partitions. Default 'cityops-sink'. */
+  groupId?: string;
+  /** Worker name in health reports. Default 'sink'. */
+  name?: string;
+  /** Largest bus batch per handler call. Default 5_000. */
+  maxBatchSize?: number;
+  /**
+   * Settings of every table's writer. Default flushIntervalMs here is 100: a bus batch waits
+   * for its insert before it commits, so the linger adds straight to end-to-end latency.
+   */
+  writer?: BatchWriterOptions;
+}
+
+/** Topics the sink reads: all of them but raw camera frames. */
+export const SINK_TOPICS: readonly TopicName[] = Object.values(TOPICS).filter((t) => t !== TOPICS.cameraFrames);
+
+/** One bus batch's rows for one table, with the message each came from (for dead letters). */
+interface Pending {
+  rows: object[];
+  messages: IncomingMessage[];
+}
+
+type Decoded =
+  { ok: true; table: TableName; row: object; dimension: boolean } | { ok: false; reason: string; errors: FieldError[]; payload: string };
+
+/** Wraps a contract decode so its record is tagged with its table. */
+function record<T extends TableName>(table: T, decode: (value: Uint8Array) => DecodeResult<TableRow<T>>): (m: IncomingMessage) => Decoded {
+  return (m) => {
+    const r = decode(m.value);
+    return r.ok ? { ok: true, table, row: r.value, dimension: false } : r;
+  };
+}
+
+const DIMENSION_TABLES: Readonly<Record<DimensionName, TableName>> = {
+  Area: 'areas',
+  Sensor: 'sensors',
+  Camera: 'cameras',
+  Indicator: 'indicators',
+  Department: 'departments',
+};
+
+const ROUTES: ReadonlyMap<string, (m: IncomingMessage) => Decoded> = new Map<string, (m: IncomingMessage) => Decoded>([
+  [TOPICS.sensorReadings, record('readings', (v) => decodeRecord(SensorReading, v))],
+  [TOPICS.marketTicks, record('market_ticks', (v) => decodeRecord(MarketTick, v))],
+  [TOPICS.visionDetections, record('detections', (v) => decodeRecord(VisionDetection, v))],
+  [TOPICS.anomalies, record('anomalies', (v) => decodeRecord(Anomaly, v))],
+  [TOPICS.forecasts, record('forecasts', (v) => decodeRecord(Forecast, v))],
+  [TOPICS.warnings, record('warnings', (v) => decodeRecord(EarlyWarning, v))],
+  [TOPICS.incidents, record('incidents', (v) => decodeRecord(Incident, v))],
+  [TOPICS.incidentEvents, record('incident_events', (v) => decodeRecord(IncidentEvent, v))],
+  [TOPICS.dispatches, record('dispatches', (v) => decodeRecord(DispatchOrder, v))],
+  [TOPICS.deadLetters, record('dead_letters', (v) => decodeRecord(DeadLetter, v))],
+  [TOPICS.groundTruth, record('ground_truth', (v) => decodeRecord(GroundTruthEvent, v))],
+  [
+    TOPICS.dimensions,
+    (m) => {
+      const r = decodeDimension(m.headers, m.value);
+      return r.ok ? { ok: true, table: DIMENSION_TABLES[r.value.name], row: r.value.record, dimension: true } : r;
+    },
+  ],
+]);
+
+/**
+ * A dead letter for a message that failed to decode. Its id is derived from where the message
+ * was and what it held, so a redelivered bad message yields the same dead letter (collapsed in
+ * dead_letters) while two different ones never share an id, even where offsets restart (the
+ * in-process bus after a restart).
+ */
+function deadLetterFor(m: IncomingMessage, source: string, failure: { reason: string; errors: FieldError[]; payload: string }): DeadLetter {
+  // Some decoders reject before reading the value (a missing schema header): keep the bytes anyway.
+  const payload = failure.payload !== '' ? failure.payload : payloadText(m.value);
+  return {
+    id: stableId('dead-letter', m.topic, m.partition, m.offset, m.timestampMs, m.key, payload),
+    schema_version: 1,
+    ts: m.timestampMs,
+    source,
+    reason: truncate(failure.reason, 1_900),
+    errors: failure.errors.slice(0, 50),
+    payload,
+    key: m.key.slice(0, 200),
+  };
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function payloadText(value: Uint8Array): string {
+  try {
+    return truncate(utf8.decode(value));
+  } catch {
+    return `<${value.byteLength} binary bytes>`;
+  }
+}
+
+function toDeadLetterMessage(dl: DeadLetter): OutgoingMessage {
+  return { key: dl.key, value: encodeRecord(dl), headers: { [SCHEMA_HEADER]: 'DeadLetter@1' }, timestampMs: dl.ts };
+}
+
+export async function startSink(options: SinkOptions): Promise<RunningWorker> {
+  const { bus, store } = options;
+  const name = options.name ?? 'sink';
+  const writerOptions: BatchWriterOptions = { flushIntervalMs: 100, ...options.writer };
+  const writers = new Map<TableName, BatchWriter<TableName>>();
+  const lagByPartition = new Map<string, number>();
+  let state: WorkerHealth['state'] = 'starting';
+  let processed = 0;
+  let deadLettered = 0;
+  let lastError = '';
+  let unstorableDeadLetters = 0;
+
+  const writerFor = (table: TableName): BatchWriter<TableName> => {
+    let w = writers.get(table);
+    if (w === undefined) {
+      w = createBatchWriter(store, table, writerOptions);
+      writers.set(table, w);
+    }
+    return w;
+  };
+
+  await bus.ensureTopics(SINK_TOPICS.map((t) => ({ name: t, partitions: DEFAULT_PARTITIONS[t] })));
+  const producer = bus.producer();
+  const consumer = bus.consumer({
+    groupId: options.groupId ?? 'cityops-sink',
+    topics: SINK_TOPICS,
+    maxBatchSize: options.maxBatchSize ?? 5_000,
+  });
+
+  /**
+   * Inserts one bus batch's rows of one table through the shared writer. If ClickHouse refuses
+   * the data itself (a parse or range error — not an outage), the rows are bisected with direct
+   * inserts until the offending ones are found; those come back as dead letters and the rest are
+   * stored, so one poison record cannot block its partition forever.
+   */
+  async function writeRows(table: TableName, pending: Pending): Promise<DeadLetter[]> {
+    try {
+      // The route tagged each row with the table whose contract decoded it.
+      await writerFor(table).add(pending.rows as TableRow<TableName>[]);
+      return [];
+    } catch (e) {
+      if (!isDataError(e)) throw e;
+      return isolate(table, pending, 0, pending.rows.length);
+    }
+  }
+
+  async function isolate(table: TableName, pending: Pending, from: number, to: number): Promise<DeadLetter[]> {
+    try {
+      await store.insert(table, pending.rows.slice(from, to));
+      return [];
+    } catch (e) {
+      if (!isDataError(e)) throw e;
+      if (to - from === 1) {
+        const row = pending.rows[from];
+        const m = pending.messages[from]!;
+        const reason = `rejected by ClickHouse for table ${table}: ${e instanceof Error ? e.message : String(e)}`;
+        return [deadLetterFor(m, m.topic, { reason, errors: [], payload: truncate(JSON.stringify(row)) })];
+      }
+      const mid = (from + to) >>> 1;
+      return [...(await isolate(table, pending, from, mid)), ...(await isolate(table, pending, mid, to))];
+    }
+  }
+
+  async function handle(batch: MessageBatch): Promise<void> {
+    const route = ROUTES.get(batch.topic);
+    const byTable = new Map<TableName, Pending>();
+    const add = (table: TableName, row: object, m: IncomingMessage): void => {
+      let pending = byTable.get(table);
+      if (pending === undefined) byTable.set(table, (pending = { rows: [], messages: [] }));
+      pending.rows.push(row);
+      pending.messages.push(m);
+    };
+    // Dimensions are re-published whole; within one batch the last version of an id wins.
+    const dimensions = new Map<TableName, Map<string, { row: object; m: IncomingMessage }>>();
+    const rejected: DeadLetter[] = [];
+    let malformedDeadLetters = 0;
+
+    for (const m of batch.messages) {
+      const decoded: Decoded = route?.(m) ?? {
+        ok: false,
+        reason: `expected one of the topics ${SINK_TOPICS.join(', ')}; got '${m.topic}'`,
+        errors: [],
+        payload: '',
+      };
+      if (decoded.ok) {
+        if (decoded.dimension) {
+          let byId = dimensions.get(decoded.table);
+          if (byId === undefined) dimensions.set(decoded.table, (byId = new Map<string, { row: object; m: IncomingMessage }>()));
+          byId.set((decoded.row as { id: string }).id, { row: decoded.row, m });
+        } else {
+          add(decoded.table, decoded.row, m);
+        }
+      } else if (m.topic === TOPICS.deadLetters) {
+        // Re-publishing a bad dead letter would loop; it is stored directly instead.
+        add('dead_letters', deadLetterFor(m, TOPICS.deadLetters, { ...decoded, reason: `malformed dead letter: ${decoded.reason}` }), m);
+        malformedDeadLetters += 1;
+      } else {
+        rejected.push(deadLetterFor(m, m.topic, decoded));
+      }
+    }
+    for (const [table, byId] of dimensions) for (const { row, m } of byId.values()) add(table, row, m);
+
+    try {
+      const refused = (await Promise.all([...byTable].map(([table, pending]) => writeRows(table, pending)))).flat();
+      // Rows ClickHouse refused go to the dead-letter topic like any rejected input — except
+      // refused dead letters themselves, which have nowhere left to go: counted and reported.
+      const unstorable = refused.filter((dl) => dl.source === TOPICS.deadLetters);
+      if (unstorable.length > 0) {
+        unstorableDeadLetters += unstorable.length;
+        lastError = unstorable[0]!.reason;
+      }
+      const toDlq = [...rejected, ...refused.filter((dl) => dl.source !== TOPICS.deadLetters)];
+      if (toDlq.length > 0) await producer.send(TOPICS.deadLetters, toDlq.map(toDeadLetterMessage));
+      deadLettered += toDlq.length + malformedDeadLetters;
+    } catch (e) {
+      lastError = e instanceof Error ? e.message : String(e);
+      throw e;
+    }
+    processed += batch.messages.length;
+    lagByPartition.set(`${batch.topic}\u0000${batch.partition}`, batch.lag);
+  }
+
+  try {
+    await consumer.run(handle);
+  } catch (e) {
+    state = 'failed';
+    lastError = e instanceof Error ? e.message : String(e);
+    throw e;
+  }
+  state = 'running';
+
+  return {
+    name,
+    health(): WorkerHealth {
+      const counters: Record<string, number> = {};
+      let retries = 0;
+      let failed = 0;
+      for (const [table, w] of writers) {
+        const s = w.stats();
+        counters[`rows_written_${table}`] = s.rows_written;
+        retries += s.retries;
+        failed += s.failed_batches;
+      }
+      counters['insert_retries'] = retries;
+      counters['insert_failed_batches'] = failed;
+      counters['unstorable_dead_letters'] = unstorableDeadLetters;
+      let lag = 0;
+      for (const l of lagByPartition.values()) lag += l;
+      return { name, state, lag, processed, dead_lettered: deadLettered, last_error: lastError, counters };
+    },
+    async stop(): Promise<void> {
+      if (state === 'stopped') return;
+      // The consumer finishes (and commits) the batches in flight, whose rows the writers
+      // insert; then whatever is left is flushed.
+      await consumer.stop();
+      await Promise.all([...writers.values()].map((w) => w.close()));
+      await producer.flush();
+      state = 'stopped';
+    },
+  };
+}

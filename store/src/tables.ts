@@ -1,0 +1,270 @@
+import type {
+  Anomaly,
+  Area,
+  Camera,
+  DeadLetter,
+  Department,
+  DispatchOrder,
+  EarlyWarning,
+  FieldError,
+  Forecast,
+  GroundTruthEvent,
+  Incident,
+  IncidentEvent,
+  Indicator,
+  MarketTick,
+  Sensor,
+  SensorReading,
+  VisionDetection,
+} from '@cityops/schemas';
+import { TABLES, type TableName } from './store.js';
+
+/**
+ * How each contract field travels to and from its ClickHouse column. Field names equal column
+ * names (a schemas/ rule), so this is the only per-column knowledge the writer and the typed
+ * queries need. The DDL itself lives in migrations/ as frozen SQL; an integration test checks
+ * the two agree column by column.
+ */
+
+/** The record type stored in each table. */
+export interface TableRowMap {
+  readings: SensorReading;
+  market_ticks: MarketTick;
+  detections: VisionDetection;
+  anomalies: Anomaly;
+  forecasts: Forecast;
+  warnings: EarlyWarning;
+  incidents: Incident;
+  incident_events: IncidentEvent;
+  dispatches: DispatchOrder;
+  dead_letters: DeadLetter;
+  ground_truth: GroundTruthEvent;
+  areas: Area;
+  sensors: Sensor;
+  cameras: Camera;
+  indicators: Indicator;
+  departments: Department;
+}
+export type TableRow<T extends TableName> = TableRowMap[T];
+
+/**
+ * - `string`: String / LowCardinality(String)
+ * - `number`: Float64 or an integer type (JS numbers print without exponent below 1e21)
+ * - `time`: epoch ms in JS, DateTime64(3, 'UTC') in ClickHouse
+ * - `bool`: Bool
+ * - `strings`: Array(String)
+ * - `field_errors`: Array(Tuple(path String, message String)) — DeadLetter.errors
+ */
+export type ColumnKind = 'string' | 'number' | 'time' | 'bool' | 'strings' | 'field_errors';
+
+/** The kinds a field of type V may use; `never` for a type no column can hold. */
+type KindFor<V> = [V] extends [number]
+  ? 'number' | 'time'
+  : [V] extends [boolean]
+    ? 'bool'
+    : [V] extends [string]
+      ? 'string'
+      : [V] extends [readonly string[]]
+        ? 'strings'
+        : [V] extends [readonly FieldError[]]
+          ? 'field_errors'
+          : never;
+
+/** Every field of the record, each with a kind that fits its type: the compiler catches drift. */
+type ColumnSpec<R> = { readonly [K in keyof R]-?: KindFor<R[K]> };
+
+const SPECS: { readonly [T in TableName]: ColumnSpec<TableRowMap[T]> } = {
+  readings: { id: 'string', schema_version: 'number', sensor_id: 'string', kind: 'string', ts: 'time', value: 'number', unit: 'string' },
+  market_ticks: { id: 'string', schema_version: 'number', indicator_id: 'string', ts: 'time', value: 'number' },
+  detections: {
+    id: 'string',
+    schema_version: 'number',
+    camera_id: 'string',
+    frame_id: 'string',
+    ts: 'time',
+    class_name: 'string',
+    score: 'number',
+    x1: 'number',
+    y1: 'number',
+    x2: 'number',
+    y2: 'number',
+    track_id: 'string',
+    model_version: 'string',
+  },
+  anomalies: {
+    id: 'string',
+    schema_version: 'number',
+    ts: 'time',
+    source_kind: 'string',
+    source_id: 'string',
+    metric: 'string',
+    area_id: 'string',
+    value: 'number',
+    expected: 'number',
+    lower: 'number',
+    upper: 'number',
+    score: 'number',
+    probability: 'number',
+    detector: 'string',
+    detector_version: 'string',
+    reason: 'string',
+  },
+  forecasts: {
+    id: 'string',
+    schema_version: 'number',
+    indicator_id: 'string',
+    issued_at: 'time',
+    target_ts: 'time',
+    horizon_step: 'number',
+    mean: 'number',
+    lower: 'number',
+    upper: 'number',
+    breach_probability: 'number',
+    model: 'string',
+    model_version: 'string',
+  },
+  warnings: {
+    id: 'string',
+    schema_version: 'number',
+    ts: 'time',
+    level: 'string',
+    kind: 'string',
+    area_id: 'string',
+    source_kind: 'string',
+    source_id: 'string',
+    lon: 'number',
+    lat: 'number',
+    title: 'string',
+    reasons: 'strings',
+    score: 'number',
+    evidence_ids: 'strings',
+    produced_by: 'string',
+    machine_made: 'bool',
+  },
+  incidents: {
+    id: 'string',
+    schema_version: 'number',
+    opened_at: 'time',
+    updated_at: 'time',
+    kind: 'string',
+    area_id: 'string',
+    level: 'string',
+    status: 'string',
+    title: 'string',
+    department_id: 'string',
+    warning_ids: 'strings',
+    lon: 'number',
+    lat: 'number',
+    rule_version: 'string',
+    revision: 'number',
+  },
+  incident_events: {
+    id: 'string',
+    schema_version: 'number',
+    incident_id: 'string',
+    ts: 'time',
+    type: 'string',
+    actor: 'string',
+    machine_made: 'bool',
+    detail: 'string',
+  },
+  dispatches: {
+    id: 'string',
+    schema_version: 'number',
+    incident_id: 'string',
+    ts: 'time',
+    department_id: 'string',
+    kind: 'string',
+    area_id: 'string',
+    level: 'string',
+    reason: 'string',
+    rule_version: 'string',
+    machine_made: 'bool',
+    accept_due: 'time',
+    resolve_due: 'time',
+  },
+  dead_letters: {
+    id: 'string',
+    schema_version: 'number',
+    ts: 'time',
+    source: 'string',
+    reason: 'string',
+    errors: 'field_errors',
+    payload: 'string',
+    key: 'string',
+  },
+  ground_truth: {
+    id: 'string',
+    schema_version: 'number',
+    kind: 'string',
+    area_id: 'string',
+    source_ids: 'strings',
+    start_ts: 'time',
+    end_ts: 'time',
+    expected_level: 'string',
+    lon: 'number',
+    lat: 'number',
+    description: 'string',
+  },
+  areas: {
+    id: 'string',
+    schema_version: 'number',
+    name_zh: 'string',
+    name_en: 'string',
+    population: 'number',
+    geometry: 'string',
+    lon: 'number',
+    lat: 'number',
+  },
+  sensors: {
+    id: 'string',
+    schema_version: 'number',
+    kind: 'string',
+    area_id: 'string',
+    name: 'string',
+    lon: 'number',
+    lat: 'number',
+    unit: 'string',
+  },
+  cameras: {
+    id: 'string',
+    schema_version: 'number',
+    area_id: 'string',
+    name: 'string',
+    url: 'string',
+    lon: 'number',
+    lat: 'number',
+    fps: 'number',
+  },
+  indicators: {
+    id: 'string',
+    schema_version: 'number',
+    name_zh: 'string',
+    name_en: 'string',
+    unit: 'string',
+    frequency: 'string',
+    risk_upper: 'number',
+    risk_lower: 'number',
+  },
+  departments: { id: 'string', schema_version: 'number', name_zh: 'string', name_en: 'string' },
+};
+
+export interface Column {
+  readonly name: string;
+  readonly kind: ColumnKind;
+}
+
+function columnsOf(spec: Readonly<Record<string, ColumnKind>>): readonly Column[] {
+  return Object.entries(spec).map(([name, kind]) => ({ name, kind }));
+}
+
+/** Columns of each table in contract order (the order TSV rows are written in). */
+export const TABLE_COLUMNS: { readonly [T in TableName]: readonly Column[] } = Object.fromEntries(
+  TABLES.map((t) => [t, columnsOf(SPECS[t])]),
+  // fromEntries over TABLES yields exactly one entry per table name.
+) as unknown as { readonly [T in TableName]: readonly Column[] };
+
+/** The column list of a table, for SELECT and INSERT. */
+export function columnList(table: TableName): string {
+  return TABLE_COLUMNS[table].map((c) => c.name).join(', ');
+}

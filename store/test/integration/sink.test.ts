@@ -1,0 +1,194 @@
+import { createInProcessBus, type Bus, type OutgoingMessage } from '@cityops/bus';
+import { encodeDimension, encodeRecord, SCHEMA_HEADER, TOPICS, type RunningWorker } from '@cityops/schemas';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { openEmbeddedStore } from '../../src/chdb-store.js';
+import { StoreError } from '../../src/errors.js';
+import { SINK_TOPICS, startSink } from '../../src/sink.js';
+import type { Store } from '../../src/store.js';
+import { readingsSeries, SAMPLES, T0, tempDataDir } from '../fixtures.js';
+
+const data = tempDataDir('sink');
+const encoder = new TextEncoder();
+let store: Store;
+let bus: Bus;
+let sink: RunningWorker;
+
+beforeAll(async () => {
+  store = await openEmbeddedStore({ dataDir: data.dir });
+  await store.migrate();
+  bus = createInProcessBus({ retryDelayMs: 10 });
+  sink = await startSink({ bus, store, writer: { flushIntervalMs: 10 } });
+});
+afterAll(async () => {
+  await sink.stop();
+  await bus.close();
+  await store.close();
+  data.remove();
+});
+
+const asMessage = (record: { id: string }, key: string): OutgoingMessage => ({ key, value: encodeRecord(record) });
+
+async function eventually(check: () => Promise<void>): Promise<void> {
+  await vi.waitFor(check, { timeout: 20_000, interval: 50 });
+}
+
+describe('sink: bus → ClickHouse', () => {
+  const readings = [...readingsSeries('s-a', 600, T0), ...readingsSeries('s-b', 600, T0)];
+
+  it('stores every valid record in its table and dead-letters the malformed ones with their reason', async () => {
+    const producer = bus.producer();
+    await producer.send(TOPICS.sensorReadings, [
+      ...readings.map((r) => asMessage(r, r.sensor_id)),
+      { key: 's-bad', value: encoder.encode('{not json') },
+      { key: 's-bad', value: encodeRecord({ ...SAMPLES.readings, id: 'bad-shape', value: 'high' }) },
+    ]);
+    await producer.send(TOPICS.dimensions, [
+      encodeDimension({ name: 'Area', record: SAMPLES.areas }),
+      encodeDimension({ name: 'Sensor', record: SAMPLES.sensors }),
+      // Two versions of one department in one batch: the last one wins.
+      encodeDimension({ name: 'Department', record: { ...SAMPLES.departments, name_en: 'old name' } }),
+      encodeDimension({ name: 'Department', record: SAMPLES.departments }),
+      { key: 'Bogus:1', value: encodeRecord({ id: '1' }), headers: { [SCHEMA_HEADER]: 'Bogus@1' } },
+    ]);
+    await producer.send(TOPICS.incidents, [asMessage(SAMPLES.incidents, SAMPLES.incidents.id)]);
+    await producer.send(TOPICS.warnings, [asMessage(SAMPLES.warnings, SAMPLES.warnings.area_id)]);
+    await producer.send(TOPICS.deadLetters, [
+      asMessage(SAMPLES.dead_letters, SAMPLES.dead_letters.key),
+      { key: 'weird', value: encoder.encode('{"reason":"no id"}') },
+    ]);
+
+    await eventually(async () => {
+      const counts = await store.queries.tableCounts();
+      expect(counts.readings).toBe(readings.length);
+      // 1 sample dead letter + 3 rejected by the sink (bad JSON, bad shape, unknown dimension) + 1 malformed one.
+      expect(counts.dead_letters).toBe(5);
+    });
+    const counts = await store.queries.tableCounts();
+    expect(counts).toMatchObject({ areas: 1, sensors: 1, departments: 1, incidents: 1, warnings: 1 });
+    expect(await store.queries.departments()).toEqual([SAMPLES.departments]);
+    expect(await store.queries.incidents({ limit: 1 })).toEqual([SAMPLES.incidents]);
+
+    const dead = await store.queries.deadLetters({ limit: 10 });
+    const bySource = (source: string) => dead.filter((d) => d.source === source && d.id !== SAMPLES.dead_letters.id);
+    const readingRejects = bySource(TOPICS.sensorReadings);
+    expect(readingRejects.map((d) => d.reason).sort()).toEqual([
+      expect.stringMatching(/^expected JSON; /),
+      expect.stringMatching(/^not a valid SensorReading: \/value /),
+    ]);
+    expect(readingRejects.find((d) => d.reason.startsWith('not a valid'))?.errors).toContainEqual({
+      path: '/value',
+      message: expect.stringContaining('got "high"') as string,
+    });
+    expect(readingRejects.every((d) => d.key === 's-bad')).toBe(true);
+    expect(bySource(TOPICS.dimensions)[0]).toMatchObject({
+      reason: expect.stringMatching(/header naming one of Area, Sensor, Camera, Indicator, Department; got 'Bogus@1'/) as string,
+      payload: '{"id":"1"}',
+    });
+    expect(bySource(TOPICS.deadLetters)[0]).toMatchObject({
+      key: 'weird',
+      reason: expect.stringMatching(/^malformed dead letter: not a valid DeadLetter/) as string,
+    });
+    expect(dead).toContainEqual(SAMPLES.dead_letters);
+  });
+
+  it('reports health: processed, dead-lettered, rows per table', async () => {
+    await eventually(() => {
+      const h = sink.health();
+      expect(h).toMatchObject({ name: 'sink', state: 'running', lag: 0, last_error: '' });
+      // 1_202 readings + 5 dimension messages + 1 incident + 1 warning + 2 from the dlq + 3 re-read dead letters.
+      expect(h.processed).toBe(readings.length + 2 + 5 + 1 + 1 + 2 + 3);
+      expect(h.dead_lettered).toBe(4);
+      expect(h.counters).toMatchObject({ rows_written_readings: readings.length, rows_written_incidents: 1, insert_retries: 0 });
+      return Promise.resolve();
+    });
+  });
+
+  it('a redelivered stream (at-least-once) leaves no duplicates', async () => {
+    const producer = bus.producer();
+    await producer.send(
+      TOPICS.sensorReadings,
+      readings.slice(0, 700).map((r) => asMessage(r, r.sensor_id)),
+    );
+    await eventually(() => {
+      expect(sink.health().counters['rows_written_readings']).toBe(readings.length + 700);
+      return Promise.resolve();
+    });
+    expect((await store.queries.tableCounts()).readings).toBe(readings.length);
+  });
+
+  it('commits a bus batch only after its rows are inserted: a failed insert is delivered again', async () => {
+    // A second sink on its own bus, whose store refuses the first two inserts of readings.
+    const flakyBus = createInProcessBus({ retryDelayMs: 10, onError: () => undefined });
+    let refusals = 2;
+    const flakyStore: Store = {
+      ...store,
+      insert: (table, rows, options) => {
+        if (table === 'readings' && refusals > 0) {
+          refusals -= 1;
+          return Promise.reject(new StoreError('insert_failed', 'disk full', { retriable: false }));
+        }
+        return store.insert(table, rows, options);
+      },
+    };
+    const flakySink = await startSink({ bus: flakyBus, store: flakyStore, name: 'flaky-sink', writer: { flushIntervalMs: 0 } });
+    try {
+      const rows = readingsSeries('s-flaky', 50, T0);
+      await flakyBus.producer().send(
+        TOPICS.sensorReadings,
+        rows.map((r) => asMessage(r, 'one-key')),
+      );
+      await eventually(async () => {
+        const [row] = await store.query<{ n: number }>("SELECT count() AS n FROM readings FINAL WHERE sensor_id = 's-flaky'");
+        expect(Number(row?.n)).toBe(50);
+        expect(flakySink.health()).toMatchObject({ lag: 0, processed: 50, last_error: expect.stringContaining('disk full') as string });
+      });
+      expect(flakySink.health().counters['insert_failed_batches']).toBe(2);
+    } finally {
+      await flakySink.stop();
+      await flakyBus.close();
+    }
+  });
+
+  it('isolates a record ClickHouse refuses, dead-letters it with the reason and stores the rest', async () => {
+    const poisonBus = createInProcessBus({ retryDelayMs: 10, onError: () => undefined });
+    const pickyStore: Store = {
+      ...store,
+      insert: (table, rows, options) =>
+        rows.some((r) => (r as { id: string }).id === 's-poison:poison')
+          ? Promise.reject(new StoreError('insert_failed', 'Code: 27. Cannot parse input', { clickhouseCode: 27 }))
+          : store.insert(table, rows, options),
+    };
+    const poisonSink = await startSink({ bus: poisonBus, store: pickyStore, name: 'poison-sink', writer: { flushIntervalMs: 0 } });
+    try {
+      const rows = [...readingsSeries('s-poison', 20, T0), { ...readingsSeries('s-poison', 1, T0)[0]!, id: 's-poison:poison', ts: T0 - 1 }];
+      await poisonBus.producer().send(
+        TOPICS.sensorReadings,
+        rows.map((r) => asMessage(r, 'one-key')),
+      );
+      await eventually(async () => {
+        const [n] = await store.query<{ n: number }>("SELECT count() AS n FROM readings FINAL WHERE sensor_id = 's-poison'");
+        expect(Number(n?.n)).toBe(20);
+        const dead = await store.query<{ reason: string; payload: string }>(
+          "SELECT reason, payload FROM dead_letters FINAL WHERE key = 'one-key' AND reason LIKE 'rejected by ClickHouse%'",
+        );
+        expect(dead).toHaveLength(1);
+        expect(dead[0]?.reason).toMatch(/^rejected by ClickHouse for table readings: .*Cannot parse input/);
+        expect(JSON.parse(dead[0]!.payload)).toMatchObject({ id: 's-poison:poison' });
+        // 21 readings, plus the dead letter it published, read back from the dlq topic and stored.
+        expect(poisonSink.health()).toMatchObject({ processed: 22, dead_lettered: 1, lag: 0 });
+      });
+    } finally {
+      await poisonSink.stop();
+      await poisonBus.close();
+    }
+  });
+
+  it('does not subscribe to raw camera frames', async () => {
+    expect(SINK_TOPICS).not.toContain(TOPICS.cameraFrames);
+    const before = sink.health().processed;
+    await bus.ensureTopics([{ name: TOPICS.cameraFrames, partitions: 1 }]);
+    await bus.producer().send(TOPICS.cameraFrames, [{ key: 'cam-1', value: new Uint8Array(12) }]);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(sink.health().processed).toBe(before);
+  });
+});
