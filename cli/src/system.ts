@@ -85,7 +85,7 @@ export async function startSystem(config: CityOpsConfig, options: SystemOptions 
       if (config.apiKeyGenerated) log('ingest', `API key for POST /api/ingest/* (set CITYOPS_API_KEY to choose one): ${config.apiKey}`);
       if (config.simulator) {
         const city = createDemoCity();
-        const sim = await runSimulator({ producer, city, clock, speedup: config.simulatorSpeedup });
+        const sim = runSimulator({ producer, city, clock, speedup: config.simulatorSpeedup });
         sources.push(sim);
         workers.push(sim);
         log('simulator', `demo city running: ${city.sensors.length} sensors, ${city.indicators.length} indicators, ${city.cameras.length} cameras, ${city.areas.length} districts`);

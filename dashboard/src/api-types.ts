@@ -29,7 +29,8 @@ export type GeoJsonGeometry =
 export interface GeoJsonFeature {
   type: 'Feature';
   geometry: GeoJsonGeometry | null;
-  properties: Readonly<Record<string, unknown>> | null;
+  // `object`, not a string-keyed record: producers type their properties as interfaces.
+  properties: object | null;
   id?: string | number;
 }
 export interface GeoJsonFeatureCollection {

@@ -21,10 +21,29 @@ export type DecodeResult<T> =
   | { ok: false; reason: string; errors: FieldError[]; payload: string };
 
 /**
+ * On the in-process bus every consumer group receives the same bytes object, so the first
+ * successful decode is remembered on it: the anomaly worker, the sink and the dashboard then
+ * share one UTF-8 decode and one JSON.parse per record instead of three. Bytes on a bus are
+ * immutable once sent, and decoded records are read-only to consumers, so sharing is safe; over
+ * Kafka every message is a fresh buffer and this never hits.
+ */
+const DECODED = Symbol('cityops.decoded');
+type DecodeMemo = { schema: TSchema; value: unknown };
+type MemoBytes = Uint8Array & { [DECODED]?: DecodeMemo };
+
+/**
  * Bytes from the bus back to a validated record. Never throws: a consumer turns a failure into
  * a dead letter with the reason and keeps going.
  */
 export function decodeRecord<S extends TSchema>(schema: S, bytes: Uint8Array): DecodeResult<Static<S>> {
+  const memo = (bytes as MemoBytes)[DECODED];
+  if (memo !== undefined && memo.schema === schema) return { ok: true, value: memo.value as Static<S> };
+  const result = decodeRecordUncached(schema, bytes);
+  if (result.ok) (bytes as MemoBytes)[DECODED] = { schema, value: result.value };
+  return result;
+}
+
+function decodeRecordUncached<S extends TSchema>(schema: S, bytes: Uint8Array): DecodeResult<Static<S>> {
   let text: string;
   try {
     text = decoder.decode(bytes);

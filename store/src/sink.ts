@@ -174,7 +174,9 @@ export async function startSink(options: SinkOptions): Promise<RunningWorker> {
   const consumer = bus.consumer({
     groupId: options.groupId ?? 'cityops-sink',
     topics: SINK_TOPICS,
-    maxBatchSize: options.maxBatchSize ?? 5_000,
+    // Large batches: eight reading partitions × 20k rows fill 50k-row inserts without waiting
+    // for the flush timer, which is what keeps ClickHouse at its insert limit.
+    maxBatchSize: options.maxBatchSize ?? 20_000,
   });
 
   /**

@@ -83,7 +83,7 @@ export function basemapShapes(basemap: Basemap): BasemapShapes {
   const roads: PathShape[] = [];
   for (const f of basemap.roads.features) {
     if (f.geometry === null) continue;
-    const p = f.properties ?? {};
+    const p: Partial<Record<'class' | 'highway' | 'kind', unknown>> = f.properties ?? {};
     const cls = p.class ?? p.highway ?? p.kind;
     const major = typeof cls === 'string' && MAJOR_ROAD_CLASSES.has(cls);
     for (const path of linesOf(f.geometry)) roads.push({ path, major });

@@ -132,7 +132,7 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
   const policy = validateWarningPolicy({ ...DEFAULT_WARNING_POLICY, ...config.warningPolicy });
   const floors: Record<SensorKind, number> = { ...DEFAULT_SCALE_FLOOR_BY_KIND, ...config.scaleFloorByKind };
   const fallbackLocation = config.fallbackLocation ?? { lon: 0, lat: 0 };
-  const maxBatchSize = config.maxBatchSize ?? 1000;
+  const maxBatchSize = config.maxBatchSize ?? 5000;
   const producedBy = `anomaly-worker/${detector.type}@${detector.version.split('.')[0] ?? '1'}`;
   const tracker = new EpisodeTracker(policy);
 

@@ -1,0 +1,159 @@
+import { describe, expect, it } from 'vitest';
+import { DeadLetter, encodeRecord, SENSOR_KIND_INFO, SENSOR_KINDS, SensorReading, stableId, TOPICS, validator } from '@cityops/schemas';
+import type { Producer } from '@cityops/bus';
+import { busWithTopics, json, recordingProducer } from '../test/bus-helpers.js';
+import { IngestError } from './errors.js';
+import { ingestReadings, ingestTicks } from './ingest-records.js';
+
+const T0 = 1_767_225_600_000;
+const clock = (): number => T0 + 5000;
+
+async function setup() {
+  const bus = await busWithTopics();
+  const producer = recordingProducer(bus.producer());
+  return { bus, producer, ctx: { producer, clock, source: 'test' } };
+}
+
+describe('ingestReadings', () => {
+  it('fills id, schema_version and unit, and produces every valid reading in one send keyed by sensor', async () => {
+    const { producer, ctx } = await setup();
+    const input = [
+      { sensor_id: 's-1', kind: 'water_level', ts: T0, value: 12.5 },
+      { sensor_id: 's-2', kind: 'traffic_speed', ts: T0, value: 40, unit: 'km/h', id: 'given-id', schema_version: 1 },
+    ];
+    const result = await ingestReadings(input, ctx);
+    expect(result).toEqual({ accepted: 2, rejected: 0, errors: [] });
+    expect(producer.sends).toHaveLength(1);
+    const [send] = producer.sends;
+    expect(send!.topic).toBe(TOPICS.sensorReadings);
+    expect(send!.messages.map((m) => m.key)).toEqual(['s-1', 's-2']);
+    const first = json(send!.messages[0]!);
+    expect(validator(SensorReading).check(first)).toBe(true);
+    expect(first).toMatchObject({ id: stableId('s-1', T0), schema_version: 1, unit: 'cm' });
+    expect(json(send!.messages[1]!).id).toBe('given-id');
+    expect(send!.messages[0]!.timestampMs).toBe(T0);
+    // The caller's objects are left as they were.
+    expect(input[0]).not.toHaveProperty('id');
+  });
+
+  it('gives a re-sent reading the same id, so it dedupes downstream', async () => {
+    const { producer, ctx } = await setup();
+    const r = { sensor_id: 's-1', kind: 'water_level', ts: T0, value: 1 };
+    await ingestReadings([r], ctx);
+    await ingestReadings([{ ...r }], ctx);
+    const ids = producer.sends.map((s) => json(s.messages[0]!).id);
+    expect(ids[0]).toBe(ids[1]);
+  });
+
+  it('keeps the valid records of a mixed batch and dead-letters each bad one with its fields named', async () => {
+    const { producer, ctx } = await setup();
+    const result = await ingestReadings(
+      [
+        { sensor_id: 's-1', kind: 'water_level', ts: T0, value: 3 },
+        { sensor_id: 's-2', kind: 'water_level', ts: T0, value: 'abc' },
+        { sensor_id: 's-3', kind: 'water_level', ts: 1_767_225_600, value: 3 },
+        { sensor_id: 's-4', kind: 'water_level', ts: T0, value: 3, unit: 'm' },
+        { sensor_id: 's-5', kind: 'power_load', ts: T0, value: 99_999 },
+        { kind: 'water_level', ts: T0, value: 3 },
+        { sensor_id: 's-7', kind: 'lava_flow', ts: T0, value: 3 },
+        42,
+      ],
+      ctx,
+    );
+    expect(result.accepted).toBe(1);
+    expect(result.rejected).toBe(7);
+    const paths = new Map(result.errors.map((e) => [e.index, e.errors.map((f) => f.path)]));
+    expect(paths.get(1)).toEqual(['/value']);
+    expect(paths.get(2)).toEqual(['/ts']);
+    expect(paths.get(3)).toEqual(['/unit']);
+    expect(paths.get(4)).toEqual(['/value']);
+    // Missing sensor_id: the id cannot be derived, but only the real cause is reported.
+    expect(paths.get(5)).toEqual(['/sensor_id']);
+    expect(paths.get(6)).toContain('/kind');
+    expect(paths.get(6)).not.toContain('/unit');
+    expect(paths.get(7)).toEqual(['/']);
+    expect(result.errors.find((e) => e.index === 1)!.errors[0]!.message).toMatch(/number.*got "abc"/i);
+    expect(result.errors.find((e) => e.index === 4)!.errors[0]!.message).toMatch(/0…5000 MW.*got 99999/);
+
+    const dlq = producer.sends.filter((s) => s.topic === TOPICS.deadLetters);
+    expect(dlq).toHaveLength(1);
+    expect(dlq[0]!.messages).toHaveLength(7);
+    const letters = dlq[0]!.messages.map(json);
+    for (const l of letters) expect(validator(DeadLetter).errors(l)).toEqual([]);
+    expect(letters[0]).toMatchObject({ source: 'test', key: 's-2', ts: clock() });
+    expect(letters[0]!.reason).toMatch(/expected a valid SensorReading; \/value: Expected number/);
+    expect(letters[0]!.payload).toBe('{"sensor_id":"s-2","kind":"water_level","ts":1767225600000,"value":"abc"}');
+  });
+
+  it('validates market ticks and keys them by indicator', async () => {
+    const { producer, ctx } = await setup();
+    const result = await ingestTicks(
+      [
+        { indicator_id: 'ind.cpi', ts: T0, value: 101.2 },
+        { indicator_id: 'ind.cpi', ts: T0, value: Number.NaN },
+        { indicator_id: 'ind.cpi', ts: T0, value: 1, extra: true },
+      ],
+      ctx,
+    );
+    expect(result.accepted).toBe(1);
+    expect(result.errors.map((e) => [e.index, e.errors.map((f) => f.path)])).toEqual([
+      [1, ['/value']],
+      [2, ['/extra']],
+    ]);
+    const ticks = producer.sends.find((s) => s.topic === TOPICS.marketTicks)!;
+    expect(ticks.messages[0]!.key).toBe('ind.cpi');
+    expect(json(ticks.messages[0]!).id).toBe(stableId('ind.cpi', T0));
+  });
+
+  it('throws a retriable bus-unavailable error when the bus refuses the batch', async () => {
+    const failing: Producer = { send: () => Promise.reject(new Error('broker down')), flush: () => Promise.resolve() };
+    const err = await ingestReadings([{ sensor_id: 's', kind: 'water_level', ts: T0, value: 1 }], { producer: failing, clock }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(IngestError);
+    expect(err).toMatchObject({ code: 'bus-unavailable', retriable: true });
+    expect((err as IngestError).message).toMatch(/broker down/);
+  });
+
+  it('encodes every record byte for byte as encodeRecord does (the fast batch encoder is not a second format)', async () => {
+    const { producer, ctx } = await setup();
+    const values = [0, -0, 12.5, 1e-7, 99.9999999999, 0.1 + 0.2, 7 / 3];
+    const input = SENSOR_KINDS.flatMap((kind, k) =>
+      [...values, kind === 'water_level' ? -49.99 : 42].map((value, i) => ({
+        sensor_id: `hb.${kind}/${i}:x@y-z_${k}`,
+        kind,
+        ts: T0 + i,
+        value,
+      })),
+    );
+    const ticks = values.map((value, i) => ({ indicator_id: `ind.${i}`, ts: T0 + i, value: value * -1e9 }));
+    await ingestReadings(input, ctx);
+    await ingestTicks(ticks, ctx);
+    const readingMsgs = producer.sends.find((s) => s.topic === TOPICS.sensorReadings)!.messages;
+    expect(readingMsgs).toHaveLength(input.length);
+    readingMsgs.forEach((m, i) => {
+      const r = input[i]!;
+      const canonical = {
+        id: stableId(r.sensor_id, r.ts),
+        schema_version: 1,
+        sensor_id: r.sensor_id,
+        kind: r.kind,
+        ts: r.ts,
+        value: r.value,
+        unit: SENSOR_KIND_INFO[r.kind].unit,
+      };
+      expect(Buffer.from(m.value).equals(encodeRecord(canonical)), JSON.stringify(canonical)).toBe(true);
+    });
+    const tickMsgs = producer.sends.find((s) => s.topic === TOPICS.marketTicks)!.messages;
+    tickMsgs.forEach((m, i) => {
+      const t = ticks[i]!;
+      expect(Buffer.from(m.value).equals(encodeRecord({ id: stableId(t.indicator_id, t.ts), schema_version: 1, ...t }))).toBe(true);
+    });
+  });
+
+  it('does not send anything for an empty batch', async () => {
+    const { producer, ctx } = await setup();
+    expect(await ingestReadings([], ctx)).toEqual({ accepted: 0, rejected: 0, errors: [] });
+    expect(producer.sends).toHaveLength(0);
+  });
+});

@@ -1,0 +1,345 @@
+import {
+  encodeRecord,
+  MarketTick,
+  readingDomainErrors,
+  SCHEMA_HEADER,
+  SENSOR_KIND_INFO,
+  SensorReading,
+  stableId,
+  TOPICS,
+  validator,
+  type Clock,
+  type FieldError,
+  type MarketTick as MarketTickRecord,
+  type SensorKind,
+  type SensorReading as SensorReadingRecord,
+} from '@cityops/schemas';
+import { deadLetters, type DeadLetterInput, type OutgoingMessage, type Producer } from '@cityops/bus';
+import { toIngestError } from './errors.js';
+
+/** Where a batch is going and where it came from. */
+export interface IngestContext {
+  producer: Producer;
+  /** Stamps dead letters; production passes Date.now. */
+  clock: Clock;
+  /** Named in dead letters so an operator can find the sender. Default 'in-process'. */
+  source?: string;
+}
+
+/** What was wrong with one record of a batch, by its position in the batch. */
+export interface RecordError {
+  index: number;
+  errors: FieldError[];
+}
+
+export interface IngestResult {
+  /** Records produced to the bus. */
+  accepted: number;
+  /** Records sent to the dead-letter topic instead. */
+  rejected: number;
+  /** One entry per rejected record, in batch order. */
+  errors: RecordError[];
+}
+
+/**
+ * Input that was already rejected before validation (an NDJSON line that is not JSON). It is
+ * reported and dead-lettered with the batch, so the request still costs one DLQ send.
+ */
+export interface PreRejected {
+  index: number;
+  reason: string;
+  errors: FieldError[];
+  payload: string;
+}
+
+/** Extra inputs of the HTTP path; in-process callers need none of them. */
+export interface BatchExtras {
+  /** Maps a position in `records` to the index reported to the caller (NDJSON with bad lines). */
+  indexOf?: (position: number) => number;
+  preRejected?: readonly PreRejected[];
+}
+
+interface RecordSpec<T> {
+  readonly topic: string;
+  readonly contract: string;
+  readonly headers: Readonly<Record<string, string>>;
+  check(value: unknown): value is T;
+  errors(value: unknown): FieldError[];
+  /** Fills fields producers may omit. Returns the input itself when nothing is missing. */
+  fill(input: object): object;
+  /** Paths the fill step could not derive, whose 'missing' errors only repeat another error. */
+  underivable(input: object): readonly string[];
+  domainErrors(record: T): FieldError[];
+  /** JSON text of a record that passed `check`; identical to JSON.stringify of it in field order. */
+  serialize(record: T): string;
+  /** UTF-8 bytes of `serialize(record)` beyond its UTF-16 length (non-ASCII characters). */
+  extraBytes(record: T): number;
+  key(record: T): string;
+  keyOf(input: unknown): string;
+  ts(record: T): number;
+}
+
+const readingValidator = validator(SensorReading);
+const tickValidator = validator(MarketTick);
+
+/* Shared, frozen header objects: one per contract, not one per message. */
+const READING_HEADERS: Readonly<Record<string, string>> = Object.freeze({ [SCHEMA_HEADER]: 'SensorReading@1' });
+const TICK_HEADERS: Readonly<Record<string, string>> = Object.freeze({ [SCHEMA_HEADER]: 'MarketTick@1' });
+const NO_ERRORS: FieldError[] = [];
+
+function isSensorKind(kind: unknown): kind is SensorKind {
+  return typeof kind === 'string' && Object.hasOwn(SENSOR_KIND_INFO, kind);
+}
+
+/**
+ * TypeBox reports a missing field twice ("required property", then "string"); a client needs
+ * one line per field, the first being the most direct.
+ */
+function firstPerPath(errors: FieldError[]): FieldError[] {
+  const seen = new Set<string>();
+  return errors.filter((e) => !seen.has(e.path) && seen.add(e.path) !== undefined);
+}
+
+const READING_KEYS: readonly string[] = ['id', 'schema_version', 'sensor_id', 'kind', 'ts', 'value', 'unit'];
+const TICK_KEYS: readonly string[] = ['id', 'schema_version', 'indicator_id', 'ts', 'value'];
+
+/** Whether every own enumerable key of `r` is one of `known` (no allocation). */
+function hasOnlyKnownKeys(r: Record<string, unknown>, known: readonly string[]): boolean {
+  for (const k in r) if (Object.hasOwn(r, k) && !known.includes(k)) return false;
+  return true;
+}
+
+const quotedCache = new Map<string, { json: string; extraBytes: number }>();
+
+/** A string as JSON, with its UTF-8 overhead ('µg/m³' is 5 characters and 8 bytes). */
+function quoted(text: string): { json: string; extraBytes: number } {
+  let q = quotedCache.get(text);
+  if (q === undefined) {
+    const json = JSON.stringify(text);
+    q = { json, extraBytes: Buffer.byteLength(json, 'utf8') - json.length };
+    // Units are few; a producer sending random ones cannot grow this without bound.
+    if (quotedCache.size < 1024) quotedCache.set(text, q);
+  }
+  return q;
+}
+
+function stringField(input: unknown, field: string): string {
+  if (typeof input !== 'object' || input === null) return '';
+  const v = (input as Record<string, unknown>)[field];
+  return typeof v === 'string' ? v : '';
+}
+
+const readingSpec: RecordSpec<SensorReadingRecord> = {
+  topic: TOPICS.sensorReadings,
+  contract: readingValidator.name,
+  headers: READING_HEADERS,
+  check: (v): v is SensorReadingRecord => readingValidator.check(v),
+  errors: (v) => firstPerPath(readingValidator.errors(v)),
+  fill(input) {
+    const r = input as Record<string, unknown>;
+    const needsId = r.id === undefined;
+    const needsVersion = r.schema_version === undefined;
+    const needsUnit = r.unit === undefined && isSensorKind(r.kind);
+    if (!needsId && !needsVersion && !needsUnit) return input;
+    // Derived from what identifies the measurement, so a re-sent reading replaces itself downstream.
+    const id = needsId && typeof r.sensor_id === 'string' && typeof r.ts === 'number' ? stableId(r.sensor_id, r.ts) : r.id;
+    const unit = needsUnit ? SENSOR_KIND_INFO[r.kind as SensorKind].unit : r.unit;
+    // A copy, not a mutation: in-process callers keep their objects as they passed them. A
+    // literal of fixed shape costs a fraction of a spread; only a record with fields outside the
+    // contract takes the spread, so the validator still names those fields.
+    if (hasOnlyKnownKeys(r, READING_KEYS)) {
+      return {
+        id,
+        schema_version: needsVersion ? 1 : r.schema_version,
+        sensor_id: r.sensor_id,
+        kind: r.kind,
+        ts: r.ts,
+        value: r.value,
+        unit,
+      };
+    }
+    return { ...r, id, schema_version: needsVersion ? 1 : r.schema_version, unit };
+  },
+  underivable(input) {
+    const r = input as Record<string, unknown>;
+    const paths: string[] = [];
+    if (r.id === undefined && !(typeof r.sensor_id === 'string' && typeof r.ts === 'number')) paths.push('/id');
+    if (r.unit === undefined && !isSensorKind(r.kind)) paths.push('/unit');
+    return paths;
+  },
+  domainErrors: (r) => readingDomainErrors(r),
+  // id and sensor_id match the contract's id pattern, which has nothing JSON must escape, and
+  // kind is one of five literals: only unit needs quoting (cached per distinct unit).
+  serialize: (r) =>
+    `{"id":"${r.id}","schema_version":1,"sensor_id":"${r.sensor_id}","kind":"${r.kind}","ts":${r.ts},"value":${r.value},"unit":${quoted(r.unit).json}}`,
+  extraBytes: (r) => quoted(r.unit).extraBytes,
+  key: (r) => r.sensor_id,
+  keyOf: (input) => stringField(input, 'sensor_id'),
+  ts: (r) => r.ts,
+};
+
+const tickSpec: RecordSpec<MarketTickRecord> = {
+  topic: TOPICS.marketTicks,
+  contract: tickValidator.name,
+  headers: TICK_HEADERS,
+  check: (v): v is MarketTickRecord => tickValidator.check(v),
+  errors: (v) => firstPerPath(tickValidator.errors(v)),
+  fill(input) {
+    const r = input as Record<string, unknown>;
+    const needsId = r.id === undefined;
+    const needsVersion = r.schema_version === undefined;
+    if (!needsId && !needsVersion) return input;
+    const id = needsId && typeof r.indicator_id === 'string' && typeof r.ts === 'number' ? stableId(r.indicator_id, r.ts) : r.id;
+    if (hasOnlyKnownKeys(r, TICK_KEYS)) {
+      return { id, schema_version: needsVersion ? 1 : r.schema_version, indicator_id: r.indicator_id, ts: r.ts, value: r.value };
+    }
+    return { ...r, id, schema_version: needsVersion ? 1 : r.schema_version };
+  },
+  underivable(input) {
+    const r = input as Record<string, unknown>;
+    return r.id === undefined && !(typeof r.indicator_id === 'string' && typeof r.ts === 'number') ? ['/id'] : [];
+  },
+  // Indicators have no physical range; their risk lines are what forecasts are about.
+  domainErrors: () => NO_ERRORS,
+  serialize: (r) => `{"id":"${r.id}","schema_version":1,"indicator_id":"${r.indicator_id}","ts":${r.ts},"value":${r.value}}`,
+  extraBytes: () => 0,
+  key: (r) => r.indicator_id,
+  keyOf: (input) => stringField(input, 'indicator_id'),
+  ts: (r) => r.ts,
+};
+
+/**
+ * Validates sensor readings and produces the valid ones to `sensor.readings` (keyed by
+ * sensor_id) in one send; each invalid one goes to the dead-letter topic with its reason and
+ * field errors. Valid records of a mixed batch are kept. Resolves after the bus accepted both
+ * sends; throws a retriable IngestError('bus-unavailable') if it did not — the whole batch may
+ * then be sent again, ids are stable.
+ *
+ * Producers may omit `id` (derived from sensor_id and ts), `schema_version` (1) and `unit` (the
+ * kind's unit). The input objects are not modified.
+ */
+export function ingestReadings(records: readonly unknown[], ctx: IngestContext, extras?: BatchExtras): Promise<IngestResult> {
+  return ingestBatch(readingSpec, records, ctx, extras);
+}
+
+/** Like ingestReadings, for market ticks to `market.ticks` keyed by indicator_id. */
+export function ingestTicks(records: readonly unknown[], ctx: IngestContext, extras?: BatchExtras): Promise<IngestResult> {
+  return ingestBatch(tickSpec, records, ctx, extras);
+}
+
+/*
+ * The hot path: the platform target is ≥ 250k readings/s end to end on 2 cores. One pass, no
+ * closure per record; per valid record: a copy only when the producer left out fields we fill
+ * in, its JSON text, one message object and one view into the batch's single buffer.
+ */
+async function ingestBatch<T>(
+  spec: RecordSpec<T>,
+  records: readonly unknown[],
+  ctx: IngestContext,
+  extras?: BatchExtras,
+): Promise<IngestResult> {
+  const source = ctx.source ?? 'in-process';
+  const rejectedAt = ctx.clock();
+  const messages: OutgoingMessage[] = [];
+  const texts: string[] = [];
+  const byteLengths: number[] = [];
+  const rejected: DeadLetterInput[] = [];
+  const errors: RecordError[] = [];
+  const indexOf = extras?.indexOf;
+  const pre = extras?.preRejected ?? [];
+  let p = 0; // next pre-rejected entry, merged in index order
+
+  for (let i = 0; i < records.length; i++) {
+    const index = indexOf === undefined ? i : indexOf(i);
+    while (p < pre.length && pre[p]!.index < index) addPre(pre[p++]!, source, rejectedAt, rejected, errors);
+    const input = records[i];
+    const record = typeof input === 'object' && input !== null && !Array.isArray(input) ? spec.fill(input) : input;
+    let fieldErrors: FieldError[];
+    if (spec.check(record)) {
+      fieldErrors = spec.domainErrors(record);
+      if (fieldErrors.length === 0) {
+        const text = spec.serialize(record);
+        texts.push(text);
+        byteLengths.push(text.length + spec.extraBytes(record));
+        messages.push({ key: spec.key(record), value: EMPTY, headers: spec.headers, timestampMs: spec.ts(record) });
+        continue;
+      }
+    } else {
+      fieldErrors = spec.errors(record);
+      if (record !== input && typeof input === 'object' && input !== null) {
+        const skip = spec.underivable(input);
+        if (skip.length > 0) fieldErrors = fieldErrors.filter((e) => !skip.includes(e.path));
+      }
+    }
+    errors.push({ index, errors: fieldErrors });
+    rejected.push({
+      source,
+      reason: `expected a valid ${spec.contract}; ${fieldErrors.map((e) => `${e.path}: ${e.message}`).join('; ')}`,
+      errors: fieldErrors,
+      payload: payloadText(input),
+      key: spec.keyOf(input),
+      ts: rejectedAt,
+    });
+  }
+  while (p < pre.length) addPre(pre[p++]!, source, rejectedAt, rejected, errors);
+  encodeInto(messages, texts, byteLengths);
+
+  const sends: Promise<void>[] = [];
+  if (messages.length > 0) sends.push(ctx.producer.send(spec.topic, messages));
+  // Every rejection of the batch in one more send (the bus's DeadLetter builder, one format).
+  if (rejected.length > 0) sends.push(deadLetters(ctx.producer, rejected));
+  try {
+    await Promise.all(sends);
+  } catch (e) {
+    throw toIngestError(
+      e,
+      'bus-unavailable',
+      `expected the bus to accept ${messages.length} ${spec.contract} and ${rejected.length} dead letters; it failed`,
+      true,
+    );
+  }
+  return { accepted: messages.length, rejected: rejected.length, errors };
+}
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Encodes the batch into one buffer and hands each message a view of its bytes.
+ * TextEncoder.encode per small record costs more than everything else on the path together
+ * (a native call and an ArrayBuffer per record, and the garbage collector's work for each);
+ * writing every text into one buffer sized up front does not. The views share that buffer,
+ * which lives as long as its last message — the batch's lifetime.
+ */
+function encodeInto(messages: OutgoingMessage[], texts: string[], byteLengths: number[]): void {
+  if (messages.length === 0) return;
+  let total = 0;
+  for (let i = 0; i < byteLengths.length; i++) total += byteLengths[i]!;
+  const bytes = Buffer.allocUnsafeSlow(total);
+  let offset = 0;
+  for (let i = 0; i < messages.length; i++) {
+    const length = byteLengths[i]!;
+    const written = bytes.write(texts[i]!, offset, length, 'utf8');
+    if (written !== length) {
+      // Cannot happen for records that passed the contract; if it does, be correct, not fast.
+      messages[i]!.value = encodeRecord(JSON.parse(texts[i]!) as object);
+    } else {
+      messages[i]!.value = bytes.subarray(offset, offset + length);
+    }
+    offset += length;
+  }
+}
+
+function addPre(entry: PreRejected, source: string, ts: number, rejected: DeadLetterInput[], errors: RecordError[]): void {
+  errors.push({ index: entry.index, errors: entry.errors });
+  rejected.push({ source, reason: entry.reason, errors: entry.errors, payload: entry.payload, key: '', ts });
+}
+
+/** Input as text for a dead letter; never throws (in-process callers may pass cycles or BigInts). */
+export function payloadText(input: unknown): string {
+  if (typeof input === 'string') return input;
+  try {
+    return JSON.stringify(input) ?? String(input);
+  } catch {
+    return String(input);
+  }
+}

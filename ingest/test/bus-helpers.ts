@@ -1,0 +1,60 @@
+import { createInProcessBus, type Bus, type IncomingMessage, type OutgoingMessage, type Producer } from '@cityops/bus';
+import { DEFAULT_PARTITIONS, TOPICS } from '@cityops/schemas';
+
+/** An in-process bus with every CityOps topic created, as the CLI does at start. */
+export async function busWithTopics(): Promise<Bus> {
+  const bus = createInProcessBus();
+  await bus.ensureTopics(Object.values(TOPICS).map((name) => ({ name, partitions: DEFAULT_PARTITIONS[name] })));
+  return bus;
+}
+
+export interface RecordedSend {
+  topic: string;
+  messages: readonly OutgoingMessage[];
+}
+
+/** A producer that forwards to the bus and remembers each send, so tests can count sends. */
+export function recordingProducer(inner: Producer): Producer & { sends: RecordedSend[] } {
+  const sends: RecordedSend[] = [];
+  return {
+    sends,
+    async send(topic, messages) {
+      sends.push({ topic, messages });
+      await inner.send(topic, messages);
+    },
+    flush: () => inner.flush(),
+  };
+}
+
+let group = 0;
+
+/**
+ * Everything a topic holds, read back through a consumer of a fresh group. Waits until at least
+ * `min` messages arrived (or fails after `timeoutMs`), then for the bus to go quiet.
+ */
+export async function readTopic(bus: Bus, topic: string, min: number, timeoutMs = 5000): Promise<IncomingMessage[]> {
+  const got: IncomingMessage[] = [];
+  const consumer = bus.consumer({ groupId: `test-${process.pid}-${group++}`, topics: [topic], fromBeginning: true });
+  await consumer.run((batch) => {
+    got.push(...batch.messages);
+    return Promise.resolve();
+  });
+  const deadline = Date.now() + timeoutMs;
+  while (got.length < min) {
+    if (Date.now() > deadline) {
+      await consumer.stop();
+      throw new Error(`expected at least ${min} messages on ${topic} within ${timeoutMs} ms; got ${got.length}`);
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  // Let anything still being pumped arrive, so "exactly n" assertions are meaningful.
+  for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+  await consumer.stop();
+  return got;
+}
+
+const decoder = new TextDecoder();
+
+export function json(message: { value: Uint8Array }): Record<string, unknown> {
+  return JSON.parse(decoder.decode(message.value)) as Record<string, unknown>;
+}
