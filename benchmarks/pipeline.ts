@@ -56,7 +56,7 @@ const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUs
 const dataDir = mkdtempSync(join(tmpdir(), 'cityops-bench-pipeline-'));
 const store = await openStore({ kind: 'embedded', dataDir });
 await store.migrate();
-const bus = createInProcessBus();
+const bus = createInProcessBus({ maxBacklogMessages: Number(process.env.BACKLOG ?? 100000) });
 await bus.ensureTopics(Object.values(TOPICS).map((name) => ({ name, partitions: DEFAULT_PARTITIONS[name] })));
 const producer = bus.producer();
 

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Incident } from '@cityops/schemas';
 import { cliIsBuilt, startCityOps, waitFor, type CityOpsProcess } from './cityops-process.js';
 
 /*
@@ -45,8 +46,8 @@ describe.skipIf(!built)('the demo city from one command', () => {
       120_000,
     );
     expect(h.tables.readings).toBeGreaterThan(200);
-    const incidents = (await (await fetch(`${app.baseUrl}/api/incidents?limit=10`)).json()) as { department_id: string; status: string }[];
-    expect(incidents.some((i) => i.department_id !== '' && i.status === 'dispatched')).toBe(true);
+    const { incidents } = (await (await fetch(`${app.baseUrl}/api/incidents?limit=10`)).json()) as { incidents: Incident[] };
+    expect(incidents.some((i) => i.department_id !== "" && i.status === "dispatched")).toBe(true);
   });
 
   it('rejects bad readings with named fields, dead-letters them, and keeps the valid ones', async () => {

@@ -50,13 +50,18 @@ async function main(): Promise<number> {
 
   const system = await startSystem(config);
   await new Promise<void>((resolve) => {
-    let signals = 0;
+    let stopping = false;
     const onSignal = (sig: NodeJS.Signals) => {
-      signals += 1;
-      if (signals > 1) {
-        logError('system', `second ${sig}: exiting without draining`);
-        process.exit(130);
+      // A second Ctrl-C means "now"; a repeated SIGTERM (a supervisor and a wrapper both
+      // forwarding it) must not cut the drain short.
+      if (stopping) {
+        if (sig === 'SIGINT') {
+          logError('system', 'second SIGINT: exiting without draining');
+          process.exit(130);
+        }
+        return;
       }
+      stopping = true;
       system.stop().then(resolve, (e: unknown) => {
         logError('system', 'shutdown failed', e);
         resolve();

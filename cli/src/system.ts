@@ -98,7 +98,7 @@ export async function startSystem(config: CityOpsConfig, options: SystemOptions 
       stoppers.push(() => dashboard.stop());
     }
   } catch (e) {
-    await Promise.allSettled(workers.map((w) => w.stop()));
+    await Promise.allSettled([...stoppers.map((s) => s()), ...workers.map((w) => w.stop())]);
     await bus.close();
     await store?.close();
     throw e;
@@ -106,7 +106,16 @@ export async function startSystem(config: CityOpsConfig, options: SystemOptions 
 
   const startedAtMs = Date.now();
   const health = createHealthHandler({ role, version: VERSION, startedAtMs, bus, store, workers: () => workers });
-  const http = await startHttpServer(config.port, [health.handler, ...handlers], (e) => logError('http', 'request failed', e));
+  let http: Awaited<ReturnType<typeof startHttpServer>>;
+  try {
+    http = await startHttpServer(config.port, [health.handler, ...handlers], (e) => logError('http', 'request failed', e));
+  } catch (e) {
+    // A taken port must not leave workers running behind a process that is about to exit.
+    await Promise.allSettled([...stoppers.map((s) => s()), ...workers.map((w) => w.stop())]);
+    await bus.close();
+    await store?.close();
+    throw e;
+  }
   log('http', `listening on http://localhost:${http.port} (dashboard, /api/health${has('ingest') ? ', /api/ingest/readings, /api/ingest/ticks' : ''})`);
 
   let stopping: Promise<void> | undefined;

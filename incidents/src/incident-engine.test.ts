@@ -78,7 +78,7 @@ describe('IncidentEngine: opening and auto-dispatch', () => {
       level: 'yellow',
       revision: 1,
       warning_ids: [w.id],
-      rule_version: '2026-11-21.1',
+      rule_version: '2026-11-21.2',
       opened_at: T0,
     });
     expect(r.events.map((ev) => ev.type)).toEqual(['opened', 'dispatched']);
@@ -92,14 +92,14 @@ describe('IncidentEngine: opening and auto-dispatch', () => {
     clock.set(T0 + 90_000); // the warning is processed 90 s after it was observed
     const r = changed(e.onWarning(warning()));
     expect(r.incident.status).toBe('dispatched');
-    expect(r.incident.department_id).toBe('dept-water');
+    expect(r.incident.department_id).toBe('dept.water');
     expect(r.dispatch).toMatchObject({
       incident_id: r.incident.id,
-      department_id: 'dept-water',
+      department_id: 'dept.water',
       kind: 'waterlogging',
       area_id: 'area-riverside',
       level: 'yellow',
-      rule_version: '2026-11-21.1',
+      rule_version: '2026-11-21.2',
       machine_made: true,
       ts: T0 + 90_000,
       // The rule says accept within 10 min, resolve within 120 min, counted from dispatch.
@@ -110,7 +110,7 @@ describe('IncidentEngine: opening and auto-dispatch', () => {
     expect(reason).toContain('waterlogging');
     expect(reason).toContain('area-riverside');
     expect(reason).toContain('水务局');
-    expect(reason).toContain('2026-11-21.1');
+    expect(reason).toContain('2026-11-21.2');
     expect(reason).toMatch(/city-wide rule for waterlogging .* at line \d+/);
     expect(reason).toContain('because urban drainage');
     expect(r.events[1]?.detail).toContain('accept by 2026-11-21T08:11:30.000Z');
@@ -118,9 +118,9 @@ describe('IncidentEngine: opening and auto-dispatch', () => {
 
   it('uses the area rule where one exists', () => {
     const { engine: e } = engine();
-    const r = changed(e.onWarning(warning({ area_id: 'area-metro-hub' })));
-    expect(r.dispatch?.department_id).toBe('dept-emergency');
-    expect(r.dispatch?.reason).toMatch(/area rule for waterlogging in area-metro-hub \(overrides the city-wide rule\)/);
+    const r = changed(e.onWarning(warning({ area_id: 'hb.laocheng' })));
+    expect(r.dispatch?.department_id).toBe('dept.emergency');
+    expect(r.dispatch?.reason).toMatch(/area rule for waterlogging in hb.laocheng \(overrides the city-wide rule\)/);
     expect(r.dispatch?.accept_due).toBe(T0 + 5 * MIN);
   });
 
@@ -130,20 +130,20 @@ describe('IncidentEngine: opening and auto-dispatch', () => {
     expect(r.incident.status).toBe('open');
     expect(r.dispatch).toBeUndefined();
     // The proposal is visible, but nothing has been sent.
-    expect(r.incident.department_id).toBe('dept-emergency');
+    expect(r.incident.department_id).toBe('dept.emergency');
     expect(r.events.map((ev) => ev.type)).toEqual(['opened', 'commented']);
     expect(r.events[1]?.detail).toMatch(/awaiting a commander's confirmation/);
     expect(r.events[1]?.machine_made).toBe(true);
 
     clock.advance(4 * MIN);
     const confirmed = e.confirmDispatch(r.incident.id, { login: 'li.wei' });
-    expect(confirmed.incident).toMatchObject({ status: 'dispatched', revision: 2, department_id: 'dept-emergency' });
+    expect(confirmed.incident).toMatchObject({ status: 'dispatched', revision: 2, department_id: 'dept.emergency' });
     expect(confirmed.dispatch).toMatchObject({
       machine_made: false,
-      department_id: 'dept-emergency',
+      department_id: 'dept.emergency',
       ts: T0 + 4 * MIN,
       accept_due: T0 + 9 * MIN,
-      rule_version: '2026-11-21.1',
+      rule_version: '2026-11-21.2',
     });
     expect(confirmed.dispatch?.reason).toMatch(/^user:li\.wei confirmed the table's proposal/);
     expect(confirmed.events).toEqual([expect.objectContaining({ type: 'dispatched', actor: 'user:li.wei', machine_made: false })]);
@@ -155,9 +155,9 @@ describe('IncidentEngine: opening and auto-dispatch', () => {
   it('lets a commander send a confirm case to another department than proposed', () => {
     const { engine: e } = engine();
     const r = changed(e.onWarning(warning({ kind: 'price_shock', area_id: '' })));
-    const c = e.confirmDispatch(r.incident.id, { login: 'zhang.min', departmentId: 'dept-emergency', note: 'panic buying' });
-    expect(c.incident.department_id).toBe('dept-emergency');
-    expect(c.dispatch?.reason).toMatch(/instead of the table's 市场监管局 \(dept-market\); note: panic buying/);
+    const c = e.confirmDispatch(r.incident.id, { login: 'zhang.min', departmentId: 'dept.emergency', note: 'panic buying' });
+    expect(c.incident.department_id).toBe('dept.emergency');
+    expect(c.dispatch?.reason).toMatch(/instead of the table's 市市场监督管理局 \(dept.market\); note: panic buying/);
     expect(() =>
       e.confirmDispatch(changed(e.onWarning(warning({ kind: 'crowd' }))).incident.id, { login: 'x', departmentId: 'dept-fire' }),
     ).toThrow(expect.objectContaining({ code: 'invalid-argument' }));
@@ -179,7 +179,7 @@ describe('IncidentEngine: correlation', () => {
     expect(second.events.map((ev) => ev.type)).toEqual(['warning_joined']);
     expectValid(second);
 
-    const elsewhere = changed(e.onWarning(warning({ area_id: 'area-old-town', ts: T0 + 20 * MIN })));
+    const elsewhere = changed(e.onWarning(warning({ area_id: 'hb.haihe', ts: T0 + 20 * MIN })));
     expect(elsewhere.outcome).toBe('opened');
     const otherKind = changed(e.onWarning(warning({ kind: 'congestion', ts: T0 + 20 * MIN })));
     expect(otherKind.outcome).toBe('opened');
@@ -303,7 +303,7 @@ describe('IncidentEngine: auto-close', () => {
 describe('IncidentEngine: restart', () => {
   it('rebuilt from replayed incident records, it does not open duplicates', () => {
     const before = engine();
-    const ws = [warning(), warning({ level: 'red' }), warning({ area_id: 'area-old-town' }), warning({ kind: 'crowd' })];
+    const ws = [warning(), warning({ level: 'red' }), warning({ area_id: 'hb.haihe' }), warning({ kind: 'crowd' })];
     const records: Incident[] = [];
     for (const w of ws) records.push(changed(before.engine.onWarning(w)).incident);
     const crowd = records[3]!;

@@ -51,11 +51,11 @@ describe('the shipped responsibility table', () => {
   const table = loadResponsibilityTable(shippedText, 'responsibility.yaml');
 
   it('loads, with its version and the demo city departments', () => {
-    expect(table.version).toBe('2026-11-21.1');
+    expect(table.version).toBe('2026-11-21.2');
     expect(table.departments.map((d) => d.id).sort()).toEqual(
-      ['dept-emergency', 'dept-environment', 'dept-market', 'dept-power', 'dept-traffic', 'dept-urban', 'dept-water'].sort(),
+      ['dept.development', 'dept.finance', 'dept.emergency', 'dept.ecology', 'dept.market', 'dept.power', 'dept.traffic-police', 'dept.urban', 'dept.water'].sort(),
     );
-    expect(table.departments.find((d) => d.id === 'dept-water')?.name_zh).toBe('水务局');
+    expect(table.departments.find((d) => d.id === 'dept.water')?.name_zh).toBe('市水务局');
   });
 
   it('has a city-wide rule for every event kind and some area overrides', () => {
@@ -76,7 +76,7 @@ describe('the shipped responsibility table', () => {
 
   it('publishes departments as valid Department dimension records', () => {
     const dims = departmentsAsDimensions(table);
-    expect(dims).toHaveLength(7);
+    expect(dims).toHaveLength(9);
     for (const d of dims) {
       expect(d.name).toBe('Department');
       expect(validator(Department).errors(d.record)).toEqual([]);
@@ -88,16 +88,16 @@ describe('lookupResponsibility', () => {
   const table = loadResponsibilityTable(shippedText, 'responsibility.yaml');
 
   it('prefers an area-specific rule over the city-wide one', () => {
-    const specific = lookupResponsibility(table, 'waterlogging', 'area-metro-hub');
+    const specific = lookupResponsibility(table, 'waterlogging', 'hb.laocheng');
     expect(specific.specificity).toBe('area');
-    expect(specific.department.id).toBe('dept-emergency');
-    expect(specific.reason).toMatch(/area-metro-hub/);
+    expect(specific.department.id).toBe('dept.emergency');
+    expect(specific.reason).toMatch(/hb.laocheng/);
     expect(specific.reason).toMatch(/overrides the city-wide rule/);
 
     const general = lookupResponsibility(table, 'waterlogging', 'area-riverside');
     expect(general.specificity).toBe('city-wide');
-    expect(general.department.id).toBe('dept-water');
-    expect(general.assist.map((d) => d.id)).toEqual(['dept-traffic', 'dept-urban']);
+    expect(general.department.id).toBe('dept.water');
+    expect(general.assist.map((d) => d.id)).toEqual(['dept.traffic-police', 'dept.urban']);
   });
 
   it('does not depend on the order of rules in the file', () => {
@@ -115,11 +115,11 @@ describe('lookupResponsibility', () => {
   });
 
   it('cites the table version, the rule line and why in its reason', () => {
-    const m = lookupResponsibility(table, 'pollution', 'area-industrial-park');
-    expect(m.reason).toContain('2026-11-21.1');
+    const m = lookupResponsibility(table, 'pollution', 'hb.lingang');
+    expect(m.reason).toContain('2026-11-21.2');
     expect(m.reason).toContain(`line ${m.rule.line}`);
     expect(m.reason).toContain('because');
-    expect(m.reason).toContain('dept-environment');
+    expect(m.reason).toContain('dept.ecology');
   });
 });
 

@@ -127,12 +127,12 @@ describe('incident worker on the in-process bus', () => {
     expect(order).toHaveLength(1);
     expect(order[0]).toMatchObject({
       incident_id: stableId(first.id),
-      department_id: 'dept-water',
+      department_id: 'dept.water',
       rule_version: table.version,
       machine_made: true,
       accept_due: clock() + 10 * MIN,
     });
-    expect(order[0]?.reason).toMatch(/Waterlogging in area-riverside → 水务局/);
+    expect(order[0]?.reason).toMatch(/Waterlogging in area-riverside → 市水务局/);
 
     const latest = new Map(decoded(incidents, (m) => decodeRecord(IncidentSchema, m.value)).map((i) => [i.id, i]));
     expect(latest.get(stableId(first.id))).toMatchObject({
@@ -149,7 +149,7 @@ describe('incident worker on the in-process bus', () => {
         .sort(),
     ).toEqual(['commented', 'dispatched', 'level_raised', 'opened', 'opened', 'warning_joined'].sort());
     const departments = dimensions.map((m) => decodeDimension(m.headers, m.value)).flatMap((r) => (r.ok ? [r.value] : []));
-    expect(departments.filter((d) => d.name === 'Department')).toHaveLength(7);
+    expect(departments.filter((d) => d.name === 'Department')).toHaveLength(9);
 
     expect(worker.health()).toMatchObject({
       name: 'incidents',
@@ -188,7 +188,7 @@ describe('incident worker on the in-process bus', () => {
     retention.pause();
     const dispatches = await tap(bus, TOPICS.dispatches);
     const first = await start(bus, 'incidents-a');
-    const ws = [warning(), warning({ area_id: 'area-old-town', kind: 'stopped_vehicle' })];
+    const ws = [warning(), warning({ area_id: 'hb.haihe', kind: 'stopped_vehicle' })];
     await produceWarnings(bus, ws);
     await vi.waitFor(() => expect(dispatches.length).toBe(2));
     await first.stop();
@@ -237,7 +237,7 @@ describe('incident worker on the in-process bus', () => {
       level: 'orange',
       status: 'dispatched',
       title: 'seeded from the store',
-      department_id: 'dept-water',
+      department_id: 'dept.water',
       warning_ids: [seedWarning.id],
       lon: 121.47,
       lat: 31.23,
