@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/dist/**', '**/.next/**', '**/out/**', 'data/**', '**/*.mjs', '**/next-env.d.ts'] },
+  { ignores: ['vitest.config.ts', '**/node_modules/**', '**/dist/**', '**/.next/**', '**/out/**', 'data/**', '**/*.mjs', '**/next-env.d.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -78,7 +78,7 @@ const anomaly = await startAnomalyWorker({ bus });
 // Wall time each probe reading entered ingest, by sensor and event time.
 const probeIngestWallMs = new Map<string, number>();
 const latencies: number[] = [];
-await bus.consumer({ groupId: 'bench-warnings', topics: [TOPICS.warnings], fromBeginning: true }).run(async (batch) => {
+await bus.consumer({ groupId: 'bench-warnings', topics: [TOPICS.warnings], fromBeginning: true }).run((batch) => {
   const now = performance.now();
   for (const m of batch.messages) {
     const w = decodeRecord(EarlyWarning, m.value);
@@ -86,6 +86,7 @@ await bus.consumer({ groupId: 'bench-warnings', topics: [TOPICS.warnings], fromB
     const sent = probeIngestWallMs.get(`${w.value.source_id}@${w.value.ts}`);
     if (sent !== undefined) latencies.push(now - sent);
   }
+  return Promise.resolve();
 });
 
 let entry: (batch: object[]) => Promise<void>;
@@ -122,7 +123,7 @@ for (let round = 0; round < ROUNDS && sent < TOTAL; round++) {
   const episodeNo = Math.floor((round - WARMUP_ROUNDS) / EPISODE_EVERY_ROUNDS);
   for (let start = 0; start < SENSORS && sent < TOTAL; start += BATCH) {
     const end = Math.min(SENSORS, start + BATCH, start + (TOTAL - sent));
-    const batch: object[] = new Array(end - start);
+    const batch = new Array<object>(end - start);
     const wall = performance.now();
     for (let i = start; i < end; i++) {
       const kind = kinds[i]!;

@@ -10,6 +10,6 @@ export function log(component: string, message: string): void {
 }
 
 export function logError(component: string, message: string, error?: unknown): void {
-  const detail = error instanceof Error ? `: ${error.message}` : error === undefined ? '' : `: ${String(error)}`;
+  const detail = error instanceof Error ? `: ${error.message}` : error === undefined ? '' : `: ${JSON.stringify(error) ?? typeof error}`;
   process.stderr.write(`${new Date().toISOString()} ${component.padEnd(10)} ERROR ${message}${detail}\n`);
 }

@@ -94,7 +94,7 @@ export async function startSystem(config: CityOpsConfig, options: SystemOptions 
     if (store && has('dashboard')) {
       const dashboard = createDashboardServer({ store, bus, basemap: demoCityGeoJson(), clock });
       await dashboard.start();
-      handlers.push(dashboard.handle);
+      handlers.push((req, res) => dashboard.handle(req, res));
       stoppers.push(() => dashboard.stop());
     }
   } catch (e) {

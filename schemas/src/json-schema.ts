@@ -10,7 +10,8 @@ export function jsonSchemaDocuments(): Record<RecordName, object> {
   for (const [name, schema] of Object.entries(RECORD_SCHEMAS) as [RecordName, object][]) {
     out[name] = {
       $schema: 'https://json-schema.org/draft/2020-12/schema',
-      ...JSON.parse(JSON.stringify(schema)),
+      // The round trip drops TypeBox's symbol-keyed metadata, leaving plain JSON Schema.
+      ...(JSON.parse(JSON.stringify(schema)) as object),
       $id: `https://cityops.dev/schemas/${name}.v1.json`,
     };
   }

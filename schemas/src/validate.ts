@@ -17,7 +17,7 @@ const cache = new WeakMap<TSchema, Validator<unknown>>();
 
 export function validator<S extends TSchema>(schema: S): Validator<Static<S>> {
   const cached = cache.get(schema);
-  if (cached) return cached as Validator<Static<S>>;
+  if (cached) return cached;
   const compiled = TypeCompiler.Compile(schema);
   const v: Validator<Static<S>> = {
     name: typeof schema.$id === 'string' ? schema.$id : 'record',
@@ -31,7 +31,7 @@ export function validator<S extends TSchema>(schema: S): Validator<Static<S>> {
       return out;
     },
   };
-  cache.set(schema, v as Validator<unknown>);
+  cache.set(schema, v);
   return v;
 }
 
@@ -45,9 +45,10 @@ function preview(value: unknown): string {
   if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
   let text: string;
   try {
-    text = JSON.stringify(value) ?? String(value);
+    // JSON.stringify gives undefined for functions and symbols, which no JSON input contains.
+    text = JSON.stringify(value) ?? typeof value;
   } catch {
-    text = String(value);
+    text = `<${typeof value} that cannot be shown as JSON>`;
   }
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
