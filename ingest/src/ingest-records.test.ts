@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DeadLetter, encodeRecord, SENSOR_KIND_INFO, SENSOR_KINDS, SensorReading, stableId, TOPICS, validator } from '@cityops/schemas';
+import { DeadLetter, encodeRecord, SENSOR_KIND_INFO, SENSOR_KINDS, SensorReading, entityTimeId, TOPICS, validator } from '@cityops/schemas';
 import type { Producer } from '@cityops/bus';
 import { busWithTopics, json, recordingProducer } from '../test/bus-helpers.js';
 import { IngestError } from './errors.js';
@@ -29,7 +29,7 @@ describe('ingestReadings', () => {
     expect(send!.messages.map((m) => m.key)).toEqual(['s-1', 's-2']);
     const first = json(send!.messages[0]!);
     expect(validator(SensorReading).check(first)).toBe(true);
-    expect(first).toMatchObject({ id: stableId('s-1', T0), schema_version: 1, unit: 'cm' });
+    expect(first).toMatchObject({ id: entityTimeId('s-1', T0), schema_version: 1, unit: 'cm' });
     expect(json(send!.messages[1]!).id).toBe('given-id');
     expect(send!.messages[0]!.timestampMs).toBe(T0);
     // The caller's objects are left as they were.
@@ -102,7 +102,7 @@ describe('ingestReadings', () => {
     ]);
     const ticks = producer.sends.find((s) => s.topic === TOPICS.marketTicks)!;
     expect(ticks.messages[0]!.key).toBe('ind.cpi');
-    expect(json(ticks.messages[0]!).id).toBe(stableId('ind.cpi', T0));
+    expect(json(ticks.messages[0]!).id).toBe(entityTimeId('ind.cpi', T0));
   });
 
   it('throws a retriable bus-unavailable error when the bus refuses the batch', async () => {
@@ -134,7 +134,7 @@ describe('ingestReadings', () => {
     readingMsgs.forEach((m, i) => {
       const r = input[i]!;
       const canonical = {
-        id: stableId(r.sensor_id, r.ts),
+        id: entityTimeId(r.sensor_id, r.ts),
         schema_version: 1,
         sensor_id: r.sensor_id,
         kind: r.kind,
@@ -147,7 +147,7 @@ describe('ingestReadings', () => {
     const tickMsgs = producer.sends.find((s) => s.topic === TOPICS.marketTicks)!.messages;
     tickMsgs.forEach((m, i) => {
       const t = ticks[i]!;
-      expect(Buffer.from(m.value).equals(encodeRecord({ id: stableId(t.indicator_id, t.ts), schema_version: 1, ...t }))).toBe(true);
+      expect(Buffer.from(m.value).equals(encodeRecord({ id: entityTimeId(t.indicator_id, t.ts), schema_version: 1, ...t }))).toBe(true);
     });
   });
 

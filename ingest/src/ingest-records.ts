@@ -5,7 +5,7 @@ import {
   SCHEMA_HEADER,
   SENSOR_KIND_INFO,
   SensorReading,
-  stableId,
+  entityTimeId,
   TOPICS,
   validator,
   type Clock,
@@ -142,7 +142,7 @@ const readingSpec: RecordSpec<SensorReadingRecord> = {
     const needsUnit = r.unit === undefined && isSensorKind(r.kind);
     if (!needsId && !needsVersion && !needsUnit) return input;
     // Derived from what identifies the measurement, so a re-sent reading replaces itself downstream.
-    const id = needsId && typeof r.sensor_id === 'string' && typeof r.ts === 'number' ? stableId(r.sensor_id, r.ts) : r.id;
+    const id = needsId && typeof r.sensor_id === 'string' && typeof r.ts === 'number' ? entityTimeId(r.sensor_id, r.ts) : r.id;
     const unit = needsUnit ? SENSOR_KIND_INFO[r.kind as SensorKind].unit : r.unit;
     // A copy, not a mutation: in-process callers keep their objects as they passed them. A
     // literal of fixed shape costs a fraction of a spread; only a record with fields outside the
@@ -189,7 +189,7 @@ const tickSpec: RecordSpec<MarketTickRecord> = {
     const needsId = r.id === undefined;
     const needsVersion = r.schema_version === undefined;
     if (!needsId && !needsVersion) return input;
-    const id = needsId && typeof r.indicator_id === 'string' && typeof r.ts === 'number' ? stableId(r.indicator_id, r.ts) : r.id;
+    const id = needsId && typeof r.indicator_id === 'string' && typeof r.ts === 'number' ? entityTimeId(r.indicator_id, r.ts) : r.id;
     if (hasOnlyKnownKeys(r, TICK_KEYS)) {
       return { id, schema_version: needsVersion ? 1 : r.schema_version, indicator_id: r.indicator_id, ts: r.ts, value: r.value };
     }

@@ -1,5 +1,5 @@
 export { TOPICS, DEFAULT_PARTITIONS, type TopicName } from './topics.js';
-export { stableId, randomId } from './ids.js';
+export { stableId, randomId, entityTimeId } from './ids.js';
 export { WARNING_LEVELS, WARNING_LEVEL_INFO, levelRank, maxLevel, type WarningLevel, type WarningLevelInfo } from './levels.js';
 export {
   SENSOR_KINDS,
