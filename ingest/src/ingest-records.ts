@@ -6,9 +6,11 @@ import {
   SENSOR_KIND_INFO,
   SensorReading,
   entityTimeId,
+  rememberDecoded,
   TOPICS,
   validator,
   type Clock,
+  type TSchema,
   type FieldError,
   type MarketTick as MarketTickRecord,
   type SensorKind,
@@ -60,6 +62,8 @@ export interface BatchExtras {
 }
 
 interface RecordSpec<T> {
+  /** The contract's schema, so consumers in this process can take the checked record as is. */
+  readonly schema: TSchema;
   readonly topic: string;
   readonly contract: string;
   readonly headers: Readonly<Record<string, string>>;
@@ -130,6 +134,7 @@ function stringField(input: unknown, field: string): string {
 }
 
 const readingSpec: RecordSpec<SensorReadingRecord> = {
+  schema: SensorReading,
   topic: TOPICS.sensorReadings,
   contract: readingValidator.name,
   headers: READING_HEADERS,
@@ -179,6 +184,7 @@ const readingSpec: RecordSpec<SensorReadingRecord> = {
 };
 
 const tickSpec: RecordSpec<MarketTickRecord> = {
+  schema: MarketTick,
   topic: TOPICS.marketTicks,
   contract: tickValidator.name,
   headers: TICK_HEADERS,
@@ -241,6 +247,7 @@ async function ingestBatch<T>(
   const source = ctx.source ?? 'in-process';
   const rejectedAt = ctx.clock();
   const messages: OutgoingMessage[] = [];
+  const accepted: T[] = [];
   const texts: string[] = [];
   const byteLengths: number[] = [];
   const rejected: DeadLetterInput[] = [];
@@ -262,6 +269,7 @@ async function ingestBatch<T>(
         texts.push(text);
         byteLengths.push(text.length + spec.extraBytes(record));
         messages.push({ key: spec.key(record), value: EMPTY, headers: spec.headers, timestampMs: spec.ts(record) });
+        accepted.push(record);
         continue;
       }
     } else {
@@ -283,6 +291,8 @@ async function ingestBatch<T>(
   }
   while (p < pre.length) addPre(pre[p++]!, source, rejectedAt, rejected, errors);
   encodeInto(messages, texts, byteLengths);
+  // The records passed the contract here; consumers in this process need not parse them again.
+  for (let i = 0; i < messages.length; i++) rememberDecoded(messages[i]!.value, spec.schema, accepted[i]);
 
   const sends: Promise<void>[] = [];
   if (messages.length > 0) sends.push(ctx.producer.send(spec.topic, messages));

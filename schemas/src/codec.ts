@@ -43,6 +43,15 @@ export function decodeRecord<S extends TSchema>(schema: S, bytes: Uint8Array): D
   return result;
 }
 
+/**
+ * For a producer that has just validated `value` against `schema` and encoded it to `bytes`:
+ * co-located consumers then take the record without parsing it again. Call it only for bytes
+ * that are exactly that record's encoding, and do not mutate `value` afterwards.
+ */
+export function rememberDecoded<S extends TSchema>(bytes: Uint8Array, schema: S, value: Static<S>): void {
+  (bytes as MemoBytes)[DECODED] = { schema, value };
+}
+
 function decodeRecordUncached<S extends TSchema>(schema: S, bytes: Uint8Array): DecodeResult<Static<S>> {
   let text: string;
   try {

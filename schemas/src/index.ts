@@ -15,6 +15,7 @@ export { validator, type Validator } from './validate.js';
 export {
   encodeRecord,
   decodeRecord,
+  rememberDecoded,
   encodeFrame,
   decodeFrame,
   truncate,
@@ -27,3 +28,4 @@ export { readingDomainErrors } from './domain-checks.js';
 export { DIMENSION_SCHEMAS, encodeDimension, decodeDimension, type DimensionName, type DimensionRecord } from './dimensions.js';
 export type { RunningWorker, Clock } from './worker.js';
 export { jsonSchemaDocuments } from './json-schema.js';
+export type { TSchema, Static } from '@sinclair/typebox';
