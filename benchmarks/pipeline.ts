@@ -33,7 +33,8 @@ const { values: args } = parseArgs({
 const TOTAL = Number(args.readings);
 const SENSORS = Number(args.sensors);
 const ENTRY = args.entry === 'http' ? 'http' : 'in-process';
-const ROUNDS = Math.ceil(TOTAL / SENSORS);
+/** Seconds of sustained load in the latency phase. */
+const LATENCY_SECONDS = 10;
 const BATCH = 5000;
 // Recent event times: ClickHouse drops rows already past their table TTL at insert.
 const T0_EVENT_MS = Math.floor(Date.now() / 1000) * 1000 - 3_600_000;
@@ -56,7 +57,7 @@ const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUs
 const dataDir = mkdtempSync(join(tmpdir(), 'cityops-bench-pipeline-'));
 const store = await openStore({ kind: 'embedded', dataDir });
 await store.migrate();
-const bus = createInProcessBus({ maxBacklogMessages: Number(process.env.BACKLOG ?? 100000) });
+const bus = createInProcessBus();
 await bus.ensureTopics(Object.values(TOPICS).map((name) => ({ name, partitions: DEFAULT_PARTITIONS[name] })));
 const producer = bus.producer();
 
@@ -115,32 +116,66 @@ const noise = () => {
   return seed / 2 ** 32 - 0.5;
 };
 
-const t0 = performance.now();
-let sent = 0;
-for (let round = 0; round < ROUNDS && sent < TOTAL; round++) {
-  const ts = T0_EVENT_MS + round * 1000;
-  const episode = round >= WARMUP_ROUNDS && (round - WARMUP_ROUNDS) % EPISODE_EVERY_ROUNDS < EPISODE_ROUNDS;
-  const episodeNo = Math.floor((round - WARMUP_ROUNDS) / EPISODE_EVERY_ROUNDS);
-  for (let start = 0; start < SENSORS && sent < TOTAL; start += BATCH) {
-    const end = Math.min(SENSORS, start + BATCH, start + (TOTAL - sent));
-    const batch = new Array<object>(end - start);
-    const wall = performance.now();
-    for (let i = start; i < end; i++) {
-      const kind = kinds[i]!;
-      const b = BASELINE[kind];
-      const probe = episode && (i * 7919 + episodeNo * 104729) % SENSORS < PROBES_PER_EPISODE;
-      const value = b.level + b.noise * noise() + (probe ? b.spike : 0);
-      if (probe) probeIngestWallMs.set(`${sensorIds[i]}@${ts}`, wall);
-      batch[i - start] = { sensor_id: sensorIds[i], kind, ts, value: Math.max(0, Math.round(value * 100) / 100), unit: b.unit };
+/**
+ * Sends rounds [fromRound, toRound) — one reading per sensor per round, one second of event time
+ * apart — through the ingest entry. With `ratePerS`, batches are paced to that offered load.
+ */
+async function sendRounds(fromRound: number, toRound: number, ratePerS?: number): Promise<number> {
+  const start = performance.now();
+  let sentHere = 0;
+  for (let round = fromRound; round < toRound; round++) {
+    const ts = T0_EVENT_MS + round * 1000;
+    const episode = round >= WARMUP_ROUNDS && (round - WARMUP_ROUNDS) % EPISODE_EVERY_ROUNDS < EPISODE_ROUNDS;
+    const episodeNo = Math.floor((round - WARMUP_ROUNDS) / EPISODE_EVERY_ROUNDS);
+    for (let first = 0; first < SENSORS; first += BATCH) {
+      const end = Math.min(SENSORS, first + BATCH);
+      if (ratePerS !== undefined) {
+        const due = start + (sentHere / ratePerS) * 1000;
+        const wait = due - performance.now();
+        if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+      }
+      const batch = new Array<object>(end - first);
+      const wall = performance.now();
+      for (let i = first; i < end; i++) {
+        const kind = kinds[i]!;
+        const b = BASELINE[kind];
+        const probe = episode && (i * 7919 + episodeNo * 104729) % SENSORS < PROBES_PER_EPISODE;
+        const value = b.level + b.noise * noise() + (probe ? b.spike : 0);
+        if (probe) probeIngestWallMs.set(`${sensorIds[i]}@${ts}`, wall);
+        batch[i - first] = { sensor_id: sensorIds[i], kind, ts, value: Math.max(0, Math.round(value * 100) / 100), unit: b.unit };
+      }
+      await entry(batch);
+      sentHere += batch.length;
     }
-    await entry(batch);
-    sent += batch.length;
   }
+  return sentHere;
 }
-await producer.flush();
+
 const rowsWritten = () => sink.health().counters['rows_written_readings'] ?? 0;
-while (rowsWritten() < TOTAL) await new Promise((r) => setTimeout(r, 5));
+async function drained(rows: number): Promise<void> {
+  while (rowsWritten() < rows) await new Promise((r) => setTimeout(r, 5));
+}
+
+// Phase 1 — throughput: as fast as the pipeline accepts (backpressure paces the sender).
+const t0 = performance.now();
+const cpu0 = process.cpuUsage();
+const throughputRounds = Math.ceil(TOTAL / SENSORS);
+const sentThroughput = await sendRounds(0, throughputRounds);
+await producer.flush();
+await drained(sentThroughput);
 const pipelineSeconds = (performance.now() - t0) / 1000;
+const cpu = process.cpuUsage(cpu0);
+const cpuCoresUsed = (cpu.user + cpu.system) / 1e6 / pipelineSeconds;
+const readingsPerS = sentThroughput / pipelineSeconds;
+
+// Phase 2 — latency: a sustained offered load of 80% of that throughput. At saturation any
+// queue grows to its bound and latency only measures the bound; below it, it measures the path.
+latencies.length = 0;
+const latencyRate = Math.round(readingsPerS * 0.8);
+const latencyRounds = Math.max(EPISODE_EVERY_ROUNDS * 2, Math.ceil((latencyRate * LATENCY_SECONDS) / SENSORS));
+const sentLatency = await sendRounds(throughputRounds, throughputRounds + latencyRounds, latencyRate);
+await producer.flush();
+await drained(sentThroughput + sentLatency);
 // Let the last warnings arrive.
 while (anomaly.health().lag > 0) await new Promise((r) => setTimeout(r, 20));
 await new Promise((r) => setTimeout(r, 200));
@@ -165,7 +200,6 @@ const storeRowsPerS = TOTAL / ((performance.now() - direct) / 1000);
 
 latencies.sort((a, b) => a - b);
 const pct = (p: number) => (latencies.length === 0 ? NaN : latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]!);
-const readingsPerS = TOTAL / pipelineSeconds;
 
 await closeEntry();
 await writer.close();
@@ -177,13 +211,15 @@ clearInterval(rssTimer);
 rmSync(dataDir, { recursive: true, force: true });
 
 console.log(`entry=${ENTRY}`);
-console.log(`readings=${TOTAL}`);
+console.log(`readings=${sentThroughput}`);
+console.log(`latency_offered_readings_per_s=${latencyRate}`);
 console.log(`sensors=${SENSORS}`);
 console.log(`store_rows_per_s=${Math.round(storeRowsPerS)}`);
 console.log(`ratio=${(readingsPerS / storeRowsPerS).toFixed(3)}`);
 console.log(`warnings=${latencies.length}`);
 console.log(`ingest_to_warning_p50_ms=${pct(50).toFixed(1)}`);
 console.log(`ingest_to_warning_p99_ms=${pct(99).toFixed(1)}`);
+console.log(`pipeline_cpu_cores=${cpuCoresUsed.toFixed(2)}`);
 console.log(`peak_rss_mb=${Math.round(peakRss / 2 ** 20)}`);
 console.log(`readings_per_s=${Math.round(readingsPerS)}`);
 process.exit(0);

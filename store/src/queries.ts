@@ -32,6 +32,9 @@ import { columnList } from './tables.js';
 
 type Raw = Readonly<Record<string, unknown>>;
 
+/** How far back latestReadings() looks for a sensor's newest reading. */
+export const LATEST_READING_WINDOW_HOURS = 6;
+
 const MS = (param: string): string => `fromUnixTimestamp64Milli({${param}:Int64}, 'UTC')`;
 
 function checkLimit(limit: number): number {
@@ -67,9 +70,19 @@ export function createQueries(client: SqlClient): StoreQueries {
     indicators: (): Promise<Indicator[]> => select('indicators', 'ORDER BY id'),
     departments: (): Promise<Department[]> => select('departments', 'ORDER BY id'),
 
+    /** Sensors silent for longer than LATEST_READING_WINDOW_HOURS have no current reading. */
     async latestReadings(): Promise<SensorReading[]> {
-      // readings_latest holds one row per sensor (see migration 0003); same columns as readings.
-      const rows = await client.query<Raw>(`SELECT ${columnList('readings')} FROM readings_latest FINAL ORDER BY sensor_id`);
+      // The rollup names each sensor's newest event time; readings' primary key (sensor_id, ts)
+      // makes fetching exactly those rows a set of point lookups (see migration 0003).
+      const rows = await client.query<Raw>(
+        `SELECT ${columnList('readings')} FROM readings
+         WHERE (sensor_id, ts) IN (
+           SELECT sensor_id, max(last_ts) FROM readings_1m
+           WHERE minute >= toStartOfMinute(now64(3) - INTERVAL ${LATEST_READING_WINDOW_HOURS} HOUR)
+           GROUP BY sensor_id)
+         ORDER BY sensor_id, id
+         LIMIT 1 BY sensor_id`,
+      );
       return decodeRows('readings', rows);
     },
 

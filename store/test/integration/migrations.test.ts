@@ -61,8 +61,6 @@ describe('migrate()', () => {
       { name: 'market_ticks_1m_mv', engine: 'MaterializedView' },
       { name: 'readings_1m', engine: 'AggregatingMergeTree' },
       { name: 'readings_1m_mv', engine: 'MaterializedView' },
-      { name: 'readings_latest', engine: 'ReplacingMergeTree' },
-      { name: 'readings_latest_mv', engine: 'MaterializedView' },
       { name: 'warnings_1m', engine: 'AggregatingMergeTree' },
       { name: 'warnings_1m_mv', engine: 'MaterializedView' },
     ]);

@@ -42,7 +42,7 @@ describe('per-minute rollups', () => {
     await expect(store.queries.readingRollup('s-roll', { fromMs: 2, toMs: 1 })).rejects.toMatchObject({ code: 'invalid_config' });
   });
 
-  it('readings_latest keeps the newest reading of each sensor, even when an older one arrives later', async () => {
+  it('latestReadings returns the newest reading of each sensor, even when an older one arrives later', async () => {
     const late = readingsSeries('s-roll', 1, T0 - MINUTE)[0]!;
     await store.insert('readings', [late]);
     const latest = await store.queries.latestReadings();
