@@ -159,6 +159,7 @@ async function drained(rows: number): Promise<void> {
 // Phase 1 — throughput: as fast as the pipeline accepts (backpressure paces the sender).
 const t0 = performance.now();
 const cpu0 = process.cpuUsage();
+const elu0 = performance.eventLoopUtilization();
 const throughputRounds = Math.ceil(TOTAL / SENSORS);
 const sentThroughput = await sendRounds(0, throughputRounds);
 await producer.flush();
@@ -166,6 +167,7 @@ await drained(sentThroughput);
 const pipelineSeconds = (performance.now() - t0) / 1000;
 const cpu = process.cpuUsage(cpu0);
 const cpuCoresUsed = (cpu.user + cpu.system) / 1e6 / pipelineSeconds;
+const eventLoopBusy = performance.eventLoopUtilization(elu0).utilization;
 const readingsPerS = sentThroughput / pipelineSeconds;
 
 // Phase 2 — latency: a sustained offered load of 80% of that throughput. At saturation any
@@ -220,6 +222,7 @@ console.log(`warnings=${latencies.length}`);
 console.log(`ingest_to_warning_p50_ms=${pct(50).toFixed(1)}`);
 console.log(`ingest_to_warning_p99_ms=${pct(99).toFixed(1)}`);
 console.log(`pipeline_cpu_cores=${cpuCoresUsed.toFixed(2)}`);
+console.log(`pipeline_event_loop_busy=${eventLoopBusy.toFixed(2)}`);
 console.log(`peak_rss_mb=${Math.round(peakRss / 2 ** 20)}`);
 console.log(`readings_per_s=${Math.round(readingsPerS)}`);
 process.exit(0);
