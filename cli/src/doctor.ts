@@ -30,7 +30,8 @@ async function checkBus(config: CityOpsConfig): Promise<DoctorCheck> {
   if (config.kafkaBrokers.length === 0) {
     return { name: 'bus', usable: true, detail: 'in-process bus (KAFKA_BROKERS unset): all roles must run in one process (cityops all)' };
   }
-  const bus = createBus({ kind: 'kafka', brokers: config.kafkaBrokers, clientId: 'cityops-doctor' });
+  // Quiet: the doctor reports the failure in one plain line instead of kafkajs's retry log.
+  const bus = createBus({ kind: 'kafka', brokers: config.kafkaBrokers, clientId: 'cityops-doctor', logLevel: 'nothing' });
   try {
     const c = bus.consumer({ groupId: 'cityops-doctor', topics: ['dlq'] });
     await withTimeout(c.lag(), 10_000, `no answer from Kafka at ${config.kafkaBrokers.join(',')} within 10 s`);

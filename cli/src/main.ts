@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { openStore } from '@cityops/store';
 import { ConfigError, readConfig, ROLES } from './config.js';
-import { runDoctor } from './doctor.js';
+import { runDoctor, type DoctorCheck } from './doctor.js';
 import { log, logError } from './log.js';
 import { startSystem } from './system.js';
 
@@ -33,10 +33,10 @@ async function main(): Promise<number> {
 
   if (config.role === 'doctor') {
     const checks = await runDoctor(config);
-    for (const c of checks) console.log(`${c.usable ? 'ok  ' : 'FAIL'}  ${c.name}: ${c.detail}`);
-    // ONNX GPU providers are optional; only the bus and the store are required to run.
-    const required = checks.filter((c) => c.name === 'bus' || c.name === 'store');
-    return required.every((c) => c.usable) ? 0 : 1;
+    // Only the bus and the store are required to run; ffmpeg and GPU providers are optional.
+    const required = (c: DoctorCheck) => c.name === 'bus' || c.name === 'store';
+    for (const c of checks) console.log(`${c.usable ? 'ok  ' : required(c) ? 'FAIL' : 'no  '}  ${c.name}: ${c.detail}`);
+    return checks.filter(required).every((c) => c.usable) ? 0 : 1;
   }
   if (config.role === 'migrate') {
     const store = config.clickhouseUrl

@@ -44,6 +44,12 @@ export async function startSystem(config: CityOpsConfig, options: SystemOptions 
   const role = config.role;
   const has = (r: Role) => role === 'all' || role === r;
 
+  if (role === 'vision') {
+    // Said plainly rather than starting a process that consumes frames and does nothing.
+    throw new ConfigError(
+      "the vision role (ONNX detection on camera frames) is not in this release yet: camera sources and frames on the bus exist in ingest/, the detector worker is the vision issue's work",
+    );
+  }
   if (role !== 'all' && config.kafkaBrokers.length === 0) {
     throw new ConfigError(
       `role '${role}' runs as its own process and needs KAFKA_BROKERS; the in-process bus only connects roles inside one process — use 'cityops all' for the embedded default`,
