@@ -57,6 +57,7 @@ export const UI_TEXT = {
     footer: '预警与派遣由系统自动生成（机器研判），须由值班人员确认处置',
     loading: '正在加载城市数据…',
     unknownArea: '未知区域',
+    citywide: '全市',
     age: (minutes: number) => (minutes < 60 ? `${minutes} 分钟` : `${Math.floor(minutes / 60)} 小时 ${minutes % 60} 分`),
     status: { open: '待派遣', dispatched: '已派遣', accepted: '处置中', resolved: '已办结', closed: '已关闭' } satisfies Record<
       IncidentStatus,
@@ -107,6 +108,7 @@ export const UI_TEXT = {
     footer: 'Warnings and dispatches are machine-made and must be confirmed by the duty officer',
     loading: 'Loading the city…',
     unknownArea: 'Unknown area',
+    citywide: 'Citywide',
     age: (minutes: number) => (minutes < 60 ? `${minutes} min` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`),
     status: { open: 'Open', dispatched: 'Dispatched', accepted: 'In progress', resolved: 'Resolved', closed: 'Closed' } satisfies Record<
       IncidentStatus,
