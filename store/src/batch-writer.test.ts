@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { createBatchWriter } from './batch-writer.js';
+import { createBatchWriter, createJsonBatchWriter } from './batch-writer.js';
 import { StoreError } from './errors.js';
 import type { InsertOptions, Store, TableName } from './store.js';
-import type { SensorReading } from '@cityops/schemas';
+import type { JsonTable } from './tables.js';
+import { encodeRecord, type SensorReading } from '@cityops/schemas';
 
 /*
  * Batching, flushing and retry logic against a recording Store. What ClickHouse does with the
@@ -11,9 +12,12 @@ import type { SensorReading } from '@cityops/schemas';
 
 interface Call {
   table: TableName;
+  format: 'rows' | 'json';
   ids: string[];
   token: string | undefined;
 }
+
+const utf8 = new TextDecoder();
 
 function recordingStore(failures: (call: Call, attempt: number) => Error | undefined = () => undefined): Store & { calls: Call[] } {
   const calls: Call[] = [];
@@ -26,15 +30,21 @@ function recordingStore(failures: (call: Call, attempt: number) => Error | undef
     queries: {} as Store['queries'],
     close: () => Promise.resolve(),
     insert(table: TableName, rows: readonly object[], options?: InsertOptions): Promise<void> {
-      const call: Call = { table, ids: rows.map((r) => (r as { id: string }).id), token: options?.dedupToken };
-      calls.push(call);
-      const key = call.token ?? '';
-      const attempt = (attempts.get(key) ?? 0) + 1;
-      attempts.set(key, attempt);
-      const failure = failures(call, attempt);
-      return failure === undefined ? Promise.resolve() : Promise.reject(failure);
+      return record({ table, format: 'rows', ids: rows.map((r) => (r as { id: string }).id), token: options?.dedupToken });
+    },
+    insertJson(table: JsonTable, records: readonly Uint8Array[], options?: InsertOptions): Promise<void> {
+      const ids = records.map((r) => (JSON.parse(utf8.decode(r)) as { id: string }).id);
+      return record({ table, format: 'json', ids, token: options?.dedupToken });
     },
   };
+  function record(call: Call): Promise<void> {
+    calls.push(call);
+    const key = call.token ?? '';
+    const attempt = (attempts.get(key) ?? 0) + 1;
+    attempts.set(key, attempt);
+    const failure = failures(call, attempt);
+    return failure === undefined ? Promise.resolve() : Promise.reject(failure);
+  }
   return store;
 }
 
@@ -162,5 +172,45 @@ describe('createBatchWriter', () => {
   it('validates its options', () => {
     expect(() => createBatchWriter(recordingStore(), 'readings', { maxRows: 0 })).toThrow(/maxRows: expected a whole number ≥ 1; got 0/);
     expect(() => createBatchWriter(recordingStore(), 'readings', { flushIntervalMs: -1 })).toThrow(StoreError);
+  });
+});
+
+describe('createJsonBatchWriter', () => {
+  const bytes = (from: number, n: number): Uint8Array[] => readings(from, n).map((r) => encodeRecord(r));
+
+  it('batches JSON records like rows and inserts them as JSON, never as row objects', async () => {
+    const store = recordingStore();
+    const writer = createJsonBatchWriter(store, 'readings', { maxRows: 3, flushIntervalMs: 60_000 });
+    const added = writer.add(bytes(0, 7));
+    await writer.flush();
+    await added;
+    expect(store.calls.map((c) => [c.format, c.ids])).toEqual([
+      ['json', ['r0', 'r1', 'r2']],
+      ['json', ['r3', 'r4', 'r5']],
+      ['json', ['r6']],
+    ]);
+    expect(writer.stats()).toMatchObject({ rows_written: 7, batches: 3, pending_rows: 0 });
+    await writer.close();
+  });
+
+  it('retries a retriable failure with the same records and the same dedup token', async () => {
+    const store = recordingStore((_, attempt) =>
+      attempt === 1 ? new StoreError('connection_failed', 'answer lost', { retriable: true }) : undefined,
+    );
+    const writer = createJsonBatchWriter(store, 'market_ticks', { flushIntervalMs: 0, retryBackoffMs: 1 });
+    const tick = { id: 't0', schema_version: 1, indicator_id: 'cpi', ts: 1_767_225_600_000, value: 1 };
+    await writer.add([encodeRecord(tick), encodeRecord({ ...tick, id: 't1' })]);
+    expect(store.calls).toHaveLength(2);
+    expect(store.calls[0]).toEqual(store.calls[1]);
+    expect(store.calls[0]).toMatchObject({ table: 'market_ticks', format: 'json', ids: ['t0', 't1'] });
+    expect(store.calls[0]?.token).toMatch(/^market_ticks:[0-9a-f]{16}:1$/);
+    expect(writer.stats()).toMatchObject({ rows_written: 2, retries: 1 });
+    await writer.close();
+  });
+
+  it('is refused for a table whose rows are not their contract JSON', () => {
+    expect(() => createJsonBatchWriter(recordingStore(), 'dead_letters' as JsonTable)).toThrow(
+      /createJsonBatchWriter: expected a table among readings, .*; got 'dead_letters'/,
+    );
   });
 });

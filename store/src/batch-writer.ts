@@ -1,17 +1,20 @@
 import { randomId } from '@cityops/schemas';
 import { StoreError } from './errors.js';
 import type { Store, TableName } from './store.js';
-import type { TableRow } from './tables.js';
+import { isJsonTable, JSON_TABLES, type JsonTable, type TableRow } from './tables.js';
 
 /*
- * The batched, idempotent writer: the one way rows reach a table on the hot path.
+ * The batched, idempotent writer: the one way rows reach a table on the hot path. Two forms
+ * share everything below but the insert call: createBatchWriter takes row objects (one TSV
+ * buffer per batch, see tsv-encoder.ts); createJsonBatchWriter takes records that are already
+ * UTF-8 JSON — the bytes of bus messages that passed their contract — and inserts them as they
+ * are (Store.insertJson), so nothing is encoded on the event loop.
  *
  * - Batching: rows accumulate until `maxRows` or until `flushIntervalMs` has passed since the
- *   first of them; then one insert carries them all (serialised to one TSV buffer in one pass,
- *   see tsv-encoder.ts). A partial batch goes out only when no insert is in flight; while one
- *   runs, the batch keeps filling, so under load batches grow toward maxRows by themselves
- *   (group commit). Full batches may overlap (maxConcurrentInserts), so serialising the next
- *   one overlaps inserting the last.
+ *   first of them; then one insert carries them all. A partial batch goes out only when no
+ *   insert is in flight; while one runs, the batch keeps filling, so under load batches grow
+ *   toward maxRows by themselves (group commit). Full batches may overlap
+ *   (maxConcurrentInserts), so serialising the next one overlaps inserting the last.
  * - Idempotency: each batch gets a dedup token `<table>:<writer id>:<seq>` and a failed insert is
  *   retried with the SAME rows and the SAME token, so an insert that reached ClickHouse but whose
  *   answer was lost is dropped on retry (insert_deduplication_token) instead of doubling. The
@@ -51,10 +54,11 @@ export interface BatchWriterStats {
   last_flush_ms: number;
 }
 
-export interface BatchWriter<T extends TableName> {
+/** A writer of `table`; `Row` is what add() takes: row objects, or one JSON record's bytes each. */
+export interface BatchWriter<T extends TableName, Row = TableRow<T>> {
   readonly table: T;
   /** Queues rows; resolves once they are durably inserted, rejects if their batch finally failed. */
-  add(rows: readonly TableRow<T>[]): Promise<void>;
+  add(rows: readonly Row[]): Promise<void>;
   /** Inserts everything queued so far; resolves when it is durable. */
   flush(): Promise<void>;
   /** Flushes, then refuses further rows. */
@@ -72,14 +76,14 @@ const MAX_BACKOFF_MS = 10_000;
  */
 const LATEST_WRITE_WINS: ReadonlySet<TableName> = new Set(['areas', 'sensors', 'cameras', 'indicators', 'departments']);
 
-interface Batch<T extends TableName> {
-  readonly rows: TableRow<T>[];
+interface Batch<Row> {
+  readonly rows: Row[];
   readonly done: Promise<void>;
   resolve(): void;
   reject(error: unknown): void;
 }
 
-function newBatch<T extends TableName>(): Batch<T> {
+function newBatch<Row>(): Batch<Row> {
   let resolve!: () => void;
   let reject!: (error: unknown) => void;
   const done = new Promise<void>((res, rej) => {
@@ -102,7 +106,36 @@ function positiveInt(name: string, value: number | undefined, fallback: number, 
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A writer of row objects, serialised as TSV per batch (Store.insert). */
 export function createBatchWriter<T extends TableName>(store: Store, table: T, options: BatchWriterOptions = {}): BatchWriter<T> {
+  return createWriter<T, TableRow<T>>(table, options, (rows, dedupToken) => store.insert(table, rows, { dedupToken }));
+}
+
+/**
+ * A writer of records already serialised as UTF-8 JSON, one object per element whose fields are
+ * exactly the table's columns (Store.insertJson): the sink hands it the bytes of messages that
+ * passed their contract. Only for JSON_TABLES.
+ */
+export function createJsonBatchWriter<T extends JsonTable>(
+  store: Store,
+  table: T,
+  options: BatchWriterOptions = {},
+): BatchWriter<T, Uint8Array> {
+  if (!isJsonTable(table)) {
+    throw new StoreError(
+      'invalid_config',
+      `createJsonBatchWriter: expected a table among ${JSON_TABLES.join(', ')}; got '${String(table)}'`,
+    );
+  }
+  return createWriter<T, Uint8Array>(table, options, (records, dedupToken) => store.insertJson(table, records, { dedupToken }));
+}
+
+/** Batching, dedup tokens, retries and counters; `insert` writes one batch with its token. */
+function createWriter<T extends TableName, Row>(
+  table: T,
+  options: BatchWriterOptions,
+  insert: (rows: readonly Row[], dedupToken: string) => Promise<void>,
+): BatchWriter<T, Row> {
   const maxRows = positiveInt('maxRows', options.maxRows, 50_000, 1);
   const flushIntervalMs = positiveInt('flushIntervalMs', options.flushIntervalMs, 200, 0);
   const maxRetries = positiveInt('maxRetries', options.maxRetries, 5, 0);
@@ -119,9 +152,9 @@ export function createBatchWriter<T extends TableName>(store: Store, table: T, o
 
   const stats: BatchWriterStats = { rows_written: 0, batches: 0, retries: 0, failed_batches: 0, pending_rows: 0, last_flush_ms: 0 };
   let seq = 0;
-  let filling = newBatch<T>();
-  const sealed: Batch<T>[] = [];
-  const inFlight = new Set<Batch<T>>();
+  let filling = newBatch<Row>();
+  const sealed: Batch<Row>[] = [];
+  const inFlight = new Set<Batch<Row>>();
   let timer: NodeJS.Timeout | undefined;
   /** The filling batch is due (timer fired or flush called); it goes out once nothing is in flight. */
   let due = false;
@@ -130,7 +163,7 @@ export function createBatchWriter<T extends TableName>(store: Store, table: T, o
   function seal(): void {
     if (filling.rows.length === 0) return;
     sealed.push(filling);
-    filling = newBatch<T>();
+    filling = newBatch<Row>();
     due = false;
     if (timer !== undefined) {
       clearTimeout(timer);
@@ -157,13 +190,13 @@ export function createBatchWriter<T extends TableName>(store: Store, table: T, o
     }
   }
 
-  async function write(batch: Batch<T>): Promise<void> {
+  async function write(batch: Batch<Row>): Promise<void> {
     seq += 1;
     const dedupToken = `${table}:${writerId}:${seq}`;
     const started = performance.now();
     for (let attempt = 0; ; attempt++) {
       try {
-        await store.insert(table, batch.rows, { dedupToken });
+        await insert(batch.rows, dedupToken);
         break;
       } catch (e) {
         const retriable = e instanceof StoreError && e.retriable;
@@ -203,7 +236,7 @@ export function createBatchWriter<T extends TableName>(store: Store, table: T, o
   return {
     table,
 
-    add(rows: readonly TableRow<T>[]): Promise<void> {
+    add(rows: readonly Row[]): Promise<void> {
       if (closed) return Promise.reject(new StoreError('closed', `add to the ${table} writer: expected an open writer; it was closed`));
       if (rows.length === 0) return Promise.resolve();
       const waits: Promise<void>[] = [filling.done];

@@ -133,7 +133,9 @@ export function toStoreError(error: unknown, what: string, fallback: 'query_fail
  * as opposed to "ClickHouse is unwell". Only these justify isolating and dead-lettering rows;
  * anything else (a missing table, a full disk) must stop and retry, not discard the stream.
  */
-const DATA_ERROR_CODES: ReadonlySet<number> = new Set([6, 26, 27, 38, 41, 53, 69, 70, 72, 117, 128, 131, 321, 349, 407]);
+// 25 (CANNOT_PARSE_ESCAPE_SEQUENCE): JSON input with a lone surrogate escape ("\ud800"), which
+// JSON.parse and the contracts accept.
+const DATA_ERROR_CODES: ReadonlySet<number> = new Set([6, 25, 26, 27, 38, 41, 53, 69, 70, 72, 117, 128, 131, 321, 349, 407]);
 
 /** True when rows themselves were refused: an invalid row, or a ClickHouse parse/range error. */
 export function isDataError(error: unknown): boolean {

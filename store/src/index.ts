@@ -19,6 +19,12 @@ export { openEmbeddedStore, type EmbeddedStoreOptions } from './chdb-store.js';
 export { openServerStore, type ServerStoreOptions } from './server-store.js';
 export type { StoreOptions } from './sql-store.js';
 export { DEFAULT_RETENTION_DAYS, type RetainedTable, type RetentionDays } from './retention.js';
-export type { TableRow, TableRowMap } from './tables.js';
-export { createBatchWriter, type BatchWriter, type BatchWriterOptions, type BatchWriterStats } from './batch-writer.js';
+export { JSON_TABLES, type JsonTable, type TableRow, type TableRowMap } from './tables.js';
+export {
+  createBatchWriter,
+  createJsonBatchWriter,
+  type BatchWriter,
+  type BatchWriterOptions,
+  type BatchWriterStats,
+} from './batch-writer.js';
 export { startSink, SINK_TOPICS, type SinkOptions } from './sink.js';

@@ -2,9 +2,9 @@ import { StoreError, toStoreError } from './errors.js';
 import { runMigrations } from './migrate.js';
 import { createQueries } from './queries.js';
 import { resolveRetention, type RetentionDays } from './retention.js';
-import { insertSettings, type SqlClient } from './sql-client.js';
+import { insertSettings, jsonInsertSettings, type SqlClient } from './sql-client.js';
 import { TABLES, type InsertOptions, type MigrationReport, type Store, type TableName } from './store.js';
-import { TABLE_COLUMNS } from './tables.js';
+import { isJsonTable, JSON_TABLES, TABLE_COLUMNS, type JsonTable } from './tables.js';
 import { encodeTsv } from './tsv-encoder.js';
 
 /** Options every store takes, whichever backend it runs on. */
@@ -17,6 +17,25 @@ export interface StoreOptions {
 }
 
 const TABLE_SET: ReadonlySet<string> = new Set(TABLES);
+
+/**
+ * One JSONEachRow body: the records' bytes, each followed by '\n', copied once into one buffer
+ * sized up front (no per-record string, no intermediate list of pieces).
+ */
+function jsonLines(records: readonly Uint8Array[]): Buffer {
+  let size = records.length;
+  for (let i = 0; i < records.length; i++) size += records[i]!.byteLength;
+  // Every byte is written below, so the unzeroed allocation exposes nothing.
+  const body = Buffer.allocUnsafeSlow(size);
+  let at = 0;
+  for (let i = 0; i < records.length; i++) {
+    const record = records[i]!;
+    body.set(record, at);
+    at += record.byteLength;
+    body[at++] = 0x0a;
+  }
+  return body;
+}
 
 /** The Store, written once over a SqlClient: the embedded and the server store differ only in the client. */
 export function createSqlStore(client: SqlClient, options: StoreOptions = {}): Store {
@@ -63,6 +82,25 @@ export function createSqlStore(client: SqlClient, options: StoreOptions = {}): S
         });
       } catch (e) {
         throw toStoreError(e, `insert of ${rows.length} rows into ${table}`, 'insert_failed');
+      }
+    },
+
+    async insertJson(table: JsonTable, records: readonly Uint8Array[], options: InsertOptions = {}): Promise<void> {
+      assertOpen(`insert into ${table}`);
+      if (!isJsonTable(table)) {
+        throw new StoreError('invalid_row', `insertJson: expected a table among ${JSON_TABLES.join(', ')}; got '${String(table)}'`);
+      }
+      if (records.length === 0) return;
+      try {
+        await client.insert({
+          table,
+          columns: columnNames[table],
+          format: 'JSONEachRow',
+          body: jsonLines(records),
+          settings: jsonInsertSettings(options.dedupToken),
+        });
+      } catch (e) {
+        throw toStoreError(e, `insert of ${records.length} JSON records into ${table}`, 'insert_failed');
       }
     },
 

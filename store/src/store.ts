@@ -16,6 +16,7 @@ import type {
   SensorReading,
   Anomaly,
 } from '@cityops/schemas';
+import type { JsonTable } from './tables.js';
 
 /**
  * The one store interface. Embedded chDB (default) and a ClickHouse server implement it with the
@@ -99,6 +100,14 @@ export interface Store {
   migrate(): Promise<MigrationReport>;
   /** Inserts rows whose fields equal the table's columns. */
   insert(table: TableName, rows: readonly object[], options?: InsertOptions): Promise<void>;
+  /**
+   * Inserts records that are already serialised: each element one UTF-8 JSON object whose fields
+   * are exactly the table's columns (the bytes of a bus message that passed its contract). They
+   * are joined with '\n' and sent as JSONEachRow, never parsed here. ClickHouse reads them
+   * strictly: an unknown field, a mistyped value or a number not written as a plain integer
+   * where one is due (`1.0`, `1e3`) fails the insert with a data error.
+   */
+  insertJson(table: JsonTable, records: readonly Uint8Array[], options?: InsertOptions): Promise<void>;
   /** Read-only SQL with `{name:Type}` parameters, rows as objects. */
   query<T>(sql: string, params?: Readonly<Record<string, unknown>>): Promise<T[]>;
   readonly queries: StoreQueries;

@@ -264,6 +264,38 @@ export const TABLE_COLUMNS: { readonly [T in TableName]: readonly Column[] } = O
   // fromEntries over TABLES yields exactly one entry per table name.
 ) as unknown as { readonly [T in TableName]: readonly Column[] };
 
+/**
+ * Tables whose rows are NOT inserted as JSON (see JSON_TABLES): dead_letters, whose `errors`
+ * are tuples (JSON would carry them as objects), and the dimensions, of which the sink keeps only
+ * the latest version of each id per batch, so it writes decoded records.
+ */
+const ROW_ONLY_TABLES = [
+  'dead_letters',
+  'areas',
+  'sensors',
+  'cameras',
+  'indicators',
+  'departments',
+] as const satisfies readonly TableName[];
+export type JsonTable = Exclude<TableName, (typeof ROW_ONLY_TABLES)[number]>;
+
+function isRowOnly(table: TableName): boolean {
+  return (ROW_ONLY_TABLES as readonly TableName[]).includes(table);
+}
+
+/**
+ * The fact tables whose rows may go to ClickHouse as their bus messages' own bytes
+ * (JSONEachRow), without being decoded into objects and re-encoded: each contract declares
+ * exactly the table's columns, all required, nothing else allowed (tables.test.ts checks every
+ * one), so a message that passed its contract is already a complete row.
+ */
+export const JSON_TABLES: readonly JsonTable[] = TABLES.filter((t): t is JsonTable => !isRowOnly(t));
+const JSON_TABLE_SET: ReadonlySet<string> = new Set(JSON_TABLES);
+
+export function isJsonTable(table: TableName): table is JsonTable {
+  return JSON_TABLE_SET.has(table);
+}
+
 /** The column list of a table, for SELECT and INSERT. */
 export function columnList(table: TableName): string {
   return TABLE_COLUMNS[table].map((c) => c.name).join(', ');

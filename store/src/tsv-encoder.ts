@@ -112,62 +112,16 @@ function encodeField(table: TableName, rowIndex: number, column: Column, value: 
  * `invalid_row` naming the row, the column, what was expected and what came.
  */
 export function encodeTsv(table: TableName, rows: readonly object[]): Buffer {
-  return Buffer.from(encoderFor(table)(rows), 'utf8');
-}
-
-type RowsEncoder = (rows: readonly object[]) => string;
-const encoders = new Map<TableName, RowsEncoder>();
-
-function encoderFor(table: TableName): RowsEncoder {
-  let e = encoders.get(table);
-  if (e === undefined) {
-    e = compileEncoder(table);
-    encoders.set(table, e);
-  }
-  return e;
-}
-
-/**
- * One function per table with the column reads and the per-kind checks unrolled: the
- * generic loop (a switch and a dynamic property read per field) cost 2–3× more per row on the
- * readings hot path. Strings and numbers — every column of readings — are inlined; the rarer
- * kinds call encodeField. The generated code only ever sees column names from TABLE_COLUMNS,
- * which are fixed identifiers, never input.
- */
-function compileEncoder(table: TableName): RowsEncoder {
   const columns = TABLE_COLUMNS[table];
-  const parts: string[] = [];
-  columns.forEach((column, c) => {
-    if (!/^[a-z_][a-z0-9_]*$/.test(column.name)) throw new StoreError('invalid_config', `expected a plain column name; got '${column.name}'`);
-    const sep = c === columns.length - 1 ? "'\\n'" : "'\\t'";
-    const read = `const v${c} = row.${column.name};`;
-    switch (column.kind) {
-      case 'string':
-        parts.push(`${read} if (typeof v${c} !== 'string') throw encodeField(table, r, columns[${c}], v${c}); text += (NEEDS_TSV_ESCAPE.test(v${c}) ? tsvString(v${c}) : v${c}) + ${sep};`);
-        break;
-      case 'number':
-        parts.push(`${read} if (typeof v${c} !== 'number' || !Number.isFinite(v${c})) throw encodeField(table, r, columns[${c}], v${c}); text += v${c} + ${sep};`);
-        break;
-      default:
-        parts.push(`${read} text += encodeField(table, r, columns[${c}], v${c}) + ${sep};`);
-    }
-  });
-  const body = `return function encodeRows(rows) {
+  const last = columns.length - 1;
   let text = '';
   for (let r = 0; r < rows.length; r++) {
-    const row = rows[r];
-    ${parts.join('\n    ')}
+    const row = rows[r] as Readonly<Record<string, unknown>>;
+    for (let c = 0; c <= last; c++) {
+      const column = columns[c]!;
+      text += encodeField(table, r, column, row[column.name]);
+      text += c === last ? '\n' : '\t';
+    }
   }
-  return text;
-};`;
-  // encodeField throws invalid_row itself for a mistyped value; the inlined paths call it only
-  // to get that error.
-  const factory = new Function('table', 'columns', 'encodeField', 'tsvString', 'NEEDS_TSV_ESCAPE', body) as (
-    table: TableName,
-    columns: readonly Column[],
-    encode: typeof encodeField,
-    escape: typeof tsvString,
-    needsEscape: RegExp,
-  ) => RowsEncoder;
-  return factory(table, columns, encodeField, tsvString, NEEDS_TSV_ESCAPE);
+  return Buffer.from(text, 'utf8');
 }

@@ -9,6 +9,7 @@ import { readingsSeries, SAMPLES, T0, tempDataDir } from '../fixtures.js';
 
 const data = tempDataDir('sink');
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 let store: Store;
 let bus: Bus;
 let sink: RunningWorker;
@@ -120,14 +121,15 @@ describe('sink: bus → ClickHouse', () => {
     // A second sink on its own bus, whose store refuses the first two inserts of readings.
     const flakyBus = createInProcessBus({ retryDelayMs: 10, onError: () => undefined });
     let refusals = 2;
+    // Readings reach the store as their messages' JSON (insertJson).
     const flakyStore: Store = {
       ...store,
-      insert: (table, rows, options) => {
+      insertJson: (table, records, options) => {
         if (table === 'readings' && refusals > 0) {
           refusals -= 1;
           return Promise.reject(new StoreError('insert_failed', 'disk full', { retriable: false }));
         }
-        return store.insert(table, rows, options);
+        return store.insertJson(table, records, options);
       },
     };
     const flakySink = await startSink({ bus: flakyBus, store: flakyStore, name: 'flaky-sink', writer: { flushIntervalMs: 0 } });
@@ -151,12 +153,14 @@ describe('sink: bus → ClickHouse', () => {
 
   it('isolates a record ClickHouse refuses, dead-letters it with the reason and stores the rest', async () => {
     const poisonBus = createInProcessBus({ retryDelayMs: 10, onError: () => undefined });
+    const refused = () => Promise.reject(new StoreError('insert_failed', 'Code: 27. Cannot parse input', { clickhouseCode: 27 }));
+    // The batch goes in as JSON first; the isolation then writes decoded rows (insert).
     const pickyStore: Store = {
       ...store,
+      insertJson: (table, records, options) =>
+        records.some((r) => decoder.decode(r).includes('"s-poison:poison"')) ? refused() : store.insertJson(table, records, options),
       insert: (table, rows, options) =>
-        rows.some((r) => (r as { id: string }).id === 's-poison:poison')
-          ? Promise.reject(new StoreError('insert_failed', 'Code: 27. Cannot parse input', { clickhouseCode: 27 }))
-          : store.insert(table, rows, options),
+        rows.some((r) => (r as { id: string }).id === 's-poison:poison') ? refused() : store.insert(table, rows, options),
     };
     const poisonSink = await startSink({ bus: poisonBus, store: pickyStore, name: 'poison-sink', writer: { flushIntervalMs: 0 } });
     try {
@@ -180,6 +184,41 @@ describe('sink: bus → ClickHouse', () => {
     } finally {
       await poisonSink.stop();
       await poisonBus.close();
+    }
+  });
+
+  it('stores a record its contract accepts but ClickHouse reads differently as JSON, through the isolation', async () => {
+    // `1.0`, `1.7…e12` and a lone surrogate escape are valid JSON and pass the contract, but
+    // ClickHouse's JSON reader refuses them (codes 27 and 25); the isolation writes the decoded
+    // records as TSV instead, so nothing is dead-lettered. Real engine, no mocks.
+    const spelledBus = createInProcessBus({ retryDelayMs: 10, onError: () => undefined });
+    const spelledSink = await startSink({ bus: spelledBus, store, name: 'spelled-sink', writer: { flushIntervalMs: 0 } });
+    try {
+      const ts = T0 + 7_000;
+      const digits = String(ts); // 13 digits: 1.xxxxxxxxxxxxe12 is ts exactly
+      const raw = [
+        `{"id":"s-spelled:1","schema_version":1.0,"sensor_id":"s-spelled","kind":"water_level","ts":${digits[0]}.${digits.slice(1)}e12,"value":1,"unit":"cm"}`,
+        `{"id":"s-spelled:2","schema_version":1,"sensor_id":"s-spelled","kind":"water_level","ts":${ts + 1},"value":2,"unit":"c\ud800"}`,
+        `{"id":"s-spelled:3","schema_version":1,"sensor_id":"s-spelled","kind":"water_level","ts":${ts + 2},"value":3,"unit":"cm"}`,
+      ];
+      await spelledBus.producer().send(
+        TOPICS.sensorReadings,
+        raw.map((text) => ({ key: 's-spelled', value: encoder.encode(text) })),
+      );
+      await eventually(async () => {
+        const rows = await store.query<{ id: string; ms: number | string }>(
+          "SELECT id, toUnixTimestamp64Milli(ts) AS ms FROM readings FINAL WHERE sensor_id = 's-spelled' ORDER BY id",
+        );
+        expect(rows.map((r) => [r.id, Number(r.ms)])).toEqual([
+          ['s-spelled:1', ts],
+          ['s-spelled:2', ts + 1],
+          ['s-spelled:3', ts + 2],
+        ]);
+        expect(spelledSink.health()).toMatchObject({ processed: 3, dead_lettered: 0, lag: 0, last_error: '' });
+      });
+    } finally {
+      await spelledSink.stop();
+      await spelledBus.close();
     }
   });
 
