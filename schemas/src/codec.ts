@@ -28,7 +28,8 @@ export type DecodeResult<T> =
  * Kafka every message is a fresh buffer and this never hits.
  */
 const DECODED = Symbol('cityops.decoded');
-type DecodeMemo = { schema: TSchema; value: unknown };
+// The ok-result itself is kept, so a hit allocates nothing (two consumers per record).
+type DecodeMemo = { schema: TSchema; result: { ok: true; value: unknown } };
 type MemoBytes = Uint8Array & { [DECODED]?: DecodeMemo };
 
 /**
@@ -37,9 +38,9 @@ type MemoBytes = Uint8Array & { [DECODED]?: DecodeMemo };
  */
 export function decodeRecord<S extends TSchema>(schema: S, bytes: Uint8Array): DecodeResult<Static<S>> {
   const memo = (bytes as MemoBytes)[DECODED];
-  if (memo !== undefined && memo.schema === schema) return { ok: true, value: memo.value as Static<S> };
+  if (memo !== undefined && memo.schema === schema) return memo.result as { ok: true; value: Static<S> };
   const result = decodeRecordUncached(schema, bytes);
-  if (result.ok) (bytes as MemoBytes)[DECODED] = { schema, value: result.value };
+  if (result.ok) (bytes as MemoBytes)[DECODED] = { schema, result };
   return result;
 }
 
@@ -49,7 +50,7 @@ export function decodeRecord<S extends TSchema>(schema: S, bytes: Uint8Array): D
  * that are exactly that record's encoding, and do not mutate `value` afterwards.
  */
 export function rememberDecoded<S extends TSchema>(bytes: Uint8Array, schema: S, value: Static<S>): void {
-  (bytes as MemoBytes)[DECODED] = { schema, value };
+  (bytes as MemoBytes)[DECODED] = { schema, result: { ok: true, value } };
 }
 
 function decodeRecordUncached<S extends TSchema>(schema: S, bytes: Uint8Array): DecodeResult<Static<S>> {

@@ -66,10 +66,14 @@ export class EpisodeTracker {
   }
 
   observe(series: number, kind: SensorKind, point: ObservedPoint): EpisodeDecision | undefined {
+    if (!point.anomalous) {
+      this.observeNormal(series);
+      return undefined;
+    }
     const e = (this.episodes[series] ??= freshEpisode());
     const p = this.policy;
     if (e.active) {
-      if (point.anomalous && point.direction === e.runDirection) {
+      if (point.direction === e.runDirection) {
         e.normalCount = 0;
         e.runCount++;
         if (point.score > e.runPeak) e.runPeak = point.score;
@@ -82,24 +86,17 @@ export class EpisodeTracker {
         }
         return undefined;
       }
-      e.normalCount++;
-      if (e.normalCount >= p.closeAfterPoints) this.close(e);
+      this.notContinued(e);
       return undefined;
     }
 
     if (e.guardRemaining > 0) e.guardRemaining--;
-    if (!point.anomalous) {
-      e.runDirection = undefined;
-      e.runCount = 0;
-      e.evidence = [];
-      return undefined;
-    }
     if (point.direction !== e.runDirection) {
       e.runDirection = point.direction;
       e.runCount = 0;
       e.runStartTs = point.ts;
       e.runPeak = 0;
-      e.evidence = [];
+      e.evidence.length = 0;
     }
     e.runCount++;
     if (point.score > e.runPeak) e.runPeak = point.score;
@@ -115,23 +112,41 @@ export class EpisodeTracker {
     return this.decision(e, 'opened', point.ts);
   }
 
+  /**
+   * `observe` of a point that is not anomalous (it never decides anything), without the point
+   * object: this is nearly every point, and the worker calls it once per reading.
+   */
+  observeNormal(series: number): void {
+    const e = this.episodes[series];
+    // A series with no anomalous point yet has nothing to count: its state is a fresh episode's.
+    if (e === undefined) return;
+    if (e.active) {
+      this.notContinued(e);
+      return;
+    }
+    if (e.guardRemaining > 0) e.guardRemaining--;
+    clearRun(e);
+  }
+
   /** Ends a series' episode without a warning (e.g. its baseline was reset after a gap). */
   end(series: number): void {
     const e = this.episodes[series];
     if (e === undefined) return;
     if (e.active) this.close(e);
-    e.runDirection = undefined;
-    e.runCount = 0;
-    e.evidence = [];
+    clearRun(e);
+  }
+
+  /** A point of an open episode that does not continue it: enough of them in a row close it. */
+  private notContinued(e: SeriesEpisode): void {
+    e.normalCount++;
+    if (e.normalCount >= this.policy.closeAfterPoints) this.close(e);
   }
 
   private close(e: SeriesEpisode): void {
     e.active = false;
     this.active--;
     if (e.event !== 'sensor_fault') e.guardRemaining = this.policy.guardAfterEpisodePoints;
-    e.runDirection = undefined;
-    e.runCount = 0;
-    e.evidence = [];
+    clearRun(e);
   }
 
   private addEvidence(e: SeriesEpisode, id: string | undefined): void {
@@ -153,6 +168,16 @@ export class EpisodeTracker {
       evidenceIds: [...e.evidence],
     };
   }
+}
+
+/**
+ * Forgets the run in progress. The evidence list is emptied in place rather than replaced (no
+ * allocation per point): it never leaves the tracker, decisions copy it.
+ */
+function clearRun(e: SeriesEpisode): void {
+  e.runDirection = undefined;
+  e.runCount = 0;
+  e.evidence.length = 0;
 }
 
 export function eventFor(kind: SensorKind, direction: Direction): EventKind {
