@@ -38,7 +38,7 @@ type MemoBytes = Uint8Array & { [DECODED]?: DecodeMemo };
  */
 export function decodeRecord<S extends TSchema>(schema: S, bytes: Uint8Array): DecodeResult<Static<S>> {
   const memo = (bytes as MemoBytes)[DECODED];
-  if (memo !== undefined && memo.schema === schema) return memo.result as { ok: true; value: Static<S> };
+  if (memo !== undefined && memo.schema === schema) return memo.result;
   const result = decodeRecordUncached(schema, bytes);
   if (result.ok) (bytes as MemoBytes)[DECODED] = { schema, result };
   return result;
