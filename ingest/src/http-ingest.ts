@@ -127,6 +127,7 @@ export function createIngestHandler(options: IngestHandlerOptions): IngestHandle
       // Refused before reading: a 1 GB upload must not be buffered to find out it is too big.
       const reason = `expected a body of at most ${maxBodyBytes} bytes; got Content-Length ${declared}`;
       await deadLetterQuietly(source, reason, `<body not read: Content-Length ${declared} bytes>`);
+      await drainUpload(req, maxBodyBytes);
       tooLarge(res, reason);
       return;
     }
@@ -136,6 +137,7 @@ export function createIngestHandler(options: IngestHandlerOptions): IngestHandle
     if (body.kind === 'too-large') {
       const reason = `expected a body of at most ${maxBodyBytes} bytes; got more (${body.bytesRead}+ bytes before reading stopped)`;
       await deadLetterQuietly(source, reason, body.head.toString('utf8'));
+      await drainUpload(req, maxBodyBytes);
       tooLarge(res, reason);
       return;
     }
@@ -257,6 +259,40 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<BodyResult> {
 }
 
 function discard(): void {}
+
+/**
+ * Reads and discards the rest of a refused upload before answering. Answering first and closing
+ * the connection makes most clients (fetch included) fail with EPIPE while still sending, so they
+ * never see the 413 that says why. The bytes are not kept; past a cap of a few bodies' worth the
+ * connection is cut instead, so a huge upload cannot hold the server.
+ */
+function drainUpload(req: IncomingMessage, maxBodyBytes: number): Promise<void> {
+  const capBytes = maxBodyBytes * DRAIN_CAP_BODIES;
+  if (req.complete) return Promise.resolve();
+  return new Promise((resolve) => {
+    let drained = 0;
+    const finish = (): void => {
+      req.off('data', onData);
+      req.off('end', finish);
+      req.off('close', finish);
+      resolve();
+    };
+    const onData = (chunk: Buffer): void => {
+      drained += chunk.byteLength;
+      if (drained > capBytes) {
+        finish();
+        req.destroy();
+      }
+    };
+    req.on('data', onData);
+    req.on('end', finish);
+    req.on('close', finish);
+    req.resume();
+  });
+}
+
+/** How many maximum-size bodies a refused upload may still send before the connection is cut. */
+const DRAIN_CAP_BODIES = 8;
 
 function tooLarge(res: ServerResponse, reason: string): void {
   res.setHeader('Connection', 'close');
