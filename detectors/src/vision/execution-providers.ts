@@ -43,6 +43,10 @@ export async function probeExecutionProviders(options: ProbeOptions = {}): Promi
     const why = firstLine(e);
     return providers.map((provider) => ({ provider, usable: false, detail: `ONNX Runtime could not be loaded on this platform: ${why}` }));
   }
+  // ONNX Runtime prints its own error lines when a provider library is missing, through the
+  // process-wide logger that the first session creates; the probe reports each failure in plain
+  // words, so it quiets that logger (a vision worker in the same process sets its own level).
+  ort.env.logLevel = 'fatal';
   const listed = new Map<string, boolean>();
   try {
     for (const b of ort.listSupportedBackends()) listed.set(b.name, b.bundled);
@@ -68,9 +72,9 @@ async function probeOne(
     return { provider, usable: false, detail: `not built into this onnxruntime-node (it offers ${[...listed.keys()].join(', ')})` };
   }
   const attempt = async (): Promise<ProviderProbe> => {
-    // Severity 3 (errors only) keeps a failed provider from printing its warnings; the failure
-    // itself comes back as the thrown message.
-    const session = await ort.InferenceSession.create(model, { executionProviders: [provider], logSeverityLevel: 3 });
+    // Severity 4 (fatal only): a provider that fails to load would otherwise print ONNX Runtime's
+    // own error lines; the failure comes back as the thrown message, which the probe reports.
+    const session = await ort.InferenceSession.create(model, { executionProviders: [provider], logSeverityLevel: 4 });
     try {
       const input = new ort.Tensor('float32', Float32Array.from([PROBE_INPUT]), [1]);
       const out = await session.run({ x: input });
