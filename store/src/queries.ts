@@ -32,6 +32,9 @@ import { columnList } from './tables.js';
 
 type Raw = Readonly<Record<string, unknown>>;
 
+/** Tables up to this many stored rows are counted exactly (FINAL) by tableCounts(). */
+export const EXACT_COUNT_MAX_ROWS = 5_000_000;
+
 /** How far back latestReadings() looks for a sensor's newest reading. */
 export const LATEST_READING_WINDOW_HOURS = 6;
 
@@ -57,10 +60,22 @@ export function createQueries(client: SqlClient): StoreQueries {
 
   return {
     async tableCounts() {
-      const sql = TABLES.map((t) => `SELECT '${t}' AS name, count() AS rows FROM ${t} FINAL`).join('\nUNION ALL\n');
-      const rows = await client.query<{ name: string; rows: number | string }>(sql);
+      // Exact counts (duplicates collapsed with FINAL) cost a scan; /api/health asks every few
+      // seconds, so tables past EXACT_COUNT_MAX_ROWS report their stored rows from part
+      // metadata instead — free, and equal to the exact count once background merges have
+      // collapsed repeated ids.
+      const stored = await client.query<{ name: string; rows: number | string }>(
+        `SELECT table AS name, sum(rows) AS rows FROM system.parts
+         WHERE database = currentDatabase() AND active AND table IN (${TABLES.map((t) => `'${t}'`).join(', ')})
+         GROUP BY table`,
+      );
       const counts = Object.fromEntries(TABLES.map((t) => [t, 0])) as Record<TableName, number>;
-      for (const r of rows) counts[r.name as TableName] = Number(r.rows);
+      for (const r of stored) counts[r.name as TableName] = Number(r.rows);
+      const exact = TABLES.filter((t) => counts[t] > 0 && counts[t] <= EXACT_COUNT_MAX_ROWS);
+      if (exact.length > 0) {
+        const sql = exact.map((t) => `SELECT '${t}' AS name, count() AS rows FROM ${t} FINAL`).join('\nUNION ALL\n');
+        for (const r of await client.query<{ name: string; rows: number | string }>(sql)) counts[r.name as TableName] = Number(r.rows);
+      }
       return counts;
     },
 

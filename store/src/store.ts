@@ -72,7 +72,11 @@ export interface RollupPoint {
 }
 
 export interface StoreQueries {
-  /** Rows per table, duplicates collapsed (what /api/health reports). */
+  /**
+   * Rows per table (what /api/health reports): duplicates collapsed exactly up to
+   * EXACT_COUNT_MAX_ROWS per table; larger tables report stored rows, which converge on the
+   * exact count as merges collapse repeated ids.
+   */
   tableCounts(): Promise<Record<TableName, number>>;
   areas(): Promise<Area[]>;
   sensors(): Promise<Sensor[]>;
