@@ -22,6 +22,15 @@ export { BusError, type BusErrorCode, type BusErrorContext, type BusErrorListene
 export { createInProcessBus, type InProcessBusOptions } from './in-process-bus.js';
 export { createKafkaBus, type KafkaBusLogLevel, type KafkaBusOptions } from './kafka-bus.js';
 export { partitionForKey } from './partitioner.js';
+export {
+  catchUp,
+  serializer,
+  startConsumerLoop,
+  type ConsumerLoop,
+  type ConsumerLoopOptions,
+  type Follow,
+  type Serial,
+} from './worker-loop.js';
 export { deadLetter, deadLetters, deadLetterRecord, DEAD_LETTER_TOPIC, type DeadLetterInput } from './dead-letter.js';
 
 export type BusConfig =

@@ -1,4 +1,12 @@
-import { deadLetter, type Bus, type Consumer, type MessageBatch, type OutgoingMessage, type Producer } from '@cityops/bus';
+import {
+  deadLetter,
+  startConsumerLoop,
+  type Bus,
+  type ConsumerLoop,
+  type MessageBatch,
+  type OutgoingMessage,
+  type Producer,
+} from '@cityops/bus';
 import {
   DEFAULT_PARTITIONS,
   EVENT_KIND_LABELS,
@@ -113,7 +121,6 @@ export const FORECAST_MODEL = 'seasonal-naive';
 export const FORECAST_MODEL_VERSION = '1.0.0';
 const PRODUCED_BY = `forecast-worker/${FORECAST_MODEL}@1`;
 const WORKER_NAME = 'forecast';
-const CATCH_UP_POLL_MS = 20;
 const INTERVALS_KEPT = 16;
 const MAD_TO_SIGMA = 1.4826;
 const TOPICS_USED = [TOPICS.dimensions, TOPICS.marketTicks, TOPICS.forecasts, TOPICS.warnings, TOPICS.deadLetters] as const;
@@ -206,12 +213,10 @@ export async function startForecastWorker(options: ForecastWorkerOptions): Promi
     dimension_records_skipped: 0,
     invalid_outputs: 0,
   };
-  const lagByPartition = new Map<number, number>();
   const indicators = new Map<string, Indicator>();
   const areas = new Map<string, Area>();
   const states = new Map<string, IndicatorState>();
   const outbox = new Outbox();
-  const serial = serializer();
   const checkForecast = validator(ForecastSchema);
   const checkWarning = validator(EarlyWarningSchema);
   const invalid: { topic: string; key: string; record: object; errors: FieldError[] }[] = [];
@@ -531,7 +536,6 @@ export async function startForecastWorker(options: ForecastWorkerOptions): Promi
       deadLettered++;
     }
     await flushOutbox();
-    lagByPartition.set(batch.partition, batch.lag);
     lastBatchAtMs = clock();
   };
 
@@ -541,63 +545,48 @@ export async function startForecastWorker(options: ForecastWorkerOptions): Promi
     counters.warnings_emitted += sent.warnings;
   };
 
-  const dimensions = bus.consumer({ groupId: `${groupId}.dimensions.${randomId()}`, topics: [TOPICS.dimensions], fromBeginning: true });
-  const ticks = bus.consumer({ groupId, topics: [TOPICS.marketTicks], fromBeginning: true, maxBatchSize });
+  let loop: ConsumerLoop;
   try {
-    await dimensions.run(onDimensions);
-    if (!(await catchUp(dimensions, TOPICS.dimensions, config.dimensionsCatchUpTimeoutMs ?? 30_000))) {
-      // Not fatal: without Indicator records, forecasts still run (default frequency) but carry
-      // no breach probability; the health report says so.
-      lastError = `${TOPICS.dimensions} was not read to its end within the catch-up timeout; some indicators may lack risk lines`;
-    }
-    await ticks.run((batch) =>
-      serial(async () => {
-        await flushOutbox();
-        await handleTicks(batch);
-      }).catch((e: unknown) => {
-        const error = toForecastError('produce-failed', `expected to process ${batch.topic}[${batch.partition}]`, e, true);
-        lastError = error.message;
-        // Rethrown so the bus leaves the batch uncommitted and delivers it again.
-        throw error;
-      }),
-    );
+    // One batch at a time: batches of several partitions share one model and one outbox.
+    loop = await startConsumerLoop({
+      // Listed first so the follower's consumer is created before the main one.
+      follow: {
+        consumer: bus.consumer({ groupId: `${groupId}.dimensions.${randomId()}`, topics: [TOPICS.dimensions], fromBeginning: true }),
+        topic: TOPICS.dimensions,
+        handle: onDimensions,
+        timeoutMs: config.dimensionsCatchUpTimeoutMs ?? 30_000,
+        // Not fatal: without Indicator records, forecasts still run (default frequency) but carry
+        // no breach probability; the health report says so.
+        onBehind: () => {
+          lastError = `${TOPICS.dimensions} was not read to its end within the catch-up timeout; some indicators may lack risk lines`;
+        },
+      },
+      consumer: bus.consumer({ groupId, topics: [TOPICS.marketTicks], fromBeginning: true, maxBatchSize }),
+      handle: handleTicks,
+      flush: flushOutbox,
+      producer,
+      onError: (message) => (lastError = message),
+      onState: (next) => (state = next),
+      wrapBatchError: (e, batch) => toForecastError('produce-failed', `expected to process ${batch.topic}[${batch.partition}]`, e, true),
+      wrapStopError: (e) => toForecastError('invalid-state', 'expected the forecast worker to stop cleanly', e, false),
+    });
   } catch (e) {
-    state = 'failed';
-    await Promise.allSettled([dimensions.stop(), ticks.stop()]);
     throw toForecastError('start-failed', `expected the forecast worker consumers of group '${groupId}' to start`, e, true);
   }
   state = 'running';
-
-  let stopping: Promise<void> | undefined;
-  const stop = async (): Promise<void> => {
-    await ticks.stop();
-    await serial(flushOutbox).catch((e: unknown) => {
-      lastError = e instanceof Error ? e.message : String(e);
-    });
-    await dimensions.stop();
-    await producer.flush();
-    state = 'stopped';
-  };
 
   return {
     name: WORKER_NAME,
     health: (): WorkerHealth => ({
       name: WORKER_NAME,
       state,
-      lag: [...lagByPartition.values()].reduce((a, b) => a + b, 0),
+      lag: loop.lag(),
       processed,
       dead_lettered: deadLettered,
       last_error: lastError,
       counters: { ...counters, indicators: states.size, indicators_known: indicators.size, last_batch_at_ms: lastBatchAtMs },
     }),
-    stop: () => {
-      stopping ??= stop().catch((e: unknown) => {
-        state = 'failed';
-        lastError = e instanceof Error ? e.message : String(e);
-        throw toForecastError('invalid-state', 'expected the forecast worker to stop cleanly', e, false);
-      });
-      return stopping;
-    },
+    stop: () => loop.stop(),
   };
 }
 
@@ -681,27 +670,6 @@ class Outbox {
 
 function message(key: string, record: object, schema: string, timestampMs: number): OutgoingMessage {
   return { key, value: encodeRecord(record), headers: { [SCHEMA_HEADER]: `${schema}@1` }, timestampMs };
-}
-
-/** Waits until a consumer has nothing left to read on `topic`; false if the timeout passed first. */
-async function catchUp(consumer: Consumer, topic: string, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const lag = (await consumer.lag())[topic] ?? 0;
-    if (lag === 0) return true;
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, CATCH_UP_POLL_MS));
-  }
-}
-
-/** Runs async sections one at a time: batches of several partitions share one model and one outbox. */
-function serializer(): <T>(fn: () => Promise<T>) => Promise<T> {
-  let tail: Promise<unknown> = Promise.resolve();
-  return <T>(fn: () => Promise<T>): Promise<T> => {
-    const run = tail.then(fn);
-    tail = run.catch(() => undefined);
-    return run;
-  };
 }
 
 /** A number for people: at most 3 decimals (fewer for large values), no trailing zeros. */

@@ -1,4 +1,13 @@
-import { deadLetter, type Bus, type Consumer, type MessageBatch, type OutgoingMessage, type Producer } from '@cityops/bus';
+import {
+  deadLetter,
+  startConsumerLoop,
+  type Bus,
+  type Consumer,
+  type ConsumerLoop,
+  type MessageBatch,
+  type OutgoingMessage,
+  type Producer,
+} from '@cityops/bus';
 import {
   DEFAULT_PARTITIONS,
   EarlyWarning,
@@ -112,9 +121,7 @@ export async function startIncidentWorker(options: IncidentWorkerOptions): Promi
     incidents_restored: 0,
     incident_records_skipped: 0,
   };
-  const lagByPartition = new Map<number, number>();
   const outbox = new Outbox();
-  const serial = serializer();
 
   let producer: Producer;
   try {
@@ -196,25 +203,24 @@ export async function startIncidentWorker(options: IncidentWorkerOptions): Promi
     }
     closeIdle();
     await flush();
-    lagByPartition.set(batch.partition, batch.lag);
   };
 
-  const consumer = bus.consumer({ groupId, topics: [TOPICS.warnings], fromBeginning: true, maxBatchSize: options.maxBatchSize ?? 500 });
+  let loop: ConsumerLoop;
   try {
-    await consumer.run((batch) =>
-      serial(async () => {
-        // Results a failed attempt could not publish go first; the redelivered warnings are
-        // duplicates for the engine by now.
-        await flush();
-        await handleWarnings(batch);
-      }).catch((e: unknown) => {
-        lastError = e instanceof Error ? e.message : String(e);
-        // Rethrown so the bus leaves the batch uncommitted and delivers it again.
-        throw e;
-      }),
-    );
+    // One batch at a time: batches of both partitions and the auto-close timer share one engine
+    // and one outbox. Results a failed attempt could not publish go first; the redelivered
+    // warnings are duplicates for the engine by now.
+    loop = await startConsumerLoop({
+      consumer: bus.consumer({ groupId, topics: [TOPICS.warnings], fromBeginning: true, maxBatchSize: options.maxBatchSize ?? 500 }),
+      handle: handleWarnings,
+      flush,
+      alsoStop: [follower],
+      producer,
+      onError: (message) => (lastError = message),
+      onState: (next) => (state = next),
+      wrapStopError: (e) => wrapError('bus-failure', 'expected the incidents worker to stop cleanly', e, false),
+    });
   } catch (e) {
-    await follower.stop().catch(() => undefined);
     throw wrapError('bus-failure', `expected the warnings consumer of group '${groupId}' to start`, e, true);
   }
   state = 'running';
@@ -222,7 +228,7 @@ export async function startIncidentWorker(options: IncidentWorkerOptions): Promi
   let timer: NodeJS.Timeout | undefined;
   if (options.autoCloseAfterMs !== undefined) {
     timer = setInterval(() => {
-      void serial(async () => {
+      void loop.serial(async () => {
         closeIdle();
         await flush();
       }).catch((e: unknown) => {
@@ -233,37 +239,21 @@ export async function startIncidentWorker(options: IncidentWorkerOptions): Promi
     timer.unref();
   }
 
-  let stopping: Promise<void> | undefined;
-  const stop = async (): Promise<void> => {
-    if (timer !== undefined) clearInterval(timer);
-    await consumer.stop();
-    // Whatever the timer decided last is sent before the producer is let go.
-    await serial(flush).catch((e: unknown) => {
-      lastError = e instanceof Error ? e.message : String(e);
-    });
-    await follower.stop();
-    await producer.flush();
-    state = 'stopped';
-  };
-
   return {
     name: WORKER_NAME,
     health: (): WorkerHealth => ({
       name: WORKER_NAME,
       state,
-      lag: [...lagByPartition.values()].reduce((a, b) => a + b, 0),
+      lag: loop.lag(),
       processed: counters.warnings_in,
       dead_lettered: deadLettered,
       last_error: lastError,
       counters: { ...counters, incidents_open: engine.liveCount },
     }),
     stop: () => {
-      stopping ??= stop().catch((e: unknown) => {
-        state = 'failed';
-        lastError = e instanceof Error ? e.message : String(e);
-        throw wrapError('bus-failure', 'expected the incidents worker to stop cleanly', e, false);
-      });
-      return stopping;
+      if (timer !== undefined) clearInterval(timer);
+      // Whatever the timer decided last is sent before the producer is let go.
+      return loop.stop();
     },
   };
 }
@@ -369,14 +359,4 @@ class Outbox {
 
 function message(key: string, record: object, schema: string, timestampMs: number): OutgoingMessage {
   return { key, value: encodeRecord(record), headers: { [SCHEMA_HEADER]: `${schema}@1` }, timestampMs };
-}
-
-/** Runs async sections one at a time: batches of both partitions and the auto-close timer share one engine and one outbox. */
-function serializer(): <T>(fn: () => Promise<T>) => Promise<T> {
-  let tail: Promise<unknown> = Promise.resolve();
-  return <T>(fn: () => Promise<T>): Promise<T> => {
-    const run = tail.then(fn);
-    tail = run.catch(() => undefined);
-    return run;
-  };
 }

@@ -1,7 +1,8 @@
 import {
   deadLetter,
+  startConsumerLoop,
   type Bus,
-  type Consumer,
+  type ConsumerLoop,
   type DeadLetterInput,
   type IncomingMessage,
   type MessageBatch,
@@ -103,7 +104,6 @@ export const DEFAULT_SCALE_FLOOR_BY_KIND: Readonly<Record<SensorKind, number>> =
 const WORKER_NAME = 'anomaly';
 /** A stuck run gets one anomaly record on its first stuck reading and then every this many. */
 const STUCK_ANOMALY_EVERY = 60;
-const CATCH_UP_POLL_MS = 20;
 const TOPICS_USED = [TOPICS.dimensions, TOPICS.sensorReadings, TOPICS.anomalies, TOPICS.warnings, TOPICS.deadLetters] as const;
 
 interface Counters {
@@ -155,7 +155,6 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
     dimension_records_skipped: 0,
     invalid_outputs: 0,
   };
-  const lagByPartition = new Map<number, number>();
   const sensors = new Map<string, Sensor>();
   const areas = new Map<string, Area>();
   // Per series, by detector index: a Map from sensor id to the index (one lookup per reading,
@@ -167,7 +166,6 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
   /** Times a sensor changed kind (step 2 compares the count before and during its loop). */
   let kindResets = 0;
   const outbox = new Outbox();
-  const serial = serializer();
   const scratch = new Scratch(maxBatchSize);
   const threshold = detector.threshold;
   const checkAnomaly = validator(AnomalySchema);
@@ -445,7 +443,6 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
       deadLettered++;
     }
     await flushOutbox();
-    lagByPartition.set(batch.partition, batch.lag);
     lastBatchAtMs = clock();
   };
 
@@ -455,50 +452,41 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
     counters.warnings_emitted += sent.warnings;
   };
 
-  const dimensions = bus.consumer({ groupId: `${groupId}.dimensions.${randomId()}`, topics: [TOPICS.dimensions], fromBeginning: true });
-  const readings = bus.consumer({ groupId, topics: [TOPICS.sensorReadings], fromBeginning: true, maxBatchSize });
+  let loop: ConsumerLoop;
   try {
-    await dimensions.run(onDimensions);
-    const caughtUp = await catchUp(dimensions, TOPICS.dimensions, config.dimensionsCatchUpTimeoutMs ?? 30_000);
-    if (!caughtUp) {
-      // Not fatal: dimensions only enrich (area, location); warnings say when they are missing.
-      lastError = `${TOPICS.dimensions} was not read to its end within the catch-up timeout; some sensors may lack area and location`;
-    }
-    await readings.run((batch) =>
-      serial(async () => {
-        await flushOutbox();
-        await handleReadings(batch);
-      }).catch((e: unknown) => {
-        const error = toDetectorError('produce-failed', `expected to process ${batch.topic}[${batch.partition}]`, e, true);
-        lastError = error.message;
-        // Rethrown so the bus leaves the batch uncommitted and delivers it again.
-        throw error;
-      }),
-    );
+    // One batch at a time: batches of several partitions share one detector and one outbox.
+    loop = await startConsumerLoop({
+      // Listed first so the follower's consumer is created before the main one.
+      follow: {
+        consumer: bus.consumer({ groupId: `${groupId}.dimensions.${randomId()}`, topics: [TOPICS.dimensions], fromBeginning: true }),
+        topic: TOPICS.dimensions,
+        handle: onDimensions,
+        timeoutMs: config.dimensionsCatchUpTimeoutMs ?? 30_000,
+        // Not fatal: dimensions only enrich (area, location); warnings say when they are missing.
+        onBehind: () => {
+          lastError = `${TOPICS.dimensions} was not read to its end within the catch-up timeout; some sensors may lack area and location`;
+        },
+      },
+      consumer: bus.consumer({ groupId, topics: [TOPICS.sensorReadings], fromBeginning: true, maxBatchSize }),
+      handle: handleReadings,
+      flush: flushOutbox,
+      producer,
+      onError: (message) => (lastError = message),
+      onState: (next) => (state = next),
+      wrapBatchError: (e, batch) => toDetectorError('produce-failed', `expected to process ${batch.topic}[${batch.partition}]`, e, true),
+      wrapStopError: (e) => toDetectorError('invalid-state', 'expected the anomaly worker to stop cleanly', e, false),
+    });
   } catch (e) {
-    state = 'failed';
-    await Promise.allSettled([dimensions.stop(), readings.stop()]);
     throw toDetectorError('start-failed', `expected the anomaly worker consumers of group '${groupId}' to start`, e, true);
   }
   state = 'running';
-
-  let stopping: Promise<void> | undefined;
-  const stop = async (): Promise<void> => {
-    await readings.stop();
-    await serial(flushOutbox).catch((e: unknown) => {
-      lastError = e instanceof Error ? e.message : String(e);
-    });
-    await dimensions.stop();
-    await producer.flush();
-    state = 'stopped';
-  };
 
   return {
     name: WORKER_NAME,
     health: (): WorkerHealth => ({
       name: WORKER_NAME,
       state,
-      lag: [...lagByPartition.values()].reduce((a, b) => a + b, 0),
+      lag: loop.lag(),
       processed,
       dead_lettered: deadLettered,
       last_error: lastError,
@@ -510,14 +498,7 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
         last_batch_at_ms: lastBatchAtMs,
       },
     }),
-    stop: () => {
-      stopping ??= stop().catch((e: unknown) => {
-        state = 'failed';
-        lastError = e instanceof Error ? e.message : String(e);
-        throw toDetectorError('invalid-state', 'expected the anomaly worker to stop cleanly', e, false);
-      });
-      return stopping;
-    },
+    stop: () => loop.stop(),
   };
 }
 
@@ -699,27 +680,6 @@ function buildWarning(r: SensorReading, d: EpisodeDecision, w: WarningInputs): E
     evidence_ids: [...d.evidenceIds],
     produced_by: w.producedBy,
     machine_made: true,
-  };
-}
-
-/** Waits until a consumer has nothing left to read on `topic`; false if the timeout passed first. */
-async function catchUp(consumer: Consumer, topic: string, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const lag = (await consumer.lag())[topic] ?? 0;
-    if (lag === 0) return true;
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, CATCH_UP_POLL_MS));
-  }
-}
-
-/** Runs async sections one at a time: batches of several partitions share one detector and one outbox. */
-function serializer(): <T>(fn: () => Promise<T>) => Promise<T> {
-  let tail: Promise<unknown> = Promise.resolve();
-  return <T>(fn: () => Promise<T>): Promise<T> => {
-    const run = tail.then(fn);
-    tail = run.catch(() => undefined);
-    return run;
   };
 }
 
