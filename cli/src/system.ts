@@ -77,6 +77,7 @@ export async function startSystem(config: CityOpsConfig, options: SystemOptions 
   const producer = bus.producer();
 
   try {
+    // Sink first, so it is consuming before anything is produced; it is stopped last.
     if (store && has('sink')) workers.push(await startSink({ bus, store }));
     if (has('anomaly')) workers.push(await startAnomalyWorker({ bus, clock }));
     if (has('forecast')) workers.push(await startForecastWorker({ bus, clock }));
@@ -133,8 +134,15 @@ export async function startSystem(config: CityOpsConfig, options: SystemOptions 
     await drain(workers.filter((w) => !sources.includes(w)), options.drainTimeoutMs ?? 15_000);
     for (const s of stoppers) await s();
     await closeServer(server);
-    // Pipeline order: every downstream consumer still runs while its upstream finishes.
-    for (const w of workers) if (!sources.includes(w)) await w.stop();
+    // Upstream first (detectors, then incidents, then the sink), draining what each one's last
+    // flush produced before stopping the next: a downstream consumer still runs while its
+    // upstream finishes.
+    const pipeline = workers.filter((w) => !sources.includes(w));
+    const ordered = [...pipeline.filter((w) => w.name !== 'sink' && w.name !== 'incidents'), ...pipeline.filter((w) => w.name === 'incidents'), ...pipeline.filter((w) => w.name === 'sink')];
+    for (let i = 0; i < ordered.length; i++) {
+      await ordered[i]!.stop();
+      await drain(ordered.slice(i + 1), 5_000);
+    }
     await bus.close();
     await store?.close();
     log('system', 'stopped');
