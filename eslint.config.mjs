@@ -2,7 +2,18 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['vitest.config.ts', '**/node_modules/**', '**/dist/**', '**/.next/**', '**/out/**', 'data/**', '**/*.mjs', '**/next-env.d.ts'] },
+  {
+    ignores: [
+      'vitest.config.ts',
+      '**/node_modules/**',
+      '**/dist/**',
+      '**/.next/**',
+      '**/out/**',
+      'data/**',
+      '**/*.mjs',
+      '**/next-env.d.ts',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -13,7 +24,10 @@ export default tseslint.config(
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/no-explicit-any': 'error',
       // One public entry per package: no deep imports into another package's sources.
-      'no-restricted-imports': ['error', { patterns: [{ group: ['@cityops/*/*'], message: 'Import the package entry (@cityops/<name>), not its files.' }] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['@cityops/*/*'], message: 'Import the package entry (@cityops/<name>), not its files.' }] },
+      ],
     },
   },
 );

@@ -18,7 +18,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { DEFAULT_PARTITIONS, decodeRecord, EarlyWarning, encodeDimension, encodeRecord, SENSOR_KINDS, stableId, TOPICS, type SensorKind } from '@cityops/schemas';
+import {
+  DEFAULT_PARTITIONS,
+  decodeRecord,
+  EarlyWarning,
+  encodeDimension,
+  encodeRecord,
+  SENSOR_KINDS,
+  stableId,
+  TOPICS,
+  type SensorKind,
+} from '@cityops/schemas';
 import { createInProcessBus } from '@cityops/bus';
 import { createJsonBatchWriter, openStore, startSink } from '@cityops/store';
 import { createIngestHandler, ingestReadings } from '@cityops/ingest';
@@ -69,7 +79,16 @@ await producer.send(
   sensorIds.map((id, i) =>
     encodeDimension({
       name: 'Sensor',
-      record: { id, schema_version: 1, kind: kinds[i]!, area_id: `area-${i % 8}`, name: id, lon: 121.4 + (i % 100) / 1000, lat: 31.2 + Math.floor(i / 100) / 1000, unit: BASELINE[kinds[i]!].unit },
+      record: {
+        id,
+        schema_version: 1,
+        kind: kinds[i]!,
+        area_id: `area-${i % 8}`,
+        name: id,
+        lon: 121.4 + (i % 100) / 1000,
+        lat: 31.2 + Math.floor(i / 100) / 1000,
+        unit: BASELINE[kinds[i]!].unit,
+      },
     }),
   ),
 );
@@ -99,7 +118,11 @@ if (ENTRY === 'http') {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/ingest/readings`;
   entry = async (batch) => {
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': 'bench' }, body: JSON.stringify(batch) });
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': 'bench' },
+      body: JSON.stringify(batch),
+    });
     if (res.status !== 202) throw new Error(`expected 202 from ingest; got ${res.status}: ${await res.text()}`);
   };
   closeEntry = () => new Promise((r) => server.close(() => r()));
@@ -195,7 +218,17 @@ for (let done = 0; done < Math.min(directRows, 200_000); done += BATCH) {
   for (let i = 0; i < BATCH; i++) {
     const k = (done + i) % SENSORS;
     const ts = T0_EVENT_MS + Math.floor((done + i) / SENSORS) * 1000;
-    rows.push(encodeRecord({ id: stableId('direct', sensorIds[k]!, ts), schema_version: 1, sensor_id: sensorIds[k]!, kind: kinds[k]!, ts, value: BASELINE[kinds[k]!].level, unit: BASELINE[kinds[k]!].unit }));
+    rows.push(
+      encodeRecord({
+        id: stableId('direct', sensorIds[k]!, ts),
+        schema_version: 1,
+        sensor_id: sensorIds[k]!,
+        kind: kinds[k]!,
+        ts,
+        value: BASELINE[kinds[k]!].level,
+        unit: BASELINE[kinds[k]!].unit,
+      }),
+    );
   }
   directBatches.push(rows);
 }
@@ -210,7 +243,8 @@ await writer.flush();
 const storeRowsPerS = directRows / ((performance.now() - direct) / 1000);
 
 latencies.sort((a, b) => a - b);
-const pct = (p: number) => (latencies.length === 0 ? NaN : latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]!);
+const pct = (p: number) =>
+  latencies.length === 0 ? NaN : latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]!;
 
 await closeEntry();
 await writer.close();

@@ -52,20 +52,29 @@ describe.skipIf(!built)('the demo city from one command', () => {
     );
     expect(h.tables.readings).toBeGreaterThan(200);
     const { incidents } = (await (await fetch(`${app.baseUrl}/api/incidents?limit=10`)).json()) as { incidents: Incident[] };
-    expect(incidents.some((i) => i.department_id !== "" && i.status === "dispatched")).toBe(true);
+    expect(incidents.some((i) => i.department_id !== '' && i.status === 'dispatched')).toBe(true);
   });
 
   it.runIf(hasChromium || requireAll)('shows live sensors and the dispatched incident on the wall display', async () => {
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--no-first-run',
+      ],
     });
     try {
       const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
       await page.goto(app.baseUrl);
       await page.getByTestId('city-map').locator('canvas').first().waitFor();
       // Every demo sensor reporting live: the KPI reads "240 / 240" once the first second arrives.
-      await expect.poll(async () => page.locator('.kpi-value').filter({ hasText: '/ 240' }).innerText(), { timeout: 30_000 }).toMatch(/^240\s*\/\s*240$/);
+      await expect
+        .poll(async () => page.locator('.kpi-value').filter({ hasText: '/ 240' }).innerText(), { timeout: 30_000 })
+        .toMatch(/^240\s*\/\s*240$/);
       await expect.poll(async () => page.getByTestId('incident-row').count(), { timeout: 30_000 }).toBeGreaterThan(0);
       mkdirSync('test-results', { recursive: true });
       await page.screenshot({ path: 'test-results/e2e-demo-city-wall.png' });
@@ -101,7 +110,11 @@ describe.skipIf(!built)('the demo city from one command', () => {
     expect(paths.get(4)).toContain('/kind');
     await waitFor('4 more dead letters', async () => ((await app.health()).tables.dead_letters ?? 0) >= before + 4 || undefined, 30_000);
 
-    const unauthorised = await fetch(`${app.baseUrl}/api/ingest/readings`, { method: 'POST', body: '[]', headers: { 'content-type': 'application/json' } });
+    const unauthorised = await fetch(`${app.baseUrl}/api/ingest/readings`, {
+      method: 'POST',
+      body: '[]',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(unauthorised.status).toBe(401);
     const oversized = await fetch(`${app.baseUrl}/api/ingest/readings`, {
       method: 'POST',
@@ -124,10 +137,18 @@ describe.skipIf(!built)('the demo city from one command', () => {
     const ts = Date.now();
     const one = [{ sensor_id: 'e2e-replay', kind: 'power_load', ts, value: 300 }];
     for (let i = 0; i < 3; i++) {
-      const r = await fetch(`${app.baseUrl}/api/ingest/readings`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': app.apiKey }, body: JSON.stringify(one) });
+      const r = await fetch(`${app.baseUrl}/api/ingest/readings`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': app.apiKey },
+        body: JSON.stringify(one),
+      });
       expect(r.status).toBe(202);
     }
-    await waitFor('the replayed reading stored', async () => ((await app.health()).tables.readings ?? 0) > (after.tables.readings ?? 0) || undefined, 30_000);
+    await waitFor(
+      'the replayed reading stored',
+      async () => ((await app.health()).tables.readings ?? 0) > (after.tables.readings ?? 0) || undefined,
+      30_000,
+    );
     const final = await app.health();
     expect(final.tables.readings).toBe((after.tables.readings ?? 0) + 1);
   });

@@ -5,5 +5,9 @@
 import { spawnSync } from 'node:child_process';
 
 const [name, ...rest] = process.argv.slice(2);
-const r = spawnSync(process.execPath, ['--max-semi-space-size=64', '--conditions=@cityops/source', '--import', 'tsx', `benchmarks/${name}.ts`, ...rest], { stdio: 'inherit' });
+const r = spawnSync(
+  process.execPath,
+  ['--max-semi-space-size=64', '--conditions=@cityops/source', '--import', 'tsx', `benchmarks/${name}.ts`, ...rest],
+  { stdio: 'inherit' },
+);
 process.exit(r.status ?? 1);

@@ -19,6 +19,10 @@ if (build.status !== 0) {
 console.log(`[cityops] build ready in ${((Date.now() - t0) / 1000).toFixed(1)} s; starting all roles…`);
 // A larger young generation lets the per-record garbage of the hot path die young instead of
 // being promoted and compacted (measured: less GC time at the same throughput).
-const child = spawn(process.execPath, ['--max-semi-space-size=64', 'cli/dist/main.js', ...(process.argv.slice(2).length ? process.argv.slice(2) : ['all'])], { stdio: 'inherit', env: offlineEnv });
+const child = spawn(
+  process.execPath,
+  ['--max-semi-space-size=64', 'cli/dist/main.js', ...(process.argv.slice(2).length ? process.argv.slice(2) : ['all'])],
+  { stdio: 'inherit', env: offlineEnv },
+);
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 : 1)));

@@ -48,6 +48,10 @@ export function deadLetters(producer: Producer, inputs: readonly DeadLetterInput
   if (inputs.length === 0) return Promise.resolve();
   return producer.send(
     DEAD_LETTER_TOPIC,
-    inputs.map((input) => ({ key: input.key, value: encodeRecord(deadLetterRecord(input)), headers: { 'cityops-schema': 'DeadLetter@1' } })),
+    inputs.map((input) => ({
+      key: input.key,
+      value: encodeRecord(deadLetterRecord(input)),
+      headers: { 'cityops-schema': 'DeadLetter@1' },
+    })),
   );
 }

@@ -29,13 +29,15 @@ describe('serializer', () => {
   it('runs sections one at a time, in order, and goes on after one that fails', async () => {
     const serial = serializer();
     const log: string[] = [];
-    const section = (name: string, ms: number, fail = false) => async (): Promise<string> => {
-      log.push(`${name}:start`);
-      await new Promise((resolve) => setTimeout(resolve, ms));
-      log.push(`${name}:end`);
-      if (fail) throw new Error(name);
-      return name;
-    };
+    const section =
+      (name: string, ms: number, fail = false) =>
+      async (): Promise<string> => {
+        log.push(`${name}:start`);
+        await new Promise((resolve) => setTimeout(resolve, ms));
+        log.push(`${name}:end`);
+        if (fail) throw new Error(name);
+        return name;
+      };
     const a = serial(section('a', 20));
     const b = serial(section('b', 1, true));
     const c = serial(section('c', 1));

@@ -10,12 +10,29 @@ describe('readConfig', () => {
   });
 
   it('reads Kafka, ClickHouse and the API key from the environment', () => {
-    const c = readConfig(['sink'], { KAFKA_BROKERS: 'k1:9092, k2:9092', CLICKHOUSE_URL: 'http://ch:8123', CITYOPS_API_KEY: 'secret', PORT: '8080' });
-    expect(c).toMatchObject({ role: 'sink', port: 8080, kafkaBrokers: ['k1:9092', 'k2:9092'], clickhouseUrl: 'http://ch:8123', apiKey: 'secret', apiKeyGenerated: false, simulator: false });
+    const c = readConfig(['sink'], {
+      KAFKA_BROKERS: 'k1:9092, k2:9092',
+      CLICKHOUSE_URL: 'http://ch:8123',
+      CITYOPS_API_KEY: 'secret',
+      PORT: '8080',
+    });
+    expect(c).toMatchObject({
+      role: 'sink',
+      port: 8080,
+      kafkaBrokers: ['k1:9092', 'k2:9092'],
+      clickhouseUrl: 'http://ch:8123',
+      apiKey: 'secret',
+      apiKeyGenerated: false,
+      simulator: false,
+    });
   });
 
   it('names what it expected and what came for a bad role, port or speed-up', () => {
-    expect(() => readConfig(['ingset'], {})).toThrow(new ConfigError("expected a role, one of all, ingest, vision, anomaly, forecast, incidents, sink, dashboard, migrate, doctor; got 'ingset'"));
+    expect(() => readConfig(['ingset'], {})).toThrow(
+      new ConfigError(
+        "expected a role, one of all, ingest, vision, anomaly, forecast, incidents, sink, dashboard, migrate, doctor; got 'ingset'",
+      ),
+    );
     expect(() => readConfig([], { PORT: 'http' })).toThrow(/expected PORT to be a TCP port 0…65535; got 'http'/);
     expect(() => readConfig([], { CITYOPS_SIM_SPEEDUP: '-2' })).toThrow(/expected CITYOPS_SIM_SPEEDUP to be a positive number; got '-2'/);
   });

@@ -22,6 +22,9 @@ describe('cityops doctor', () => {
   it('says plainly when a Kafka cluster does not answer', async () => {
     // Port 1 on loopback: nothing listens, so the connection is refused at once.
     const checks = await runDoctor(readConfig(['doctor'], { CITYOPS_DATA_DIR: dataDir, KAFKA_BROKERS: '127.0.0.1:1' }));
-    expect(checks.find((c) => c.name === 'bus')).toMatchObject({ usable: false, detail: expect.stringContaining('127.0.0.1:1 is not usable') as unknown });
+    expect(checks.find((c) => c.name === 'bus')).toMatchObject({
+      usable: false,
+      detail: expect.stringContaining('127.0.0.1:1 is not usable') as unknown,
+    });
   });
 });

@@ -47,7 +47,13 @@ async function checkStore(config: CityOpsConfig): Promise<DoctorCheck> {
   const where = config.clickhouseUrl ? `ClickHouse server at ${config.clickhouseUrl}` : `embedded ClickHouse (chDB) in ${config.dataDir}`;
   try {
     const store = config.clickhouseUrl
-      ? await openStore({ kind: 'server', url: config.clickhouseUrl, username: config.clickhouseUser, password: config.clickhousePassword, database: config.clickhouseDatabase })
+      ? await openStore({
+          kind: 'server',
+          url: config.clickhouseUrl,
+          username: config.clickhouseUser,
+          password: config.clickhousePassword,
+          database: config.clickhouseDatabase,
+        })
       : await openStore({ kind: 'embedded', dataDir: config.dataDir });
     try {
       const [row] = await store.query<{ v: string }>('SELECT version() AS v');
@@ -63,7 +69,11 @@ async function checkStore(config: CityOpsConfig): Promise<DoctorCheck> {
 function checkFfmpeg(path: string): DoctorCheck {
   const r = spawnSync(path, ['-hide_banner', '-version'], { encoding: 'utf8', timeout: 10_000 });
   if (r.error || r.status !== 0) {
-    return { name: 'ffmpeg', usable: false, detail: `'${path}' could not be run (${r.error?.message ?? `exit ${r.status}`}): cameras cannot be decoded; install ffmpeg (apt-get install ffmpeg) or set FFMPEG_PATH` };
+    return {
+      name: 'ffmpeg',
+      usable: false,
+      detail: `'${path}' could not be run (${r.error?.message ?? `exit ${r.status}`}): cameras cannot be decoded; install ffmpeg (apt-get install ffmpeg) or set FFMPEG_PATH`,
+    };
   }
   const first = r.stdout.split('\n')[0] ?? '';
   return { name: 'ffmpeg', usable: true, detail: first.trim() };

@@ -29,7 +29,12 @@ export function createHealthHandler(src: HealthSources): { handler: RequestHandl
       const tables = await src.store.queries.tableCounts();
       cached = { at: Date.now(), tables, ok: true, detail: `${src.store.kind} store answering` };
     } catch (e) {
-      cached = { at: Date.now(), tables: cached?.tables ?? {}, ok: false, detail: `store query failed: ${e instanceof Error ? e.message : String(e)}` };
+      cached = {
+        at: Date.now(),
+        tables: cached?.tables ?? {},
+        ok: false,
+        detail: `store query failed: ${e instanceof Error ? e.message : String(e)}`,
+      };
     }
     return cached;
   }
@@ -45,7 +50,11 @@ export function createHealthHandler(src: HealthSources): { handler: RequestHandl
       version: src.version,
       role: src.role,
       uptime_s: Math.round((Date.now() - src.startedAtMs) / 100) / 10,
-      bus: { kind: src.bus?.kind ?? 'none', ok: src.bus !== undefined, detail: src.bus ? `${src.bus.kind} bus connected` : 'no bus in this role' },
+      bus: {
+        kind: src.bus?.kind ?? 'none',
+        ok: src.bus !== undefined,
+        detail: src.bus ? `${src.bus.kind} bus connected` : 'no bus in this role',
+      },
       store: { kind: src.store?.kind ?? 'none', ok: t.ok, detail: t.detail },
       tables: t.tables,
       workers,

@@ -8,7 +8,11 @@ export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => Prom
  * One HTTP server per process: the ingest API, the dashboard and /api/health are route groups
  * tried in order. An exception in a handler becomes a 500 for that request, never a crash.
  */
-export async function startHttpServer(port: number, handlers: readonly RequestHandler[], onError: (e: unknown) => void): Promise<{ server: Server; port: number }> {
+export async function startHttpServer(
+  port: number,
+  handlers: readonly RequestHandler[],
+  onError: (e: unknown) => void,
+): Promise<{ server: Server; port: number }> {
   const server = createServer((req, res) => {
     void route(req, res);
   });
@@ -39,7 +43,11 @@ export async function startHttpServer(port: number, handlers: readonly RequestHa
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+    'content-length': Buffer.byteLength(text),
+  });
   res.end(text);
 }
 

@@ -40,7 +40,13 @@ async function main(): Promise<number> {
   }
   if (config.role === 'migrate') {
     const store = config.clickhouseUrl
-      ? await openStore({ kind: 'server', url: config.clickhouseUrl, username: config.clickhouseUser, password: config.clickhousePassword, database: config.clickhouseDatabase })
+      ? await openStore({
+          kind: 'server',
+          url: config.clickhouseUrl,
+          username: config.clickhouseUser,
+          password: config.clickhousePassword,
+          database: config.clickhouseDatabase,
+        })
       : await openStore({ kind: 'embedded', dataDir: config.dataDir });
     const r = await store.migrate();
     log('migrate', `applied: ${r.applied.join(', ') || 'none'}; already applied: ${r.alreadyApplied.length}`);

@@ -55,18 +55,33 @@ export async function startSystem(config: CityOpsConfig, options: SystemOptions 
       `role '${role}' runs as its own process and needs KAFKA_BROKERS; the in-process bus only connects roles inside one process — use 'cityops all' for the embedded default`,
     );
   }
-  const bus = config.kafkaBrokers.length > 0 ? createBus({ kind: 'kafka', brokers: config.kafkaBrokers, clientId: `cityops-${role}` }) : createBus({ kind: 'in-process' });
+  const bus =
+    config.kafkaBrokers.length > 0
+      ? createBus({ kind: 'kafka', brokers: config.kafkaBrokers, clientId: `cityops-${role}` })
+      : createBus({ kind: 'in-process' });
   log('bus', bus.kind === 'kafka' ? `Kafka at ${config.kafkaBrokers.join(',')}` : 'in-process bus (embedded default)');
   await bus.ensureTopics(Object.values(TOPICS).map((name) => ({ name, partitions: DEFAULT_PARTITIONS[name] })));
 
   let store: Store | undefined;
   if (needsStore.has(role)) {
     store = config.clickhouseUrl
-      ? await openStore({ kind: 'server', url: config.clickhouseUrl, username: config.clickhouseUser, password: config.clickhousePassword, database: config.clickhouseDatabase })
+      ? await openStore({
+          kind: 'server',
+          url: config.clickhouseUrl,
+          username: config.clickhouseUser,
+          password: config.clickhousePassword,
+          database: config.clickhouseDatabase,
+        })
       : await openStore({ kind: 'embedded', dataDir: config.dataDir });
-    log('store', store.kind === 'server' ? `ClickHouse server at ${config.clickhouseUrl}` : `embedded ClickHouse (chDB) in ${config.dataDir}`);
+    log(
+      'store',
+      store.kind === 'server' ? `ClickHouse server at ${config.clickhouseUrl}` : `embedded ClickHouse (chDB) in ${config.dataDir}`,
+    );
     const m = await store.migrate();
-    log('store', m.applied.length > 0 ? `applied migrations: ${m.applied.join(', ')}` : `schema up to date (${m.alreadyApplied.length} migrations)`);
+    log(
+      'store',
+      m.applied.length > 0 ? `applied migrations: ${m.applied.join(', ')}` : `schema up to date (${m.alreadyApplied.length} migrations)`,
+    );
   }
 
   const workers: RunningWorker[] = [];
@@ -95,7 +110,10 @@ export async function startSystem(config: CityOpsConfig, options: SystemOptions 
         const sim = runSimulator({ producer, city, clock, speedup: config.simulatorSpeedup });
         sources.push(sim);
         workers.push(sim);
-        log('simulator', `demo city running: ${city.sensors.length} sensors, ${city.indicators.length} indicators, ${city.cameras.length} cameras, ${city.areas.length} districts`);
+        log(
+          'simulator',
+          `demo city running: ${city.sensors.length} sensors, ${city.indicators.length} indicators, ${city.cameras.length} cameras, ${city.areas.length} districts`,
+        );
       }
     }
     if (store && has('dashboard')) {
@@ -123,7 +141,10 @@ export async function startSystem(config: CityOpsConfig, options: SystemOptions 
     await store?.close();
     throw e;
   }
-  log('http', `listening on http://localhost:${http.port} (dashboard, /api/health${has('ingest') ? ', /api/ingest/readings, /api/ingest/ticks' : ''})`);
+  log(
+    'http',
+    `listening on http://localhost:${http.port} (dashboard, /api/health${has('ingest') ? ', /api/ingest/readings, /api/ingest/ticks' : ''})`,
+  );
 
   let stopping: Promise<void> | undefined;
   const stop = () => (stopping ??= shutdown(http.server));
@@ -131,14 +152,21 @@ export async function startSystem(config: CityOpsConfig, options: SystemOptions 
     log('system', 'stopping: no new input, draining the bus…');
     await Promise.allSettled(sources.map((s) => s.stop()));
     await producer.flush();
-    await drain(workers.filter((w) => !sources.includes(w)), options.drainTimeoutMs ?? 15_000);
+    await drain(
+      workers.filter((w) => !sources.includes(w)),
+      options.drainTimeoutMs ?? 15_000,
+    );
     for (const s of stoppers) await s();
     await closeServer(server);
     // Upstream first (detectors, then incidents, then the sink), draining what each one's last
     // flush produced before stopping the next: a downstream consumer still runs while its
     // upstream finishes.
     const pipeline = workers.filter((w) => !sources.includes(w));
-    const ordered = [...pipeline.filter((w) => w.name !== 'sink' && w.name !== 'incidents'), ...pipeline.filter((w) => w.name === 'incidents'), ...pipeline.filter((w) => w.name === 'sink')];
+    const ordered = [
+      ...pipeline.filter((w) => w.name !== 'sink' && w.name !== 'incidents'),
+      ...pipeline.filter((w) => w.name === 'incidents'),
+      ...pipeline.filter((w) => w.name === 'sink'),
+    ];
     for (let i = 0; i < ordered.length; i++) {
       await ordered[i]!.stop();
       await drain(ordered.slice(i + 1), 5_000);

@@ -228,12 +228,14 @@ export async function startIncidentWorker(options: IncidentWorkerOptions): Promi
   let timer: NodeJS.Timeout | undefined;
   if (options.autoCloseAfterMs !== undefined) {
     timer = setInterval(() => {
-      void loop.serial(async () => {
-        closeIdle();
-        await flush();
-      }).catch((e: unknown) => {
-        lastError = e instanceof Error ? e.message : String(e);
-      });
+      void loop
+        .serial(async () => {
+          closeIdle();
+          await flush();
+        })
+        .catch((e: unknown) => {
+          lastError = e instanceof Error ? e.message : String(e);
+        });
     }, options.autoCloseCheckIntervalMs ?? 60_000);
     // The consumers keep the process alive while the role runs; this timer alone must not.
     timer.unref();

@@ -53,7 +53,17 @@ describe('the shipped responsibility table', () => {
   it('loads, with its version and the demo city departments', () => {
     expect(table.version).toBe('2026-11-21.2');
     expect(table.departments.map((d) => d.id).sort()).toEqual(
-      ['dept.development', 'dept.finance', 'dept.emergency', 'dept.ecology', 'dept.market', 'dept.power', 'dept.traffic-police', 'dept.urban', 'dept.water'].sort(),
+      [
+        'dept.development',
+        'dept.finance',
+        'dept.emergency',
+        'dept.ecology',
+        'dept.market',
+        'dept.power',
+        'dept.traffic-police',
+        'dept.urban',
+        'dept.water',
+      ].sort(),
     );
     expect(table.departments.find((d) => d.id === 'dept.water')?.name_zh).toBe('市水务局');
   });

@@ -16,9 +16,7 @@ export function encodeRecord(record: object): Uint8Array {
   return encoder.encode(JSON.stringify(record));
 }
 
-export type DecodeResult<T> =
-  | { ok: true; value: T }
-  | { ok: false; reason: string; errors: FieldError[]; payload: string };
+export type DecodeResult<T> = { ok: true; value: T } | { ok: false; reason: string; errors: FieldError[]; payload: string };
 
 /**
  * On the in-process bus every consumer group receives the same bytes object, so the first
@@ -58,7 +56,12 @@ function decodeRecordUncached<S extends TSchema>(schema: S, bytes: Uint8Array): 
   try {
     text = decoder.decode(bytes);
   } catch {
-    return { ok: false, reason: 'expected UTF-8 JSON; got bytes that are not valid UTF-8', errors: [], payload: `<${bytes.byteLength} binary bytes>` };
+    return {
+      ok: false,
+      reason: 'expected UTF-8 JSON; got bytes that are not valid UTF-8',
+      errors: [],
+      payload: `<${bytes.byteLength} binary bytes>`,
+    };
   }
   let parsed: unknown;
   try {
@@ -69,7 +72,12 @@ function decodeRecordUncached<S extends TSchema>(schema: S, bytes: Uint8Array): 
   const v = validator(schema);
   if (v.check(parsed)) return { ok: true, value: parsed };
   const errors = v.errors(parsed);
-  return { ok: false, reason: `not a valid ${v.name}: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, errors, payload: truncate(text) };
+  return {
+    ok: false,
+    reason: `not a valid ${v.name}: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`,
+    errors,
+    payload: truncate(text),
+  };
 }
 
 /** Dead-letter payloads are capped so one huge bad message cannot bloat the store. */
@@ -90,7 +98,12 @@ export function decodeFrame(
 ): DecodeResult<{ header: CameraFrameHeader; pixels: Uint8Array }> {
   const raw = headers[FRAME_HEADER];
   if (raw === undefined) {
-    return { ok: false, reason: `expected a '${FRAME_HEADER}' bus header with the frame header; got none`, errors: [], payload: `<${value.byteLength} binary bytes>` };
+    return {
+      ok: false,
+      reason: `expected a '${FRAME_HEADER}' bus header with the frame header; got none`,
+      errors: [],
+      payload: `<${value.byteLength} binary bytes>`,
+    };
   }
   const header = decodeRecord(CameraFrameHeaderSchema, encoder.encode(raw));
   if (!header.ok) return header;

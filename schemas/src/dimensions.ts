@@ -21,7 +21,12 @@ export function decodeDimension(headers: Readonly<Record<string, string>>, value
   const name = tag.split('@')[0] as DimensionName;
   const schema: TSchema | undefined = DIMENSION_SCHEMAS[name];
   if (schema === undefined) {
-    return { ok: false, reason: `expected a '${SCHEMA_HEADER}' header naming one of ${Object.keys(DIMENSION_SCHEMAS).join(', ')}; got '${tag}'`, errors: [], payload: '' };
+    return {
+      ok: false,
+      reason: `expected a '${SCHEMA_HEADER}' header naming one of ${Object.keys(DIMENSION_SCHEMAS).join(', ')}; got '${tag}'`,
+      errors: [],
+      payload: '',
+    };
   }
   const r = decodeRecord(schema, value);
   return r.ok ? { ok: true, value: { name, record: r.value } as DimensionRecord } : r;

@@ -5,7 +5,15 @@ import { decodeRecord, encodeRecord, decodeFrame, encodeFrame } from './codec.js
 import { readingDomainErrors } from './domain-checks.js';
 import { stableId } from './ids.js';
 
-const reading = { id: 'r1', schema_version: 1, sensor_id: 's-001', kind: 'water_level', ts: 1_767_225_600_000, value: 12.5, unit: 'cm' } as const;
+const reading = {
+  id: 'r1',
+  schema_version: 1,
+  sensor_id: 's-001',
+  kind: 'water_level',
+  ts: 1_767_225_600_000,
+  value: 12.5,
+  unit: 'cm',
+} as const;
 
 describe('SensorReading contract', () => {
   it('accepts a well-formed reading', () => {
@@ -20,7 +28,11 @@ describe('SensorReading contract', () => {
   });
 
   it('rejects unknown fields so typos do not pass silently', () => {
-    expect(validator(SensorReading).errors({ ...reading, vaule: 1 }).map((e) => e.path)).toContain('/vaule');
+    expect(
+      validator(SensorReading)
+        .errors({ ...reading, vaule: 1 })
+        .map((e) => e.path),
+    ).toContain('/vaule');
   });
 
   it('flags values outside the physical range of the kind and wrong units', () => {
@@ -46,7 +58,21 @@ describe('record codec', () => {
   });
 
   it('carries frames as raw bytes and checks their size against the header', () => {
-    const header = { id: 'f1', schema_version: 1, camera_id: 'cam-1', ts: 1_767_225_600_000, seq: 0, width: 4, height: 2, pixel_format: 'rgb24', source_width: 8, source_height: 4, scale: 0.5, pad_x: 0, pad_y: 0 } as const;
+    const header = {
+      id: 'f1',
+      schema_version: 1,
+      camera_id: 'cam-1',
+      ts: 1_767_225_600_000,
+      seq: 0,
+      width: 4,
+      height: 2,
+      pixel_format: 'rgb24',
+      source_width: 8,
+      source_height: 4,
+      scale: 0.5,
+      pad_x: 0,
+      pad_y: 0,
+    } as const;
     const pixels = new Uint8Array(4 * 2 * 3).map((_, i) => i);
     const msg = encodeFrame(header, pixels);
     const ok = decodeFrame(msg.headers, msg.value);

@@ -241,10 +241,7 @@ export const DispatchOrder = Type.Object(
   { $id: 'DispatchOrder', additionalProperties: false },
 );
 
-export const FieldError = Type.Object(
-  { path: Type.String(), message: Type.String() },
-  { additionalProperties: false },
-);
+export const FieldError = Type.Object({ path: Type.String(), message: Type.String() }, { additionalProperties: false });
 
 /** A rejected message and why; nothing accepted is dropped silently. */
 export const DeadLetter = Type.Object(

@@ -3,13 +3,7 @@
  * physical sensor of that kind can report. A value outside the range is a broken sensor or a
  * unit mix-up, not an anomaly: ingest rejects it to the dead-letter topic with that reason.
  */
-export const SENSOR_KINDS = [
-  'traffic_speed',
-  'traffic_occupancy',
-  'water_level',
-  'air_quality_pm25',
-  'power_load',
-] as const;
+export const SENSOR_KINDS = ['traffic_speed', 'traffic_occupancy', 'water_level', 'air_quality_pm25', 'power_load'] as const;
 export type SensorKind = (typeof SENSOR_KINDS)[number];
 
 export interface SensorKindInfo {

@@ -73,7 +73,13 @@ export function IncidentsList({ view }: { view: FeedView }) {
                     </span>
                   </td>
                   <td className="strong">{kindLabel(incident.kind, lang)}</td>
-                  <td>{area !== undefined ? localName(area, lang) : incident.area_id === 'city' ? text.citywide : incident.area_id || text.unknownArea}</td>
+                  <td>
+                    {area !== undefined
+                      ? localName(area, lang)
+                      : incident.area_id === 'city'
+                        ? text.citywide
+                        : incident.area_id || text.unknownArea}
+                  </td>
                   <td>
                     <span className={`status status-${incident.status}${status.overdue ? ' is-overdue' : ''}`}>{status.label}</span>
                   </td>

@@ -38,7 +38,9 @@ export function WarningsTicker({ view }: { view: FeedView }) {
                 </span>
                 <span className="ticker-main">
                   <span className="ticker-kind">{kindLabel(w.kind, lang)}</span>
-                  <span className="ticker-area">{area !== undefined ? localName(area, lang) : w.area_id === 'city' ? text.citywide : w.area_id || text.unknownArea}</span>
+                  <span className="ticker-area">
+                    {area !== undefined ? localName(area, lang) : w.area_id === 'city' ? text.citywide : w.area_id || text.unknownArea}
+                  </span>
                   <span className="ticker-title">
                     {w.machine_made && <span className="machine-tag">{text.machineMade}</span>}
                     {w.title}
