@@ -11,7 +11,7 @@ if (!existsSync('node_modules')) {
 }
 const t0 = Date.now();
 console.log('[cityops] building (first start compiles every package and the dashboard: a few minutes on 2 cores)…');
-const build = spawnSync('npx', ['turbo', 'run', 'build', '--output-logs=new-only'], { stdio: 'inherit', env: offlineEnv });
+const build = spawnSync('node_modules/.bin/turbo', ['run', 'build', '--output-logs=new-only'], { stdio: 'inherit', env: offlineEnv });
 if (build.status !== 0) {
   console.error(`[cityops] build failed (exit ${build.status}); see the output above.`);
   process.exit(build.status ?? 1);

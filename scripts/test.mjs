@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { offlineEnv } from './turbo-env.mjs';
 
-const build = spawnSync('npx', ['turbo', 'run', 'build', '--output-logs=errors-only'], { stdio: 'inherit', env: offlineEnv });
+const build = spawnSync('node_modules/.bin/turbo', ['run', 'build', '--output-logs=errors-only'], { stdio: 'inherit', env: offlineEnv });
 if (build.status !== 0) process.exit(build.status ?? 1);
-const test = spawnSync('npx', ['vitest', 'run', ...process.argv.slice(2)], { stdio: 'inherit', env: offlineEnv });
+const test = spawnSync('node_modules/.bin/vitest', ['run', ...process.argv.slice(2)], { stdio: 'inherit', env: offlineEnv });
 process.exit(test.status ?? 1);
