@@ -31,6 +31,7 @@ export {
   type Follow,
   type Serial,
 } from './worker-loop.js';
+export { Outbox, type OutboxLane } from './outbox.js';
 export { deadLetter, deadLetters, deadLetterRecord, DEAD_LETTER_TOPIC, type DeadLetterInput } from './dead-letter.js';
 
 export type BusConfig =

@@ -4,8 +4,8 @@ import {
   type Bus,
   type ConsumerLoop,
   type MessageBatch,
-  type OutgoingMessage,
   type Producer,
+  Outbox,
 } from '@cityops/bus';
 import {
   DEFAULT_PARTITIONS,
@@ -13,11 +13,9 @@ import {
   EarlyWarning as EarlyWarningSchema,
   Forecast as ForecastSchema,
   MarketTick as MarketTickSchema,
-  SCHEMA_HEADER,
   TOPICS,
   decodeDimension,
   decodeRecord,
-  encodeRecord,
   randomId,
   stableId,
   truncate,
@@ -33,6 +31,7 @@ import {
   type RunningWorker,
   type WarningLevel,
   type WorkerHealth,
+  recordMessage,
 } from '@cityops/schemas';
 import { ForecastError, toForecastError } from './errors.js';
 import { normalCdf } from './normal.js';
@@ -216,7 +215,8 @@ export async function startForecastWorker(options: ForecastWorkerOptions): Promi
   const indicators = new Map<string, Indicator>();
   const areas = new Map<string, Area>();
   const states = new Map<string, IndicatorState>();
-  const outbox = new Outbox();
+  // Forecasts first, so a warning's evidence exists when it lands.
+  const outbox = new Outbox([TOPICS.forecasts, TOPICS.warnings]);
   const checkForecast = validator(ForecastSchema);
   const checkWarning = validator(EarlyWarningSchema);
   const invalid: { topic: string; key: string; record: object; errors: FieldError[] }[] = [];
@@ -359,7 +359,7 @@ export async function startForecastWorker(options: ForecastWorkerOptions): Promi
         invalid.push({ topic: TOPICS.forecasts, key: o.state.id, record: forecast, errors: checkForecast.errors(forecast) });
         continue;
       }
-      outbox.forecasts.push(forecast);
+      outbox.push(TOPICS.forecasts, recordMessage(forecast.indicator_id, forecast, 'Forecast', forecast.issued_at));
       if (worst === undefined || p > worst.p) worst = { p, forecast };
     }
     counters.forecast_paths++;
@@ -414,7 +414,7 @@ export async function startForecastWorker(options: ForecastWorkerOptions): Promi
       produced_by: PRODUCED_BY,
       machine_made: true,
     };
-    if (checkWarning.check(warning)) outbox.warnings.push(warning);
+    if (checkWarning.check(warning)) outbox.push(TOPICS.warnings, recordMessage(warning.source_id, warning, 'EarlyWarning', warning.ts));
     else invalid.push({ topic: TOPICS.warnings, key: s.id, record: warning, errors: checkWarning.errors(warning) });
   };
 
@@ -541,8 +541,8 @@ export async function startForecastWorker(options: ForecastWorkerOptions): Promi
 
   const flushOutbox = async (): Promise<void> => {
     const sent = await outbox.flush(producer);
-    counters.forecasts_emitted += sent.forecasts;
-    counters.warnings_emitted += sent.warnings;
+    counters.forecasts_emitted += sent[TOPICS.forecasts] ?? 0;
+    counters.warnings_emitted += sent[TOPICS.warnings] ?? 0;
   };
 
   let loop: ConsumerLoop;
@@ -637,39 +637,6 @@ function allocate(indicators: number, horizon: number): ForecastOutput {
     upper: new Float64Array(n * horizon),
     method: new Uint8Array(n),
   };
-}
-
-/** Results waiting to be produced: forecasts first, so a warning's evidence exists when it lands. */
-class Outbox {
-  forecasts: Forecast[] = [];
-  warnings: EarlyWarning[] = [];
-
-  async flush(producer: Producer): Promise<{ forecasts: number; warnings: number }> {
-    const sent = { forecasts: 0, warnings: 0 };
-    if (this.forecasts.length > 0) {
-      const sending = this.forecasts;
-      await producer.send(
-        TOPICS.forecasts,
-        sending.map((f) => message(f.indicator_id, f, 'Forecast', f.issued_at)),
-      );
-      this.forecasts = this.forecasts.slice(sending.length);
-      sent.forecasts = sending.length;
-    }
-    if (this.warnings.length > 0) {
-      const sending = this.warnings;
-      await producer.send(
-        TOPICS.warnings,
-        sending.map((w) => message(w.source_id, w, 'EarlyWarning', w.ts)),
-      );
-      this.warnings = this.warnings.slice(sending.length);
-      sent.warnings = sending.length;
-    }
-    return sent;
-  }
-}
-
-function message(key: string, record: object, schema: string, timestampMs: number): OutgoingMessage {
-  return { key, value: encodeRecord(record), headers: { [SCHEMA_HEADER]: `${schema}@1` }, timestampMs };
 }
 
 /** A number for people: at most 3 decimals (fewer for large values), no trailing zeros. */

@@ -5,26 +5,23 @@ import {
   type Consumer,
   type ConsumerLoop,
   type MessageBatch,
-  type OutgoingMessage,
   type Producer,
+  Outbox,
 } from '@cityops/bus';
 import {
   DEFAULT_PARTITIONS,
   EarlyWarning,
   Incident as IncidentSchema,
-  SCHEMA_HEADER,
   TOPICS,
   decodeRecord,
   encodeDimension,
-  encodeRecord,
   randomId,
   truncate,
   type Clock,
-  type DispatchOrder,
   type Incident,
-  type IncidentEvent,
   type RunningWorker,
   type WorkerHealth,
+  recordMessage,
 } from '@cityops/schemas';
 import { IncidentsError, wrapError } from './errors.js';
 import { IncidentEngine, type IncidentChange, type WarningOutcome } from './incident-engine.js';
@@ -121,7 +118,7 @@ export async function startIncidentWorker(options: IncidentWorkerOptions): Promi
     incidents_restored: 0,
     incident_records_skipped: 0,
   };
-  const outbox = new Outbox();
+  const outbox = new Outbox(OUTBOX_LANES);
 
   let producer: Producer;
   try {
@@ -146,7 +143,7 @@ export async function startIncidentWorker(options: IncidentWorkerOptions): Promi
   });
 
   const collect = (change: IncidentChange): void => {
-    outbox.add(change);
+    addChange(outbox, change);
     if (change.dispatch) counters.dispatches++;
   };
 
@@ -312,53 +309,18 @@ async function readState(
   }
 }
 
-/**
- * Results waiting to be published, sent in an order that keeps a crash harmless: dispatch orders
- * and events before the incident records. Restore reads only incident records, so an incident
- * that reached its topic has had its dispatch sent; one that did not is recomputed from the
- * redelivered warning, with the same stable ids, and the store keeps one copy.
+/*
+ * Results are published in an order that keeps a crash harmless: dispatch orders and events
+ * before the incident records. Restore reads only incident records, so an incident that reached
+ * its topic has had its dispatch sent; one that did not is recomputed from the redelivered
+ * warning, with the same stable ids, and the store keeps one copy. Only the latest revision of
+ * each incident is kept pending: earlier ones in the same flush add nothing.
  */
-class Outbox {
-  private dispatches: DispatchOrder[] = [];
-  private events: IncidentEvent[] = [];
-  /** Latest revision per incident: earlier ones in the same flush add nothing. */
-  private readonly incidents = new Map<string, Incident>();
+const OUTBOX_LANES = [TOPICS.dispatches, TOPICS.incidentEvents, { topic: TOPICS.incidents, latestPerKey: true }] as const;
 
-  add(change: IncidentChange): void {
-    if (change.dispatch) this.dispatches.push(change.dispatch);
-    this.events.push(...change.events);
-    const known = this.incidents.get(change.incident.id);
-    if (known === undefined || known.revision < change.incident.revision) this.incidents.set(change.incident.id, change.incident);
-  }
-
-  async flush(producer: Producer): Promise<void> {
-    if (this.dispatches.length > 0) {
-      const sending = this.dispatches;
-      await producer.send(
-        TOPICS.dispatches,
-        sending.map((d) => message(d.incident_id, d, 'DispatchOrder', d.ts)),
-      );
-      this.dispatches = this.dispatches.slice(sending.length);
-    }
-    if (this.events.length > 0) {
-      const sending = this.events;
-      await producer.send(
-        TOPICS.incidentEvents,
-        sending.map((e) => message(e.incident_id, e, 'IncidentEvent', e.ts)),
-      );
-      this.events = this.events.slice(sending.length);
-    }
-    if (this.incidents.size > 0) {
-      const sending = [...this.incidents.values()];
-      await producer.send(
-        TOPICS.incidents,
-        sending.map((i) => message(i.id, i, 'Incident', i.updated_at)),
-      );
-      for (const i of sending) if (this.incidents.get(i.id) === i) this.incidents.delete(i.id);
-    }
-  }
-}
-
-function message(key: string, record: object, schema: string, timestampMs: number): OutgoingMessage {
-  return { key, value: encodeRecord(record), headers: { [SCHEMA_HEADER]: `${schema}@1` }, timestampMs };
+function addChange(outbox: Outbox, change: IncidentChange): void {
+  if (change.dispatch)
+    outbox.push(TOPICS.dispatches, recordMessage(change.dispatch.incident_id, change.dispatch, 'DispatchOrder', change.dispatch.ts));
+  for (const e of change.events) outbox.push(TOPICS.incidentEvents, recordMessage(e.incident_id, e, 'IncidentEvent', e.ts));
+  outbox.push(TOPICS.incidents, recordMessage(change.incident.id, change.incident, 'Incident', change.incident.updated_at));
 }

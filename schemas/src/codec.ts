@@ -16,6 +16,19 @@ export function encodeRecord(record: object): Uint8Array {
   return encoder.encode(JSON.stringify(record));
 }
 
+/**
+ * A record as a bus message (structurally the bus's OutgoingMessage): its bytes, its key, the
+ * schema header naming the contract and version, and its event time.
+ */
+export function recordMessage(
+  key: string,
+  record: object,
+  contract: string,
+  timestampMs: number,
+): { key: string; value: Uint8Array; headers: Record<string, string>; timestampMs: number } {
+  return { key, value: encodeRecord(record), headers: { [SCHEMA_HEADER]: `${contract}@1` }, timestampMs };
+}
+
 export type DecodeResult<T> = { ok: true; value: T } | { ok: false; reason: string; errors: FieldError[]; payload: string };
 
 /**

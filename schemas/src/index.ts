@@ -14,6 +14,7 @@ export * from './records.js';
 export { validator, type Validator } from './validate.js';
 export {
   encodeRecord,
+  recordMessage,
   decodeRecord,
   rememberDecoded,
   encodeFrame,

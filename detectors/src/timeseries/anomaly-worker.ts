@@ -6,21 +6,19 @@ import {
   type DeadLetterInput,
   type IncomingMessage,
   type MessageBatch,
-  type OutgoingMessage,
   type Producer,
+  Outbox,
 } from '@cityops/bus';
 import {
   Anomaly as AnomalySchema,
   DEFAULT_PARTITIONS,
   EVENT_KIND_LABELS,
   EarlyWarning as EarlyWarningSchema,
-  SCHEMA_HEADER,
   SENSOR_KIND_INFO,
   SensorReading as SensorReadingSchema,
   TOPICS,
   decodeDimension,
   decodeRecord,
-  encodeRecord,
   randomId,
   readingDomainErrors,
   stableId,
@@ -36,6 +34,7 @@ import {
   type SensorKind,
   type SensorReading,
   type WorkerHealth,
+  recordMessage,
 } from '@cityops/schemas';
 import { toDetectorError } from '../errors.js';
 import type { TimeseriesDetectorConfig } from './detector-config.js';
@@ -165,7 +164,8 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
   const stuckRun: number[] = [];
   /** Times a sensor changed kind (step 2 compares the count before and during its loop). */
   let kindResets = 0;
-  const outbox = new Outbox();
+  // Anomalies first, so a warning's evidence exists when it lands.
+  const outbox = new Outbox([TOPICS.anomalies, TOPICS.warnings]);
   const scratch = new Scratch(maxBatchSize);
   const threshold = detector.threshold;
   const checkAnomaly = validator(AnomalySchema);
@@ -371,7 +371,7 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
         areaId: sensor?.area_id ?? '',
       });
       if (checkAnomaly.check(anomaly)) {
-        outbox.anomalies.push(anomaly);
+        outbox.push(TOPICS.anomalies, recordMessage(anomaly.source_id, anomaly, 'Anomaly', anomaly.ts));
         anomalyId = anomaly.id;
       } else {
         invalid.push({ topic: TOPICS.anomalies, key: r.sensor_id, record: anomaly, errors: checkAnomaly.errors(anomaly) });
@@ -390,7 +390,7 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
       areas,
       fallbackLocation,
     });
-    if (checkWarning.check(warning)) outbox.warnings.push(warning);
+    if (checkWarning.check(warning)) outbox.push(TOPICS.warnings, recordMessage(warning.source_id, warning, 'EarlyWarning', warning.ts));
     else invalid.push({ topic: TOPICS.warnings, key: r.sensor_id, record: warning, errors: checkWarning.errors(warning) });
   };
 
@@ -448,8 +448,8 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
 
   const flushOutbox = async (): Promise<void> => {
     const sent = await outbox.flush(producer);
-    counters.anomalies_emitted += sent.anomalies;
-    counters.warnings_emitted += sent.warnings;
+    counters.anomalies_emitted += sent[TOPICS.anomalies] ?? 0;
+    counters.warnings_emitted += sent[TOPICS.warnings] ?? 0;
   };
 
   let loop: ConsumerLoop;
@@ -557,39 +557,6 @@ class Scratch {
     this.readings.fill(undefined, 0, this.filled);
     this.filled = 0;
   }
-}
-
-/** Results waiting to be produced: anomalies first, so a warning's evidence exists when it lands. */
-class Outbox {
-  anomalies: Anomaly[] = [];
-  warnings: EarlyWarning[] = [];
-
-  async flush(producer: Producer): Promise<{ anomalies: number; warnings: number }> {
-    const sent = { anomalies: 0, warnings: 0 };
-    if (this.anomalies.length > 0) {
-      const sending = this.anomalies;
-      await producer.send(
-        TOPICS.anomalies,
-        sending.map((a) => message(a.source_id, a, 'Anomaly', a.ts)),
-      );
-      this.anomalies = this.anomalies.slice(sending.length);
-      sent.anomalies = sending.length;
-    }
-    if (this.warnings.length > 0) {
-      const sending = this.warnings;
-      await producer.send(
-        TOPICS.warnings,
-        sending.map((w) => message(w.source_id, w, 'EarlyWarning', w.ts)),
-      );
-      this.warnings = this.warnings.slice(sending.length);
-      sent.warnings = sending.length;
-    }
-    return sent;
-  }
-}
-
-function message(key: string, record: object, schema: string, timestampMs: number): OutgoingMessage {
-  return { key, value: encodeRecord(record), headers: { [SCHEMA_HEADER]: `${schema}@1` }, timestampMs };
 }
 
 interface AnomalyInputs {
