@@ -1,12 +1,4 @@
-import {
-  deadLetter,
-  startConsumerLoop,
-  type Bus,
-  type ConsumerLoop,
-  type MessageBatch,
-  type Producer,
-  Outbox,
-} from '@cityops/bus';
+import { deadLetter, startConsumerLoop, type Bus, type ConsumerLoop, type MessageBatch, type Producer, Outbox } from '@cityops/bus';
 import {
   DEFAULT_PARTITIONS,
   EVENT_KIND_LABELS,
