@@ -24,6 +24,11 @@ export default defineConfig({
       {
         resolve: { conditions: ['@cityops/source'] },
         ssr: { resolve: { conditions: ['@cityops/source'] } },
+        test: { name: 'benchmarks', root: './benchmarks', include: ['**/*.test.ts'], environment: 'node', testTimeout: 60_000 },
+      },
+      {
+        resolve: { conditions: ['@cityops/source'] },
+        ssr: { resolve: { conditions: ['@cityops/source'] } },
         test: { name: 'e2e', root: './e2e', include: ['**/*.test.ts'], environment: 'node', testTimeout: 300_000, hookTimeout: 300_000 },
       },
     ],

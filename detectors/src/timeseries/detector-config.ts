@@ -35,8 +35,105 @@ export interface RollingRobustZConfig {
   probabilitySlope: number;
 }
 
+/** Settings shared by the streaming detectors' anomaly likelihood and refractory step. */
+export interface LikelihoodConfig {
+  /** EWMA weight of the short average of surprise (0.2 ≈ the last 10 points). Default 0.2. */
+  shortAlpha: number;
+  /** Slowest EWMA weight of the surprise's long-run mean and variance (≈ 1/history). Default 0.0003. */
+  longAlpha: number;
+  /** Tail decades that map to score 1 (log10 tail / −decades). Default 10. */
+  tailDecades: number;
+  /** Floor on the surprise's long-run spread, as a fraction of its mean. Default 0.1. */
+  minRelativeSpread: number;
+  /** Per-point decay of the last reported peak score (refractory.ts). Default 0.995. */
+  refractoryDecay: number;
+  /** Factor on scores below the decayed peak. Default 0.25. */
+  suppressedFactor: number;
+}
+
+/** Config of the seasonal robust detector (see seasonal-robust-detector.ts). */
+export interface SeasonalRobustConfig extends LikelihoodConfig {
+  type: 'seasonal-robust';
+  /**
+   * Most time-of-day bins of the daily profile; a series gets one bin per sampling step up to
+   * this (5-minute data: 288, hourly: 24). Default 288.
+   */
+  maxBinsPerDay: number;
+  /** Smallest per-visit EWMA weight of a profile bin. Default 0.1. */
+  profileAlpha: number;
+  /** EWMA weight of the local level. Default 0.1. */
+  levelAlpha: number;
+  /** Slowest EWMA weight of each forecast's mean absolute error. Default 0.01. */
+  scaleAlpha: number;
+  /** Points a series needs before it is scored. Default 100. */
+  warmupPoints: number;
+  /** Robust z (and flatness) at which a point's surprise is capped and scale updates winsorised. Default 8. */
+  surpriseCap: number;
+  /** ε in the flatness surprise −ln(|Δx| / typical |Δx| + ε). Default 0.01. */
+  flatEpsilon: number;
+  /** Floor on the scale in the series' unit (the sensor's resolution; setScaleFloor overrides). Default 1e-6. */
+  scaleFloor: number;
+  /** Floor on the scale as a fraction of |level|. Default 1e-4. */
+  scaleFloorRelative: number;
+  /** Exact repeats in a row after which an unusual flat run is flagged stuck; 0 disables. Default 12. */
+  stuckPoints: number;
+  /** A gap longer than this (ms) restarts the series. Default 2,592,000,000 (30 days). */
+  maxGapMs: number;
+  /** Score at or above which a point is anomalous. Default 0.5. */
+  threshold: number;
+}
+
+/** Config of the online autoregressive detector (see online-ar-detector.ts). */
+export interface OnlineArConfig extends LikelihoodConfig {
+  type: 'online-ar';
+  /** Past values the model sees. Default 8. */
+  lags: number;
+  /** RLS forgetting factor λ; memory ≈ 1 / (1 − λ) points. Default 0.999. */
+  forgetting: number;
+  /** Initial diagonal of the RLS inverse correlation matrix (large = learn fast at first). Default 10. */
+  initialCovariance: number;
+  /** Slowest EWMA weight of the normalising mean and spread. Default 0.001. */
+  normAlpha: number;
+  /** Slowest EWMA weight of the prediction's mean absolute error. Default 0.01. */
+  scaleAlpha: number;
+  /** Floor on the error scale in normalised units (a perfectly learnt series). Default 0.01. */
+  minErrorScale: number;
+  /** EWMA weight of the normalised time-of-day profile per visit. Default 0.05. */
+  profileAlpha: number;
+  /** Error z at which the surprise is capped and the fit winsorised. Default 8. */
+  surpriseCap: number;
+  /** Points a series needs before it is scored. Default 100. */
+  warmupPoints: number;
+  /** Floor on the normalising spread in the series' unit (setScaleFloor overrides). Default 1e-6. */
+  scaleFloor: number;
+  /** A gap longer than this (ms) restarts the series. Default 2,592,000,000 (30 days). */
+  maxGapMs: number;
+  /** Score at or above which a point is anomalous. Default 0.5. */
+  threshold: number;
+}
+
+/**
+ * Config of the ensemble (see ensemble-detector.ts): the two members' configs (partial, over
+ * their defaults) and how their calibrated scores combine.
+ */
+export interface EnsembleConfig {
+  type: 'ensemble';
+  seasonal: SeasonalRobustConfig;
+  learned: OnlineArConfig;
+  /** Weight of the learned member in the mean of the members' scores (0…1). Default 0.5. */
+  learnedWeight: number;
+  /** Blend between that mean (0) and the members' maximum (1). Default 0.5. */
+  maxBlend: number;
+  /** Per-point decay of the last reported peak (refractory.ts). Default 0.995. */
+  refractoryDecay: number;
+  /** Factor on scores below the decayed peak. Default 0.25. */
+  suppressedFactor: number;
+  /** Score at or above which a point is anomalous. Default 0.5. */
+  threshold: number;
+}
+
 /** Every detector plugin's config; the union grows as plugins are added. */
-export type TimeseriesDetectorConfig = RollingRobustZConfig;
+export type TimeseriesDetectorConfig = RollingRobustZConfig | SeasonalRobustConfig | OnlineArConfig | EnsembleConfig;
 export type TimeseriesDetectorType = TimeseriesDetectorConfig['type'];
 
 export const ROLLING_ROBUST_Z_DEFAULTS: Readonly<RollingRobustZConfig> = {
@@ -53,10 +150,14 @@ export const ROLLING_ROBUST_Z_DEFAULTS: Readonly<RollingRobustZConfig> = {
   probabilitySlope: 1.5,
 };
 
-/** Inclusive numeric bounds per key; `integer` keys must be whole numbers. */
-const ROLLING_ROBUST_Z_RULES: Readonly<
-  Record<Exclude<keyof RollingRobustZConfig, 'type'>, { min: number; max: number; integer: boolean }>
-> = {
+/** Inclusive numeric bounds of one key; `integer` keys must be whole numbers. */
+interface Rule {
+  min: number;
+  max: number;
+  integer: boolean;
+}
+
+const ROLLING_ROBUST_Z_RULES: Readonly<Record<Exclude<keyof RollingRobustZConfig, 'type'>, Rule>> = {
   windowSize: { min: 8, max: 4096, integer: true },
   warmupPoints: { min: 3, max: 4096, integer: true },
   threshold: { min: 0.5, max: 1000, integer: false },
@@ -69,7 +170,110 @@ const ROLLING_ROBUST_Z_RULES: Readonly<
   probabilitySlope: { min: Number.MIN_VALUE, max: 100, integer: false },
 };
 
-const DETECTOR_TYPES: readonly TimeseriesDetectorType[] = ['rolling-robust-z'];
+const LIKELIHOOD_DEFAULTS: Readonly<LikelihoodConfig> = {
+  shortAlpha: 0.2,
+  longAlpha: 0.0003,
+  tailDecades: 10,
+  minRelativeSpread: 0.1,
+  refractoryDecay: 0.995,
+  suppressedFactor: 0.25,
+};
+
+const LIKELIHOOD_RULES: Readonly<Record<keyof LikelihoodConfig, Rule>> = {
+  shortAlpha: { min: 1e-4, max: 1, integer: false },
+  longAlpha: { min: 1e-7, max: 1, integer: false },
+  tailDecades: { min: 1, max: 300, integer: false },
+  minRelativeSpread: { min: 0, max: 100, integer: false },
+  refractoryDecay: { min: 0, max: 1, integer: false },
+  suppressedFactor: { min: 0, max: 1, integer: false },
+};
+
+export const SEASONAL_ROBUST_DEFAULTS: Readonly<SeasonalRobustConfig> = {
+  type: 'seasonal-robust',
+  ...LIKELIHOOD_DEFAULTS,
+  maxBinsPerDay: 288,
+  profileAlpha: 0.1,
+  levelAlpha: 0.1,
+  scaleAlpha: 0.01,
+  warmupPoints: 100,
+  surpriseCap: 8,
+  flatEpsilon: 0.01,
+  scaleFloor: 1e-6,
+  scaleFloorRelative: 1e-4,
+  stuckPoints: 12,
+  maxGapMs: 2_592_000_000,
+  threshold: 0.5,
+};
+
+const SEASONAL_ROBUST_RULES: Readonly<Record<Exclude<keyof SeasonalRobustConfig, 'type'>, Rule>> = {
+  ...LIKELIHOOD_RULES,
+  maxBinsPerDay: { min: 24, max: 288, integer: true },
+  profileAlpha: { min: 1e-4, max: 1, integer: false },
+  levelAlpha: { min: 1e-4, max: 1, integer: false },
+  scaleAlpha: { min: 1e-5, max: 1, integer: false },
+  warmupPoints: { min: 2, max: 1_000_000, integer: true },
+  surpriseCap: { min: 1, max: 1000, integer: false },
+  flatEpsilon: { min: 1e-9, max: 1, integer: false },
+  scaleFloor: { min: Number.MIN_VALUE, max: Number.MAX_VALUE, integer: false },
+  scaleFloorRelative: { min: 0, max: 1, integer: false },
+  stuckPoints: { min: 0, max: 1_000_000, integer: true },
+  maxGapMs: { min: 1, max: Number.POSITIVE_INFINITY, integer: false },
+  threshold: { min: 0, max: 1, integer: false },
+};
+
+export const ONLINE_AR_DEFAULTS: Readonly<OnlineArConfig> = {
+  type: 'online-ar',
+  ...LIKELIHOOD_DEFAULTS,
+  lags: 8,
+  forgetting: 0.999,
+  initialCovariance: 10,
+  normAlpha: 0.001,
+  scaleAlpha: 0.01,
+  minErrorScale: 0.01,
+  profileAlpha: 0.05,
+  surpriseCap: 8,
+  warmupPoints: 100,
+  scaleFloor: 1e-6,
+  maxGapMs: 2_592_000_000,
+  threshold: 0.5,
+};
+
+const ONLINE_AR_RULES: Readonly<Record<Exclude<keyof OnlineArConfig, 'type'>, Rule>> = {
+  ...LIKELIHOOD_RULES,
+  lags: { min: 0, max: 64, integer: true },
+  forgetting: { min: 0.5, max: 1, integer: false },
+  initialCovariance: { min: 1e-6, max: 1e6, integer: false },
+  normAlpha: { min: 1e-7, max: 1, integer: false },
+  scaleAlpha: { min: 1e-5, max: 1, integer: false },
+  minErrorScale: { min: 1e-9, max: 100, integer: false },
+  profileAlpha: { min: 0, max: 1, integer: false },
+  surpriseCap: { min: 1, max: 1000, integer: false },
+  warmupPoints: { min: 2, max: 1_000_000, integer: true },
+  scaleFloor: { min: Number.MIN_VALUE, max: Number.MAX_VALUE, integer: false },
+  maxGapMs: { min: 1, max: Number.POSITIVE_INFINITY, integer: false },
+  threshold: { min: 0, max: 1, integer: false },
+};
+
+export const ENSEMBLE_DEFAULTS: Readonly<EnsembleConfig> = {
+  type: 'ensemble',
+  seasonal: SEASONAL_ROBUST_DEFAULTS,
+  learned: ONLINE_AR_DEFAULTS,
+  learnedWeight: 0.5,
+  maxBlend: 0.5,
+  refractoryDecay: LIKELIHOOD_DEFAULTS.refractoryDecay,
+  suppressedFactor: LIKELIHOOD_DEFAULTS.suppressedFactor,
+  threshold: 0.5,
+};
+
+const ENSEMBLE_RULES: Readonly<Record<Exclude<keyof EnsembleConfig, 'type' | 'seasonal' | 'learned'>, Rule>> = {
+  learnedWeight: { min: 0, max: 1, integer: false },
+  maxBlend: { min: 0, max: 1, integer: false },
+  refractoryDecay: LIKELIHOOD_RULES.refractoryDecay,
+  suppressedFactor: LIKELIHOOD_RULES.suppressedFactor,
+  threshold: { min: 0, max: 1, integer: false },
+};
+
+const DETECTOR_TYPES: readonly TimeseriesDetectorType[] = ['rolling-robust-z', 'seasonal-robust', 'online-ar', 'ensemble'];
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -78,41 +282,96 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 /**
  * Validates a detector config (from a file, env or code) and fills documented defaults.
  * `type` may be omitted and defaults to 'rolling-robust-z'. Throws DetectorError
- * 'invalid-config' listing every problem.
+ * 'invalid-config' listing every problem. The result's type follows `type` where it is a literal.
  */
+export function parseTimeseriesDetectorConfig<T extends TimeseriesDetectorType = 'rolling-robust-z'>(
+  input?: Readonly<{ type?: T }> & Readonly<Partial<Omit<Extract<TimeseriesDetectorConfig, { type: T }>, 'type'>>>,
+): Extract<TimeseriesDetectorConfig, { type: T }>;
+export function parseTimeseriesDetectorConfig(input?: unknown): TimeseriesDetectorConfig;
 export function parseTimeseriesDetectorConfig(input: unknown = {}): TimeseriesDetectorConfig {
   if (!isRecord(input)) {
     throw new DetectorError('invalid-config', `expected a detector config object; got ${input === null ? 'null' : typeof input}`);
   }
-  const type = input['type'] ?? 'rolling-robust-z';
-  if (type !== 'rolling-robust-z') {
-    throw new DetectorError('invalid-config', `expected detector type one of ${DETECTOR_TYPES.join(', ')}; got ${JSON.stringify(type)}`);
-  }
-  const problems: string[] = [];
-  const config: RollingRobustZConfig = { ...ROLLING_ROBUST_Z_DEFAULTS };
-  for (const [key, value] of Object.entries(input)) {
-    if (key === 'type') continue;
-    if (!Object.hasOwn(ROLLING_ROBUST_Z_RULES, key)) {
-      problems.push(`unknown key '${key}' (expected one of ${Object.keys(ROLLING_ROBUST_Z_RULES).join(', ')})`);
-      continue;
+  const type: unknown = input['type'] ?? 'rolling-robust-z';
+  switch (type) {
+    case 'rolling-robust-z': {
+      const problems: string[] = [];
+      const config = parseNumbers(input, ROLLING_ROBUST_Z_DEFAULTS, ROLLING_ROBUST_Z_RULES, problems);
+      if (problems.length === 0 && config.warmupPoints > config.windowSize) {
+        problems.push(`'warmupPoints': expected at most windowSize (${config.windowSize}); got ${config.warmupPoints}`);
+      }
+      return finish(type, config, problems);
     }
-    const k = key as keyof typeof ROLLING_ROBUST_Z_RULES;
-    const rule = ROLLING_ROBUST_Z_RULES[k];
-    if (typeof value !== 'number' || Number.isNaN(value)) {
-      problems.push(`'${key}': expected a number; got ${JSON.stringify(value)}`);
-    } else if (value < rule.min || value > rule.max) {
-      problems.push(`'${key}': expected ${rule.min}…${rule.max}; got ${value}`);
-    } else if (rule.integer && !Number.isInteger(value)) {
-      problems.push(`'${key}': expected a whole number; got ${value}`);
-    } else {
-      config[k] = value;
+    case 'seasonal-robust': {
+      const problems: string[] = [];
+      return finish(type, parseNumbers(input, SEASONAL_ROBUST_DEFAULTS, SEASONAL_ROBUST_RULES, problems), problems);
     }
+    case 'online-ar': {
+      const problems: string[] = [];
+      return finish(type, parseNumbers(input, ONLINE_AR_DEFAULTS, ONLINE_AR_RULES, problems), problems);
+    }
+    case 'ensemble': {
+      const problems: string[] = [];
+      const { seasonal, learned, ...rest } = input;
+      const config = parseNumbers(rest, ENSEMBLE_DEFAULTS, ENSEMBLE_RULES, problems);
+      config.seasonal = parseMember(seasonal, 'seasonal', SEASONAL_ROBUST_DEFAULTS, SEASONAL_ROBUST_RULES, problems);
+      config.learned = parseMember(learned, 'learned', ONLINE_AR_DEFAULTS, ONLINE_AR_RULES, problems);
+      return finish(type, config, problems);
+    }
+    default:
+      throw new DetectorError('invalid-config', `expected detector type one of ${DETECTOR_TYPES.join(', ')}; got ${JSON.stringify(type)}`);
   }
-  if (problems.length === 0 && config.warmupPoints > config.windowSize) {
-    problems.push(`'warmupPoints': expected at most windowSize (${config.windowSize}); got ${config.warmupPoints}`);
-  }
+}
+
+function finish<C>(type: string, config: C, problems: readonly string[]): C {
   if (problems.length > 0) {
     throw new DetectorError('invalid-config', `invalid ${type} detector config: ${problems.join('; ')}`);
   }
   return config;
+}
+
+/** A member's config inside the ensemble's: an object of the member's keys, or absent. */
+function parseMember<C extends { type: string }>(
+  input: unknown,
+  name: string,
+  defaults: Readonly<C>,
+  rules: Readonly<Record<string, Rule>>,
+  problems: string[],
+): C {
+  if (input === undefined) return { ...defaults };
+  if (!isRecord(input)) {
+    problems.push(`'${name}': expected an object of ${defaults.type} settings; got ${JSON.stringify(input)}`);
+    return { ...defaults };
+  }
+  if (input['type'] !== undefined && input['type'] !== defaults.type) {
+    problems.push(`'${name}.type': expected ${defaults.type} (or no type); got ${JSON.stringify(input['type'])}`);
+  }
+  return parseNumbers(input, defaults, rules, problems, `${name}.`);
+}
+
+/** Copies the defaults, then every numeric key of `input` that its rule allows; collects problems. */
+function parseNumbers<C extends { type: string }>(
+  input: Readonly<Record<string, unknown>>,
+  defaults: Readonly<C>,
+  rules: Readonly<Record<string, Rule>>,
+  problems: string[],
+  prefix = '',
+): C {
+  const config: Record<string, unknown> = { ...defaults };
+  for (const [key, value] of Object.entries(input)) {
+    if (key === 'type') continue;
+    const rule = Object.hasOwn(rules, key) ? rules[key] : undefined;
+    if (rule === undefined) {
+      problems.push(`unknown key '${prefix}${key}' (expected one of ${Object.keys(rules).join(', ')})`);
+    } else if (typeof value !== 'number' || Number.isNaN(value)) {
+      problems.push(`'${prefix}${key}': expected a number; got ${JSON.stringify(value)}`);
+    } else if (value < rule.min || value > rule.max) {
+      problems.push(`'${prefix}${key}': expected ${rule.min}…${rule.max}; got ${value}`);
+    } else if (rule.integer && !Number.isInteger(value)) {
+      problems.push(`'${prefix}${key}': expected a whole number; got ${value}`);
+    } else {
+      config[key] = value;
+    }
+  }
+  return config as C;
 }

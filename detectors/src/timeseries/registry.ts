@@ -1,6 +1,9 @@
 import type { TimeseriesDetectorConfig } from './detector-config.js';
 import { parseTimeseriesDetectorConfig } from './detector-config.js';
 import { RollingRobustDetector } from './rolling-robust-detector.js';
+import { SeasonalRobustDetector } from './seasonal-robust-detector.js';
+import { OnlineArDetector } from './online-ar-detector.js';
+import { EnsembleDetector } from './ensemble-detector.js';
 import type { TimeseriesDetector } from './timeseries-detector.js';
 
 /**
@@ -12,5 +15,11 @@ export function createTimeseriesDetector(config: TimeseriesDetectorConfig | Reco
   switch (parsed.type) {
     case 'rolling-robust-z':
       return new RollingRobustDetector(parsed);
+    case 'seasonal-robust':
+      return new SeasonalRobustDetector(parsed);
+    case 'online-ar':
+      return new OnlineArDetector(parsed);
+    case 'ensemble':
+      return new EnsembleDetector(parsed);
   }
 }

@@ -1,0 +1,152 @@
+import { DetectorError } from '../errors.js';
+import type { EnsembleConfig } from './detector-config.js';
+import { ENSEMBLE_DEFAULTS } from './detector-config.js';
+import { OnlineArDetector } from './online-ar-detector.js';
+import { refractoryStep } from './refractory.js';
+import { SeasonalRobustDetector } from './seasonal-robust-detector.js';
+import { StreamingDetector } from './streaming-detector.js';
+
+/**
+ * The ensemble: the seasonal robust detector (statistical) and the online AR detector (learned)
+ * score every point, each through its own anomaly likelihood, and their calibrated scores are
+ * combined before one refractory step.
+ *
+ * Both members' scores are tail scores on one scale (log10 tail / −10), which is what makes
+ * combining them meaningful. The combination blends their weighted mean — an alarm both members
+ * support, which suppresses each one's idiosyncratic false alarms — with their maximum, which
+ * keeps an anomaly only one of them can see (a vanished daily cycle is invisible to the short
+ * AR model; a broken trajectory within the normal range is invisible to the profiles).
+ *
+ * The ensemble owns point intake (skips, gaps) and passes members only accepted points, so its
+ * stats are the ones that count. A checkpoint holds the ensemble's state and both members'.
+ */
+
+export const ENSEMBLE_VERSION = '1.0.0';
+
+export function ensembleFields() {
+  return {
+    peak: { stride: 1, kind: 'f64', init: 0 },
+  } as const;
+}
+
+export class EnsembleDetector extends StreamingDetector<ReturnType<typeof ensembleFields>> {
+  readonly type = 'ensemble';
+  readonly version = ENSEMBLE_VERSION;
+  readonly threshold: number;
+  readonly config: Readonly<EnsembleConfig>;
+  readonly seasonal: SeasonalRobustDetector;
+  readonly learned: OnlineArDetector;
+
+  constructor(config: Readonly<EnsembleConfig> = ENSEMBLE_DEFAULTS, initialCapacity = 64) {
+    // The members' own gap rules never fire: the ensemble resets them (onReset) on its own.
+    super(ensembleFields(), Math.min(config.seasonal.maxGapMs, config.learned.maxGapMs), config.seasonal.scaleFloor, initialCapacity);
+    this.config = config;
+    this.threshold = config.threshold;
+    this.seasonal = new SeasonalRobustDetector(config.seasonal, initialCapacity);
+    this.learned = new OnlineArDetector(config.learned, initialCapacity);
+  }
+
+  protected configJson(): string {
+    return JSON.stringify(this.config);
+  }
+
+  override addSeries(): number {
+    const s = super.addSeries();
+    this.seasonal.addSeries();
+    this.learned.addSeries();
+    return s;
+  }
+
+  override setScaleFloor(series: number, floor: number): void {
+    super.setScaleFloor(series, floor);
+    this.seasonal.setScaleFloor(series, floor);
+    this.learned.setScaleFloor(series, floor);
+  }
+
+  protected override onReset(series: number): void {
+    this.seasonal.resetSeries(series);
+    this.learned.resetSeries(series);
+  }
+
+  probability(score: number): number {
+    const a = score < 0 ? -score : score;
+    return a > 1 ? 1 : a;
+  }
+
+  describe(): string {
+    return `ensemble of ${this.seasonal.describe()} and ${this.learned.describe()}; calibrated scores blended (threshold ${this.threshold})`;
+  }
+
+  scorePoint(s: number, x: number, t: number): number {
+    // Members keep their own clocks: feed them the same accepted point.
+    const a = this.seasonal.acceptOne(s, x, t);
+    const sOut = this.seasonal.outcome;
+    const rawA = sOut.raw;
+    const b = this.learned.acceptOne(s, x, t);
+    const rawB = this.learned.outcome.raw;
+    const o = this.outcome;
+    o.expected = sOut.expected;
+    o.scale = sOut.scale;
+    o.stuck = sOut.stuck;
+    if (a !== a || b !== b) {
+      o.raw = Number.NaN;
+      return Number.NaN;
+    }
+    const c = this.config;
+    const w = c.learnedWeight;
+    const mean = (1 - w) * rawA + w * rawB;
+    const max = rawA > rawB ? rawA : rawB;
+    const raw = c.maxBlend * max + (1 - c.maxBlend) * mean;
+    o.raw = raw;
+    const score = refractoryStep(this.state.get('peak'), s, raw, c.refractoryDecay, c.suppressedFactor, this.threshold);
+    // Direction: the statistical member's (the residual against the expected value it reports).
+    return a < 0 ? -score : score;
+  }
+
+  override checkpoint(): Uint8Array {
+    return concat([super.checkpoint(), this.seasonal.checkpoint(), this.learned.checkpoint()]);
+  }
+
+  override restore(bytes: Uint8Array): void {
+    const parts = split(bytes, 3);
+    // Restore into the members first: each validates its part, and a failure leaves the ensemble's own state untouched.
+    this.seasonal.restore(parts[1]!);
+    this.learned.restore(parts[2]!);
+    super.restore(parts[0]!);
+  }
+}
+
+/** u32 count, then per part a u32 length and its bytes. */
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const total = 4 + parts.reduce((n, p) => n + 4 + p.byteLength, 0);
+  const out = new Uint8Array(total);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, parts.length, true);
+  let at = 4;
+  for (const p of parts) {
+    view.setUint32(at, p.byteLength, true);
+    out.set(p, at + 4);
+    at += 4 + p.byteLength;
+  }
+  return out;
+}
+
+function split(bytes: Uint8Array, expected: number): Uint8Array[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const fail = (what: string): never => {
+    throw new DetectorError('invalid-argument', `expected an ensemble checkpoint of ${expected} parts; ${what}`);
+  };
+  if (bytes.byteLength < 4) fail(`got ${bytes.byteLength} bytes`);
+  const count = view.getUint32(0, true);
+  if (count !== expected) fail(`got ${count} parts`);
+  const parts: Uint8Array[] = [];
+  let at = 4;
+  for (let i = 0; i < count; i++) {
+    if (at + 4 > bytes.byteLength) fail(`it ends inside part ${i}`);
+    const n = view.getUint32(at, true);
+    if (at + 4 + n > bytes.byteLength) fail(`part ${i} runs past the end`);
+    parts.push(bytes.subarray(at + 4, at + 4 + n));
+    at += 4 + n;
+  }
+  return parts;
+}
