@@ -27,6 +27,8 @@ import {
 } from '@cityops/schemas';
 import { ForecastError, toForecastError } from './errors.js';
 import { normalCdf } from './normal.js';
+import type { EnsembleModel } from './ensemble.js';
+import { EnsembleForecaster, type EnsembleForecasterOptions } from './ensemble-forecaster.js';
 import {
   FORECAST_METHOD,
   SEASON_LENGTH_BY_FREQUENCY,
@@ -83,6 +85,14 @@ export interface ForecastWorkerConfig {
   defaultFrequency?: Frequency;
   /** Seasonal-naive options (history kept, coverage). */
   model?: Partial<SeasonalNaiveOptions>;
+  /**
+   * A trained ensemble (ETS + Theta + global model; see trainEnsemble and `m4-train`). When set,
+   * it forecasts every indicator instead of the seasonal naive, and each Forecast record carries
+   * `model` 'ensemble' and the model's own `version`. Default: none (seasonal naive).
+   */
+  ensemble?: EnsembleModel;
+  /** Streaming options of the ensemble (history kept, how often ETS is re-selected). */
+  ensembleOptions?: Partial<EnsembleForecasterOptions>;
   /** Abnormal-move detection and its levels; see DEFAULT_MOVE_POLICY. */
   moves?: Partial<MovePolicy>;
   /** Level per breach probability; see DEFAULT_BREACH_LEVELS. */
@@ -110,7 +120,8 @@ export interface ForecastWorkerOptions {
 
 export const FORECAST_MODEL = 'seasonal-naive';
 export const FORECAST_MODEL_VERSION = '1.0.0';
-const PRODUCED_BY = `forecast-worker/${FORECAST_MODEL}@1`;
+/** The model name on Forecast records made by a trained ensemble. */
+export const ENSEMBLE_MODEL = 'ensemble';
 const WORKER_NAME = 'forecast';
 const INTERVALS_KEPT = 16;
 const MAD_TO_SIGMA = 1.4826;
@@ -182,7 +193,15 @@ export async function startForecastWorker(options: ForecastWorkerOptions): Promi
   const defaultFrequency = config.defaultFrequency ?? 'minute';
   const areaId = config.areaId ?? 'city';
   const maxBatchSize = config.maxBatchSize ?? 1000;
-  const model = new SeasonalNaiveForecaster(config.model ?? {});
+  const model =
+    config.ensemble === undefined
+      ? new SeasonalNaiveForecaster(config.model ?? {})
+      : new EnsembleForecaster(config.ensemble, { historyCapacity: config.model?.historyCapacity ?? 512, ...config.ensembleOptions });
+  // Every record names the model and version that made it; a retrained ensemble has a new version.
+  const modelName = config.ensemble === undefined ? FORECAST_MODEL : ENSEMBLE_MODEL;
+  const modelVersion = config.ensemble?.version ?? FORECAST_MODEL_VERSION;
+  const producedBy =
+    config.ensemble === undefined ? `forecast-worker/${FORECAST_MODEL}@1` : `forecast-worker/${ENSEMBLE_MODEL}@${modelVersion}`;
   const cooldown = new CoolDown(config.cooldownMs ?? 30 * 60_000);
 
   let state: WorkerHealth['state'] = 'starting';
@@ -332,7 +351,7 @@ export async function startForecastWorker(options: ForecastWorkerOptions): Promi
       const upper = out.upper[k]!;
       const p = band === undefined ? 0 : breachProbability(lower, upper, band);
       const forecast: Forecast = {
-        id: stableId(o.state.id, o.ts, h, FORECAST_MODEL, FORECAST_MODEL_VERSION),
+        id: stableId(o.state.id, o.ts, h, modelName, modelVersion),
         schema_version: 1,
         indicator_id: o.state.id,
         // The forecast is "as of" its origin tick: event time, so a replay gives the same record
@@ -344,8 +363,8 @@ export async function startForecastWorker(options: ForecastWorkerOptions): Promi
         lower,
         upper,
         breach_probability: p,
-        model: FORECAST_MODEL,
-        model_version: FORECAST_MODEL_VERSION,
+        model: modelName,
+        model_version: modelVersion,
       };
       if (!checkForecast.check(forecast)) {
         invalid.push({ topic: TOPICS.forecasts, key: o.state.id, record: forecast, errors: checkForecast.errors(forecast) });
@@ -360,7 +379,7 @@ export async function startForecastWorker(options: ForecastWorkerOptions): Promi
     if (line === undefined) return;
     const f = worst.forecast;
     const reasons = [
-      `${FORECAST_MODEL} forecast (season ${model.seasonLength(o.state.index)} ticks) for ${iso(f.target_ts)}, step ${f.horizon_step} of ${horizon}: ${fmt(f.mean)} ${info.unit}, 95% interval ${fmt(f.lower)}…${fmt(f.upper)} ${info.unit}`,
+      `${modelName} forecast (season ${model.seasonLength(o.state.index)} ticks) for ${iso(f.target_ts)}, step ${f.horizon_step} of ${horizon}: ${fmt(f.mean)} ${info.unit}, 95% interval ${fmt(f.lower)}…${fmt(f.upper)} ${info.unit}`,
       `risk lines: above ${fmt(band.upper)} or below ${fmt(band.lower)} ${info.unit}; probability of being beyond them ${fmt(worst.p)} (normal approximation of the interval)`,
       `last observed ${fmt(o.value)} ${info.unit} at ${iso(o.ts)}`,
       `level ${line.level}: breach probability ≥ ${line.minProbability} within ${horizon} steps`,
@@ -403,7 +422,7 @@ export async function startForecastWorker(options: ForecastWorkerOptions): Promi
       reasons: reasons.map((r) => clip(r, 500)),
       score,
       evidence_ids: evidence,
-      produced_by: PRODUCED_BY,
+      produced_by: producedBy,
       machine_made: true,
     };
     if (checkWarning.check(warning)) outbox.push(TOPICS.warnings, recordMessage(warning.source_id, warning, 'EarlyWarning', warning.ts));
@@ -487,9 +506,9 @@ export async function startForecastWorker(options: ForecastWorkerOptions): Promi
   const expectedNext = (s: IndicatorState): string => {
     const one = allocate(1, 1);
     model.forecastBatch(Int32Array.of(s.index), 1, one);
-    if (one.method[0] === FORECAST_METHOD.none) return `the ${FORECAST_MODEL} model had too little history to expect a value`;
+    if (one.method[0] === FORECAST_METHOD.none) return `the ${modelName} model had too little history to expect a value`;
     const unit = indicators.get(s.id)?.unit ?? '';
-    return `the ${FORECAST_MODEL} model expected ${fmt(one.mean[0]!)} ${unit} for this tick (95% interval ${fmt(one.lower[0]!)}…${fmt(one.upper[0]!)} ${unit})`;
+    return `the ${modelName} model expected ${fmt(one.mean[0]!)} ${unit} for this tick (95% interval ${fmt(one.lower[0]!)}…${fmt(one.upper[0]!)} ${unit})`;
   };
 
   const handleTicks = async (batch: MessageBatch): Promise<void> => {

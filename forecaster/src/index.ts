@@ -21,3 +21,48 @@ export {
   type ForecastWorkerOptions,
   type ForecastWorkerConfig,
 } from './forecast-worker.js';
+export { autocorrelations, isSeasonal, classicalSeasonalIndices, seasonalAdjust, type SeasonalAdjustment } from './seasonality.js';
+export { smape, mase, maseScale, msis, coverage, owa, scoreAll, type Scores } from './m4-metrics.js';
+export { nelderMead, NELDER_MEAD_DEFAULTS, type NelderMeadOptions, type Minimum } from './nelder-mead.js';
+export { fitSes, sesAt, sesLevels, type SesFit } from './ses.js';
+export { fitTheta, thetaForecast, linearTrend, type ThetaFit } from './theta.js';
+export {
+  selectEts,
+  fitEts,
+  etsSpecs,
+  specName,
+  etsStates,
+  etsForecast,
+  etsOnWindow,
+  type EtsSpec,
+  type EtsFit,
+  type EtsStates,
+  type EtsOptions,
+  type EtsError,
+  type EtsTrend,
+  type EtsSeason,
+} from './ets.js';
+export { trainGlobalLinear, forecastGlobalLinear, type GlobalLinearModel, type GlobalLinearOptions } from './global-linear.js';
+export { scaledErrorQuantiles, seriesScale, applyScaledQuantiles, type ScaledQuantiles } from './intervals.js';
+export {
+  ENSEMBLE_MEMBERS,
+  trainEnsemble,
+  parseEnsembleModel,
+  memberForecasts,
+  globalForecast,
+  combine,
+  forecastEnsemble,
+  forecastOne,
+  type EnsembleMember,
+  type EnsembleModel,
+  type EnsembleTrainOptions,
+  type EnsembleBatchOutput,
+  type MemberForecasts,
+  type MemberCache,
+} from './ensemble.js';
+export {
+  EnsembleForecaster,
+  ENSEMBLE_FORECASTER_DEFAULTS,
+  FORECAST_METHOD_ENSEMBLE,
+  type EnsembleForecasterOptions,
+} from './ensemble-forecaster.js';

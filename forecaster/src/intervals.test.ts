@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { breachProbability } from './forecast-worker.js';
+import { applyScaledQuantiles, scaledErrorQuantiles, seriesScale } from './intervals.js';
+import { gaussian } from './test-series.js';
+
+describe('pooled scaled-error intervals', () => {
+  it('cover close to 95% of fresh errors from the same process', () => {
+    const noise = gaussian(21);
+    const h = 4;
+    const calibration = Float64Array.from({ length: 400 * h }, (_, i) => noise() * Math.sqrt((i % h) + 1));
+    const q = scaledErrorQuantiles(calibration, h, 0.95, 0);
+    let inside = 0;
+    let total = 0;
+    const lower = new Float64Array(h);
+    const upper = new Float64Array(h);
+    for (let trial = 0; trial < 5000; trial++) {
+      applyScaledQuantiles(q, [0, 0, 0, 0], 1, false, lower, upper);
+      for (let k = 0; k < h; k++) {
+        const e = noise() * Math.sqrt(k + 1);
+        total++;
+        if (e >= lower[k]! && e <= upper[k]!) inside++;
+      }
+    }
+    expect(inside / total).toBeGreaterThan(0.935);
+    expect(inside / total).toBeLessThan(0.965);
+    // Wider further out, as the errors are.
+    expect(q.upper[3]! - q.lower[3]!).toBeGreaterThan(q.upper[0]! - q.lower[0]!);
+  });
+
+  it('scales by the series and floors the lower bound at zero for non-negative series', () => {
+    expect(seriesScale([1, 2, 1, 2, 1, 2], 2)).toBe(1);
+    const q = { coverage: 0.95, lower: [-3], upper: [3] };
+    const lower = new Float64Array(1);
+    const upper = new Float64Array(1);
+    applyScaledQuantiles(q, [1], 1, true, lower, upper);
+    expect([lower[0], upper[0]]).toEqual([0, 4]);
+  });
+
+  it('gives a breach probability that falls as the risk line moves away', () => {
+    let last = 1;
+    for (let line = 9; line <= 16; line += 0.5) {
+      const p = breachProbability(8, 12, { lower: -1e9, upper: line });
+      expect(p).toBeLessThanOrEqual(last);
+      last = p;
+    }
+    expect(breachProbability(8, 12, { lower: -1e9, upper: 10 })).toBeCloseTo(0.5, 6);
+  });
+});
