@@ -7,6 +7,7 @@ import {
   SensorReading,
   TOPICS,
   decodeRecord,
+  decodeRecords,
   type Clock,
   type WorkerHealth,
 } from '@cityops/schemas';
@@ -170,15 +171,14 @@ export class LiveHub {
       this.processed++;
       switch (batch.topic) {
         case TOPICS.sensorReadings: {
-          const r = decodeRecord(SensorReading, message.value);
-          if (!r.ok) {
-            this.reject(batch.topic, r.reason);
-            break;
+          // One reading per message, or a batch of them (see @cityops/schemas record-batch.ts).
+          const { values, failures } = decodeRecords(SensorReading, message.headers, message.value);
+          for (const failure of failures) this.reject(batch.topic, failure.reason);
+          for (const r of values) {
+            const previous = this.pending.get(r.sensor_id);
+            // Per-key order holds on the bus, but a replayed older reading must not win.
+            if (previous === undefined || previous.ts <= r.ts) this.pending.set(r.sensor_id, { value: r.value, ts: r.ts });
           }
-          const previous = this.pending.get(r.value.sensor_id);
-          // Per-key order holds on the bus, but a replayed older reading must not win.
-          if (previous === undefined || previous.ts <= r.value.ts)
-            this.pending.set(r.value.sensor_id, { value: r.value.value, ts: r.value.ts });
           break;
         }
         case TOPICS.warnings: {

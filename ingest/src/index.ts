@@ -7,6 +7,7 @@ export { IngestError, type IngestErrorCode, type IngestErrorOptions } from './er
 export {
   ingestReadings,
   ingestTicks,
+  DEFAULT_MAX_RECORDS_PER_MESSAGE,
   type BatchExtras,
   type IngestContext,
   type IngestResult,

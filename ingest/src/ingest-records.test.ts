@@ -1,9 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { DeadLetter, encodeRecord, SENSOR_KIND_INFO, SENSOR_KINDS, SensorReading, entityTimeId, TOPICS, validator } from '@cityops/schemas';
-import type { Producer } from '@cityops/bus';
-import { busWithTopics, json, recordingProducer } from '../test/bus-helpers.js';
+import {
+  DEFAULT_PARTITIONS,
+  DeadLetter,
+  decodeRecords,
+  encodeRecord,
+  RECORDS_HEADER,
+  SENSOR_KIND_INFO,
+  SENSOR_KINDS,
+  SensorReading,
+  entityTimeId,
+  TOPICS,
+  validator,
+} from '@cityops/schemas';
+import { partitionForKey, type Producer } from '@cityops/bus';
+import { busWithTopics, json, records, recordingProducer } from '../test/bus-helpers.js';
 import { IngestError } from './errors.js';
-import { ingestReadings, ingestTicks } from './ingest-records.js';
+import { ingestReadings, ingestTicks, partitionKey } from './ingest-records.js';
 
 const T0 = 1_767_225_600_000;
 const clock = (): number => T0 + 5000;
@@ -15,7 +27,7 @@ async function setup() {
 }
 
 describe('ingestReadings', () => {
-  it('fills id, schema_version and unit, and produces every valid reading in one send keyed by sensor', async () => {
+  it('fills id, schema_version and unit, and produces every valid reading in one send', async () => {
     const { producer, ctx } = await setup();
     const input = [
       { sensor_id: 's-1', kind: 'water_level', ts: T0, value: 12.5 },
@@ -26,12 +38,12 @@ describe('ingestReadings', () => {
     expect(producer.sends).toHaveLength(1);
     const [send] = producer.sends;
     expect(send!.topic).toBe(TOPICS.sensorReadings);
-    expect(send!.messages.map((m) => m.key)).toEqual(['s-1', 's-2']);
-    const first = json(send!.messages[0]!);
-    expect(validator(SensorReading).check(first)).toBe(true);
-    expect(first).toMatchObject({ id: entityTimeId('s-1', T0), schema_version: 1, unit: 'cm' });
-    expect(json(send!.messages[1]!).id).toBe('given-id');
-    expect(send!.messages[0]!.timestampMs).toBe(T0);
+    const sent = records(send!.messages).sort((a, b) => String(a.sensor_id).localeCompare(String(b.sensor_id)));
+    expect(sent.map((r) => r.sensor_id)).toEqual(['s-1', 's-2']);
+    expect(validator(SensorReading).check(sent[0])).toBe(true);
+    expect(sent[0]).toMatchObject({ id: entityTimeId('s-1', T0), schema_version: 1, unit: 'cm' });
+    expect(sent[1]!.id).toBe('given-id');
+    for (const m of send!.messages) expect(m.timestampMs).toBe(T0);
     // The caller's objects are left as they were.
     expect(input[0]).not.toHaveProperty('id');
   });
@@ -41,7 +53,7 @@ describe('ingestReadings', () => {
     const r = { sensor_id: 's-1', kind: 'water_level', ts: T0, value: 1 };
     await ingestReadings([r], ctx);
     await ingestReadings([{ ...r }], ctx);
-    const ids = producer.sends.map((s) => json(s.messages[0]!).id);
+    const ids = producer.sends.map((s) => records(s.messages)[0]!.id);
     expect(ids[0]).toBe(ids[1]);
   });
 
@@ -101,7 +113,10 @@ describe('ingestReadings', () => {
       [2, ['/extra']],
     ]);
     const ticks = producer.sends.find((s) => s.topic === TOPICS.marketTicks)!;
+    // Ticks travel one per message, keyed by indicator, as outside producers send them.
+    expect(ticks.messages).toHaveLength(1);
     expect(ticks.messages[0]!.key).toBe('ind.cpi');
+    expect(ticks.messages[0]!.headers?.[RECORDS_HEADER]).toBeUndefined();
     expect(json(ticks.messages[0]!).id).toBe(entityTimeId('ind.cpi', T0));
   });
 
@@ -129,10 +144,17 @@ describe('ingestReadings', () => {
     const ticks = values.map((value, i) => ({ indicator_id: `ind.${i}`, ts: T0 + i, value: value * -1e9 }));
     await ingestReadings(input, ctx);
     await ingestTicks(ticks, ctx);
-    const readingMsgs = producer.sends.find((s) => s.topic === TOPICS.sensorReadings)!.messages;
-    expect(readingMsgs).toHaveLength(input.length);
-    readingMsgs.forEach((m, i) => {
-      const r = input[i]!;
+    // Each line of each message, by id: messages group the records by partition.
+    const lineById = new Map<string, Buffer>();
+    for (const send of producer.sends) {
+      for (const m of send.messages) {
+        for (const line of Buffer.from(m.value).toString('utf8').split('\n')) {
+          lineById.set((JSON.parse(line) as { id: string }).id, Buffer.from(line, 'utf8'));
+        }
+      }
+    }
+    expect(lineById.size).toBe(input.length + ticks.length);
+    input.forEach((r) => {
       const canonical = {
         id: entityTimeId(r.sensor_id, r.ts),
         schema_version: 1,
@@ -142,13 +164,46 @@ describe('ingestReadings', () => {
         value: r.value,
         unit: SENSOR_KIND_INFO[r.kind].unit,
       };
-      expect(Buffer.from(m.value).equals(encodeRecord(canonical)), JSON.stringify(canonical)).toBe(true);
+      expect(lineById.get(canonical.id)?.equals(encodeRecord(canonical)), JSON.stringify(canonical)).toBe(true);
     });
-    const tickMsgs = producer.sends.find((s) => s.topic === TOPICS.marketTicks)!.messages;
-    tickMsgs.forEach((m, i) => {
-      const t = ticks[i]!;
-      expect(Buffer.from(m.value).equals(encodeRecord({ id: entityTimeId(t.indicator_id, t.ts), schema_version: 1, ...t }))).toBe(true);
+    ticks.forEach((t) => {
+      const id = entityTimeId(t.indicator_id, t.ts);
+      expect(lineById.get(id)?.equals(encodeRecord({ id, schema_version: 1, ...t }))).toBe(true);
     });
+  });
+
+  it('packs the readings of each partition into messages of at most maxRecordsPerMessage, keyed to land on that partition, in order per sensor', async () => {
+    const { producer, ctx } = await setup();
+    const partitions = DEFAULT_PARTITIONS[TOPICS.sensorReadings];
+    const input = Array.from({ length: 300 }, (_, i) => ({
+      sensor_id: `s-${i % 30}`,
+      kind: 'water_level',
+      ts: T0 + Math.floor(i / 30) * 1000,
+      value: i,
+    }));
+    await ingestReadings(input, { ...ctx, maxRecordsPerMessage: 16 });
+    const [send] = producer.sends;
+    const lastTs = new Map<string, number>();
+    let total = 0;
+    for (const m of send!.messages) {
+      const decoded = decodeRecords(SensorReading, m.headers ?? {}, m.value);
+      expect(decoded.failures).toEqual([]);
+      expect(decoded.values.length).toBeLessThanOrEqual(16);
+      expect(m.headers?.[RECORDS_HEADER]).toBe(String(decoded.values.length));
+      const partition = partitionForKey(m.key, partitions);
+      expect(m.key).toBe(partitionKey(TOPICS.sensorReadings, partition, partitions));
+      for (const r of decoded.values) {
+        expect(partitionForKey(r.sensor_id, partitions)).toBe(partition);
+        // Messages of one partition keep the input order, so each sensor's readings stay in time order.
+        expect(r.ts).toBeGreaterThan(lastTs.get(r.sensor_id) ?? 0);
+        lastTs.set(r.sensor_id, r.ts);
+      }
+      total += decoded.values.length;
+    }
+    expect(total).toBe(300);
+    // In this process the consumers take the checked records without parsing them again.
+    const m = send!.messages[0]!;
+    expect(decodeRecords(SensorReading, m.headers ?? {}, m.value)).toBe(decodeRecords(SensorReading, m.headers ?? {}, m.value));
   });
 
   it('does not send anything for an empty batch', async () => {

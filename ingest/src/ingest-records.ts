@@ -1,12 +1,14 @@
 import {
-  encodeRecord,
+  DEFAULT_PARTITIONS,
   MarketTick,
   readingDomainErrors,
-  SCHEMA_HEADER,
   SENSOR_KIND_INFO,
   SensorReading,
   entityTimeId,
+  recordBatchHeaders,
   rememberDecoded,
+  rememberDecodedRecords,
+  SCHEMA_HEADER,
   TOPICS,
   validator,
   type Clock,
@@ -15,8 +17,9 @@ import {
   type MarketTick as MarketTickRecord,
   type SensorKind,
   type SensorReading as SensorReadingRecord,
+  type TopicName,
 } from '@cityops/schemas';
-import { deadLetters, type DeadLetterInput, type OutgoingMessage, type Producer } from '@cityops/bus';
+import { deadLetters, partitionForKey, type DeadLetterInput, type OutgoingMessage, type Producer } from '@cityops/bus';
 import { toIngestError } from './errors.js';
 
 /** Where a batch is going and where it came from. */
@@ -26,6 +29,14 @@ export interface IngestContext {
   clock: Clock;
   /** Named in dead letters so an operator can find the sender. Default 'in-process'. */
   source?: string;
+  /**
+   * Partitions of the target topic, to group records by partition. Default: the topic's count in
+   * DEFAULT_PARTITIONS, which infra/kafka/topics.txt also uses. A different count costs balance,
+   * never order (see partitionKey).
+   */
+  partitions?: number;
+  /** Records per bus message at most. Default DEFAULT_MAX_RECORDS_PER_MESSAGE (600). */
+  maxRecordsPerMessage?: number;
 }
 
 /** What was wrong with one record of a batch, by its position in the batch. */
@@ -64,9 +75,15 @@ export interface BatchExtras {
 interface RecordSpec<T> {
   /** The contract's schema, so consumers in this process can take the checked record as is. */
   readonly schema: TSchema;
-  readonly topic: string;
+  readonly topic: TopicName;
+  /**
+   * Whether records travel several to a message (readings: the hot path). Ticks do not: a few
+   * a second, read by the forecaster one by one, keyed by indicator as outside producers do.
+   */
+  readonly batched: boolean;
+  /** Headers of a message holding one record of this contract. */
+  readonly singleHeaders: Readonly<Record<string, string>>;
   readonly contract: string;
-  readonly headers: Readonly<Record<string, string>>;
   check(value: unknown): value is T;
   errors(value: unknown): FieldError[];
   /** Fills fields producers may omit. Returns the input itself when nothing is missing. */
@@ -86,9 +103,6 @@ interface RecordSpec<T> {
 const readingValidator = validator(SensorReading);
 const tickValidator = validator(MarketTick);
 
-/* Shared, frozen header objects: one per contract, not one per message. */
-const READING_HEADERS: Readonly<Record<string, string>> = Object.freeze({ [SCHEMA_HEADER]: 'SensorReading@1' });
-const TICK_HEADERS: Readonly<Record<string, string>> = Object.freeze({ [SCHEMA_HEADER]: 'MarketTick@1' });
 const NO_ERRORS: FieldError[] = [];
 
 function isSensorKind(kind: unknown): kind is SensorKind {
@@ -136,8 +150,9 @@ function stringField(input: unknown, field: string): string {
 const readingSpec: RecordSpec<SensorReadingRecord> = {
   schema: SensorReading,
   topic: TOPICS.sensorReadings,
+  batched: true,
+  singleHeaders: Object.freeze({ [SCHEMA_HEADER]: 'SensorReading@1' }),
   contract: readingValidator.name,
-  headers: READING_HEADERS,
   check: (v): v is SensorReadingRecord => readingValidator.check(v),
   errors: (v) => firstPerPath(readingValidator.errors(v)),
   fill(input) {
@@ -186,8 +201,9 @@ const readingSpec: RecordSpec<SensorReadingRecord> = {
 const tickSpec: RecordSpec<MarketTickRecord> = {
   schema: MarketTick,
   topic: TOPICS.marketTicks,
+  batched: false,
+  singleHeaders: Object.freeze({ [SCHEMA_HEADER]: 'MarketTick@1' }),
   contract: tickValidator.name,
-  headers: TICK_HEADERS,
   check: (v): v is MarketTickRecord => tickValidator.check(v),
   errors: (v) => firstPerPath(tickValidator.errors(v)),
   fill(input) {
@@ -236,7 +252,10 @@ export function ingestTicks(records: readonly unknown[], ctx: IngestContext, ext
 /*
  * The hot path: the platform target is ≥ 250k readings/s end to end on 2 cores. One pass, no
  * closure per record; per valid record: a copy only when the producer left out fields we fill
- * in, its JSON text, one message object and one view into the batch's single buffer.
+ * in, its JSON text, and a slot in its partition's group. Records then leave as a few messages
+ * per partition, each holding up to `maxRecordsPerMessage` of them as NDJSON (see
+ * @cityops/schemas record-batch.ts): a message per record cost the bus and its consumers more
+ * than everything else on the path.
  */
 async function ingestBatch<T>(
   spec: RecordSpec<T>,
@@ -246,15 +265,14 @@ async function ingestBatch<T>(
 ): Promise<IngestResult> {
   const source = ctx.source ?? 'in-process';
   const rejectedAt = ctx.clock();
-  const messages: OutgoingMessage[] = [];
-  const accepted: T[] = [];
-  const texts: string[] = [];
-  const byteLengths: number[] = [];
+  const partitions = ctx.partitions ?? DEFAULT_PARTITIONS[spec.topic];
+  const groups = new PartitionGroups<T>(partitions);
   const rejected: DeadLetterInput[] = [];
   const errors: RecordError[] = [];
   const indexOf = extras?.indexOf;
   const pre = extras?.preRejected ?? [];
   let p = 0; // next pre-rejected entry, merged in index order
+  let accepted = 0;
 
   for (let i = 0; i < records.length; i++) {
     const index = indexOf === undefined ? i : indexOf(i);
@@ -266,10 +284,8 @@ async function ingestBatch<T>(
       fieldErrors = spec.domainErrors(record);
       if (fieldErrors.length === 0) {
         const text = spec.serialize(record);
-        texts.push(text);
-        byteLengths.push(text.length + spec.extraBytes(record));
-        messages.push({ key: spec.key(record), value: EMPTY, headers: spec.headers, timestampMs: spec.ts(record) });
-        accepted.push(record);
+        groups.add(partitionForKey(spec.key(record), partitions), record, text, text.length + spec.extraBytes(record));
+        accepted++;
         continue;
       }
     } else {
@@ -290,9 +306,9 @@ async function ingestBatch<T>(
     });
   }
   while (p < pre.length) addPre(pre[p++]!, source, rejectedAt, rejected, errors);
-  encodeInto(messages, texts, byteLengths);
-  // The records passed the contract here; consumers in this process need not parse them again.
-  for (let i = 0; i < messages.length; i++) rememberDecoded(messages[i]!.value, spec.schema, accepted[i]);
+  const messages = spec.batched
+    ? groups.toMessages(spec, ctx.maxRecordsPerMessage ?? DEFAULT_MAX_RECORDS_PER_MESSAGE)
+    : groups.toSingleMessages(spec);
 
   const sends: Promise<void>[] = [];
   if (messages.length > 0) sends.push(ctx.producer.send(spec.topic, messages));
@@ -304,39 +320,104 @@ async function ingestBatch<T>(
     throw toIngestError(
       e,
       'bus-unavailable',
-      `expected the bus to accept ${messages.length} ${spec.contract} and ${rejected.length} dead letters; it failed`,
+      `expected the bus to accept ${accepted} ${spec.contract} and ${rejected.length} dead letters; it failed`,
       true,
     );
   }
-  return { accepted: messages.length, rejected: rejected.length, errors };
+  return { accepted, rejected: rejected.length, errors };
 }
 
-const EMPTY = new Uint8Array(0);
+/**
+ * Records bound for each partition, in arrival order, with their JSON text: per-key order holds
+ * because all records of a key share a partition and keep their order within it.
+ */
+class PartitionGroups<T> {
+  private readonly records: T[][] = [];
+  private readonly texts: string[][] = [];
+  private readonly bytes: number[] = [];
+
+  constructor(private readonly partitions: number) {
+    for (let i = 0; i < partitions; i++) {
+      this.records.push([]);
+      this.texts.push([]);
+      this.bytes.push(0);
+    }
+  }
+
+  add(partition: number, record: T, text: string, byteLength: number): void {
+    this.records[partition]!.push(record);
+    this.texts[partition]!.push(text);
+    this.bytes[partition]! += byteLength;
+  }
+
+  /** One message per record, keyed by its entity, for contracts that are not batched. */
+  toSingleMessages(spec: RecordSpec<T>): OutgoingMessage[] {
+    const messages: OutgoingMessage[] = [];
+    for (let partition = 0; partition < this.partitions; partition++) {
+      const records = this.records[partition]!;
+      const texts = this.texts[partition]!;
+      for (let i = 0; i < records.length; i++) {
+        const value = Buffer.from(texts[i]!, 'utf8');
+        rememberDecoded(value, spec.schema, records[i]!);
+        messages.push({ key: spec.key(records[i]!), value, headers: spec.singleHeaders, timestampMs: spec.ts(records[i]!) });
+      }
+    }
+    return messages;
+  }
+
+  /**
+   * One message per partition and `maxRecords` records, its bytes the records' NDJSON written
+   * into one buffer (TextEncoder per record cost more than the rest of the path together).
+   */
+  toMessages(spec: RecordSpec<T>, maxRecords: number): OutgoingMessage[] {
+    const messages: OutgoingMessage[] = [];
+    for (let partition = 0; partition < this.partitions; partition++) {
+      const records = this.records[partition]!;
+      if (records.length === 0) continue;
+      const texts = this.texts[partition]!;
+      const bytes = Buffer.allocUnsafeSlow(this.bytes[partition]! + records.length);
+      const key = partitionKey(spec.topic, partition, this.partitions);
+      let offset = 0;
+      for (let first = 0; first < records.length; first += maxRecords) {
+        const end = Math.min(records.length, first + maxRecords);
+        const start = offset;
+        // One join and one native write per message, not one write per record.
+        offset += bytes.write((first === 0 && end === texts.length ? texts : texts.slice(first, end)).join('\n'), offset, 'utf8');
+        const value = bytes.subarray(start, offset);
+        const slice = first === 0 && end === records.length ? records : records.slice(first, end);
+        // The records passed the contract here; consumers in this process need not parse them again.
+        rememberDecodedRecords(value, spec.schema, slice);
+        messages.push({ key, value, headers: recordBatchHeaders(spec.contract, end - first), timestampMs: spec.ts(records[first]!) });
+      }
+    }
+    return messages;
+  }
+}
+
+/** Records per bus message at most: ~150 bytes a reading keeps a message near 100 KB, far below Kafka's 1 MB default. */
+export const DEFAULT_MAX_RECORDS_PER_MESSAGE = 600;
+
+const partitionKeys = new Map<string, string>();
 
 /**
- * Encodes the batch into one buffer and hands each message a view of its bytes.
- * TextEncoder.encode per small record costs more than everything else on the path together
- * (a native call and an ArrayBuffer per record, and the garbage collector's work for each);
- * writing every text into one buffer sized up front does not. The views share that buffer,
- * which lives as long as its last message — the batch's lifetime.
+ * The key of a partition's batch messages: a fixed string per (topic, partition) that hashes to
+ * that partition. Fixed, so that where a Kafka topic has another partition count than assumed,
+ * every record of one sensor still goes through the same key, hence one partition, in order.
  */
-function encodeInto(messages: OutgoingMessage[], texts: string[], byteLengths: number[]): void {
-  if (messages.length === 0) return;
-  let total = 0;
-  for (let i = 0; i < byteLengths.length; i++) total += byteLengths[i]!;
-  const bytes = Buffer.allocUnsafeSlow(total);
-  let offset = 0;
-  for (let i = 0; i < messages.length; i++) {
-    const length = byteLengths[i]!;
-    const written = bytes.write(texts[i]!, offset, length, 'utf8');
-    if (written !== length) {
-      // Cannot happen for records that passed the contract; if it does, be correct, not fast.
-      messages[i]!.value = encodeRecord(JSON.parse(texts[i]!) as object);
-    } else {
-      messages[i]!.value = bytes.subarray(offset, offset + length);
+export function partitionKey(topic: string, partition: number, partitions: number): string {
+  const cacheKey = `${topic}/${partition}/${partitions}`;
+  let key = partitionKeys.get(cacheKey);
+  if (key === undefined) {
+    for (let salt = 0; ; salt++) {
+      const candidate = `${topic}#${partition}.${salt}`;
+      if (partitionForKey(candidate, partitions) === partition) {
+        key = candidate;
+        break;
+      }
     }
-    offset += length;
+    partitionKeys.set(cacheKey, key);
   }
+  return key;
 }
 
 function addPre(entry: PreRejected, source: string, ts: number, rejected: DeadLetterInput[], errors: RecordError[]): void {

@@ -58,3 +58,16 @@ const decoder = new TextDecoder();
 export function json(message: { value: Uint8Array }): Record<string, unknown> {
   return JSON.parse(decoder.decode(message.value)) as Record<string, unknown>;
 }
+
+/**
+ * Every record the messages hold, in order: a message holds one JSON record, or several as NDJSON
+ * (ingest packs the records of one partition into one message, see @cityops/schemas RECORDS_HEADER).
+ */
+export function records(messages: readonly { value: Uint8Array }[]): Record<string, unknown>[] {
+  return messages.flatMap((m) =>
+    decoder
+      .decode(m.value)
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>),
+  );
+}

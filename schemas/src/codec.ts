@@ -39,9 +39,21 @@ export type DecodeResult<T> = { ok: true; value: T } | { ok: false; reason: stri
  * Kafka every message is a fresh buffer and this never hits.
  */
 const DECODED = Symbol('cityops.decoded');
-// The ok-result itself is kept, so a hit allocates nothing (two consumers per record).
-type DecodeMemo = { schema: TSchema; result: { ok: true; value: unknown } };
+// The ok-result itself is kept, so a hit allocates nothing (two consumers per record). A message
+// of several records (record-batch.ts) keeps its whole decoded batch the same way.
+type DecodeMemo = { schema: TSchema; result: unknown };
 type MemoBytes = Uint8Array & { [DECODED]?: DecodeMemo };
+
+/** What a decode of `bytes` against `schema` left on them, if anything (see rememberDecoded). */
+export function rememberedDecode(bytes: Uint8Array, schema: TSchema): unknown {
+  const memo = (bytes as MemoBytes)[DECODED];
+  return memo !== undefined && memo.schema === schema ? memo.result : undefined;
+}
+
+/** Leaves a decode result on the bytes it came from, for the next consumer in this process. */
+export function rememberDecode(bytes: Uint8Array, schema: TSchema, result: unknown): void {
+  (bytes as MemoBytes)[DECODED] = { schema, result };
+}
 
 /**
  * Bytes from the bus back to a validated record. Never throws: a consumer turns a failure into
@@ -49,7 +61,7 @@ type MemoBytes = Uint8Array & { [DECODED]?: DecodeMemo };
  */
 export function decodeRecord<S extends TSchema>(schema: S, bytes: Uint8Array): DecodeResult<Static<S>> {
   const memo = (bytes as MemoBytes)[DECODED];
-  if (memo !== undefined && memo.schema === schema) return memo.result;
+  if (memo !== undefined && memo.schema === schema) return memo.result as DecodeResult<Static<S>>;
   const result = decodeRecordUncached(schema, bytes);
   if (result.ok) (bytes as MemoBytes)[DECODED] = { schema, result };
   return result;
@@ -69,13 +81,23 @@ function decodeRecordUncached<S extends TSchema>(schema: S, bytes: Uint8Array): 
   try {
     text = decoder.decode(bytes);
   } catch {
-    return {
-      ok: false,
-      reason: 'expected UTF-8 JSON; got bytes that are not valid UTF-8',
-      errors: [],
-      payload: `<${bytes.byteLength} binary bytes>`,
-    };
+    return notUtf8(bytes);
   }
+  return decodeRecordText(schema, text);
+}
+
+/** The failure for bytes that are not UTF-8 (binary where JSON was expected). */
+export function notUtf8(bytes: Uint8Array): { ok: false; reason: string; errors: FieldError[]; payload: string } {
+  return {
+    ok: false,
+    reason: 'expected UTF-8 JSON; got bytes that are not valid UTF-8',
+    errors: [],
+    payload: `<${bytes.byteLength} binary bytes>`,
+  };
+}
+
+/** One record's JSON text to a validated record. */
+export function decodeRecordText<S extends TSchema>(schema: S, text: string): DecodeResult<Static<S>> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

@@ -25,6 +25,14 @@ export {
   MAX_DEAD_LETTER_PAYLOAD_CHARS,
   type DecodeResult,
 } from './codec.js';
+export {
+  RECORDS_HEADER,
+  decodeRecords,
+  rememberDecodedRecords,
+  recordBatchHeaders,
+  type DecodedRecords,
+  type LineFailure,
+} from './record-batch.js';
 export { readingDomainErrors } from './domain-checks.js';
 export { DIMENSION_SCHEMAS, encodeDimension, decodeDimension, type DimensionName, type DimensionRecord } from './dimensions.js';
 export type { RunningWorker, Clock } from './worker.js';

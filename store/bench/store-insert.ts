@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeRecord, type SensorReading } from '@cityops/schemas';
-import { createBatchWriter, createJsonBatchWriter, openEmbeddedStore, type BatchWriter } from '../src/index.js';
+import { createBatchWriter, createJsonBatchWriter, openEmbeddedStore, type BatchWriter, type JsonRows } from '../src/index.js';
 
 const TOTAL_ROWS = 1_000_000;
 const BATCH_ROWS = 50_000;
@@ -41,10 +41,10 @@ try {
   }
 
   const options = { maxRows: BATCH_ROWS, flushIntervalMs: 200 };
-  let writer: BatchWriter<'readings', SensorReading> | BatchWriter<'readings', Uint8Array>;
+  let writer: BatchWriter<'readings', SensorReading> | BatchWriter<'readings', JsonRows>;
   let add: (from: number, to: number) => Promise<void>;
   if (JSON_INPUT) {
-    const bytes = rows.map((r) => encodeRecord(r));
+    const bytes = rows.map((r) => ({ bytes: encodeRecord(r), rows: 1 }));
     const w = createJsonBatchWriter(store, 'readings', options);
     add = (from, to) => w.add(bytes.slice(from, to));
     writer = w;

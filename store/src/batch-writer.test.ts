@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createBatchWriter, createJsonBatchWriter } from './batch-writer.js';
+import { createBatchWriter, createJsonBatchWriter, type JsonRows } from './batch-writer.js';
 import { StoreError } from './errors.js';
 import type { InsertOptions, Store, TableName } from './store.js';
 import type { JsonTable } from './tables.js';
@@ -33,7 +33,12 @@ function recordingStore(failures: (call: Call, attempt: number) => Error | undef
       return record({ table, format: 'rows', ids: rows.map((r) => (r as { id: string }).id), token: options?.dedupToken });
     },
     insertJson(table: JsonTable, records: readonly Uint8Array[], options?: InsertOptions): Promise<void> {
-      const ids = records.map((r) => (JSON.parse(utf8.decode(r)) as { id: string }).id);
+      const ids = records.flatMap((r) =>
+        utf8
+          .decode(r)
+          .split('\n')
+          .map((line) => (JSON.parse(line) as { id: string }).id),
+      );
       return record({ table, format: 'json', ids, token: options?.dedupToken });
     },
   };
@@ -176,7 +181,7 @@ describe('createBatchWriter', () => {
 });
 
 describe('createJsonBatchWriter', () => {
-  const bytes = (from: number, n: number): Uint8Array[] => readings(from, n).map((r) => encodeRecord(r));
+  const bytes = (from: number, n: number): JsonRows[] => readings(from, n).map((r) => ({ bytes: encodeRecord(r), rows: 1 }));
 
   it('batches JSON records like rows and inserts them as JSON, never as row objects', async () => {
     const store = recordingStore();
@@ -193,13 +198,36 @@ describe('createJsonBatchWriter', () => {
     await writer.close();
   });
 
+  it('counts an element of several NDJSON records as that many rows toward maxRows and the counters', async () => {
+    const store = recordingStore();
+    const writer = createJsonBatchWriter(store, 'readings', { maxRows: 4, flushIntervalMs: 60_000 });
+    const ndjson = (from: number, n: number): JsonRows => ({
+      bytes: new TextEncoder().encode(
+        readings(from, n)
+          .map((r) => JSON.stringify(r))
+          .join('\n'),
+      ),
+      rows: n,
+    });
+    const added = writer.add([ndjson(0, 3), ndjson(3, 2), ndjson(5, 1)]);
+    await writer.flush();
+    await added;
+    // The first two elements reach 5 ≥ 4 rows and seal the batch; the third waits for flush.
+    expect(store.calls.map((c) => c.ids)).toEqual([['r0', 'r1', 'r2', 'r3', 'r4'], ['r5']]);
+    expect(writer.stats()).toMatchObject({ rows_written: 6, batches: 2, pending_rows: 0 });
+    await writer.close();
+  });
+
   it('retries a retriable failure with the same records and the same dedup token', async () => {
     const store = recordingStore((_, attempt) =>
       attempt === 1 ? new StoreError('connection_failed', 'answer lost', { retriable: true }) : undefined,
     );
     const writer = createJsonBatchWriter(store, 'market_ticks', { flushIntervalMs: 0, retryBackoffMs: 1 });
     const tick = { id: 't0', schema_version: 1, indicator_id: 'cpi', ts: 1_767_225_600_000, value: 1 };
-    await writer.add([encodeRecord(tick), encodeRecord({ ...tick, id: 't1' })]);
+    await writer.add([
+      { bytes: encodeRecord(tick), rows: 1 },
+      { bytes: encodeRecord({ ...tick, id: 't1' }), rows: 1 },
+    ]);
     expect(store.calls).toHaveLength(2);
     expect(store.calls[0]).toEqual(store.calls[1]);
     expect(store.calls[0]).toMatchObject({ table: 'market_ticks', format: 'json', ids: ['t0', 't1'] });

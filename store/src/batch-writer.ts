@@ -78,6 +78,8 @@ const LATEST_WRITE_WINS: ReadonlySet<TableName> = new Set(['areas', 'sensors', '
 
 interface Batch<Row> {
   readonly rows: Row[];
+  /** Table rows in `rows` (see createWriter's `weigh`). */
+  weight: number;
   readonly done: Promise<void>;
   resolve(): void;
   reject(error: unknown): void;
@@ -93,7 +95,7 @@ function newBatch<Row>(): Batch<Row> {
   // Callers observe failures through add()/flush(); this keeps an unobserved batch from
   // becoming an unhandled rejection that would take the process down.
   done.catch(() => undefined);
-  return { rows: [], done, resolve, reject };
+  return { rows: [], weight: 0, done, resolve, reject };
 }
 
 function positiveInt(name: string, value: number | undefined, fallback: number, min: number): number {
@@ -111,30 +113,51 @@ export function createBatchWriter<T extends TableName>(store: Store, table: T, o
   return createWriter<T, TableRow<T>>(table, options, (rows, dedupToken) => store.insert(table, rows, { dedupToken }));
 }
 
+/** Records already serialised as UTF-8 NDJSON (one or more lines), and how many they are. */
+export interface JsonRows {
+  bytes: Uint8Array;
+  rows: number;
+}
+
 /**
- * A writer of records already serialised as UTF-8 JSON, one object per element whose fields are
- * exactly the table's columns (Store.insertJson): the sink hands it the bytes of messages that
- * passed their contract. Only for JSON_TABLES.
+ * A writer of records already serialised as UTF-8 JSON, objects whose fields are exactly the
+ * table's columns (Store.insertJson): the sink hands it the bytes of messages that passed their
+ * contract, a message of many records as one element. `maxRows` and the counters count records.
+ * Only for JSON_TABLES.
  */
 export function createJsonBatchWriter<T extends JsonTable>(
   store: Store,
   table: T,
   options: BatchWriterOptions = {},
-): BatchWriter<T, Uint8Array> {
+): BatchWriter<T, JsonRows> {
   if (!isJsonTable(table)) {
     throw new StoreError(
       'invalid_config',
       `createJsonBatchWriter: expected a table among ${JSON_TABLES.join(', ')}; got '${String(table)}'`,
     );
   }
-  return createWriter<T, Uint8Array>(table, options, (records, dedupToken) => store.insertJson(table, records, { dedupToken }));
+  return createWriter<T, JsonRows>(
+    table,
+    options,
+    (chunks, dedupToken) =>
+      store.insertJson(
+        table,
+        chunks.map((c) => c.bytes),
+        { dedupToken },
+      ),
+    (chunk) => chunk.rows,
+  );
 }
 
-/** Batching, dedup tokens, retries and counters; `insert` writes one batch with its token. */
+/**
+ * Batching, dedup tokens, retries and counters; `insert` writes one batch with its token.
+ * `weigh` says how many table rows one element stands for (1 unless it holds several).
+ */
 function createWriter<T extends TableName, Row>(
   table: T,
   options: BatchWriterOptions,
   insert: (rows: readonly Row[], dedupToken: string) => Promise<void>,
+  weigh: (row: Row) => number = () => 1,
 ): BatchWriter<T, Row> {
   const maxRows = positiveInt('maxRows', options.maxRows, 50_000, 1);
   const flushIntervalMs = positiveInt('flushIntervalMs', options.flushIntervalMs, 200, 0);
@@ -211,7 +234,7 @@ function createWriter<T extends TableName, Row>(
         const retriable = e instanceof StoreError && e.retriable;
         if (!retriable || attempt >= maxRetries) {
           stats.failed_batches += 1;
-          stats.pending_rows -= batch.rows.length;
+          stats.pending_rows -= batch.weight;
           batch.reject(e);
           return;
         }
@@ -220,9 +243,9 @@ function createWriter<T extends TableName, Row>(
       }
     }
     stats.last_flush_ms = performance.now() - started;
-    stats.rows_written += batch.rows.length;
+    stats.rows_written += batch.weight;
     stats.batches += 1;
-    stats.pending_rows -= batch.rows.length;
+    stats.pending_rows -= batch.weight;
     batch.resolve();
   }
 
@@ -250,13 +273,16 @@ function createWriter<T extends TableName, Row>(
       if (rows.length === 0) return Promise.resolve();
       const waits: Promise<void>[] = [filling.done];
       for (let i = 0; i < rows.length; i++) {
-        filling.rows.push(rows[i]!);
-        if (filling.rows.length >= maxRows) {
+        const row = rows[i]!;
+        const weight = weigh(row);
+        filling.rows.push(row);
+        filling.weight += weight;
+        stats.pending_rows += weight;
+        if (filling.weight >= maxRows) {
           seal();
           if (i < rows.length - 1) waits.push(filling.done);
         }
       }
-      stats.pending_rows += rows.length;
       if (inFlight.size > 0 && filling.rows.length > 0) filledWhileBusy = true;
       if (filling.rows.length > 0 && timer === undefined && !due) timer = setTimeout(onTimer, flushIntervalMs);
       pump();

@@ -26,5 +26,6 @@ export {
   type BatchWriter,
   type BatchWriterOptions,
   type BatchWriterStats,
+  type JsonRows,
 } from './batch-writer.js';
 export { startSink, SINK_TOPICS, type SinkOptions } from './sink.js';

@@ -3,7 +3,7 @@ import {
   Anomaly,
   DeadLetter,
   decodeDimension,
-  decodeRecord,
+  decodeRecords,
   DEFAULT_PARTITIONS,
   DispatchOrder,
   EarlyWarning,
@@ -19,14 +19,16 @@ import {
   TOPICS,
   truncate,
   VisionDetection,
-  type DecodeResult,
+  type DecodedRecords,
   type DimensionName,
+  type LineFailure,
+  type TSchema,
   type FieldError,
   type RunningWorker,
   type TopicName,
   type WorkerHealth,
 } from '@cityops/schemas';
-import { createBatchWriter, createJsonBatchWriter, type BatchWriter, type BatchWriterOptions } from './batch-writer.js';
+import { createBatchWriter, createJsonBatchWriter, type BatchWriter, type BatchWriterOptions, type JsonRows } from './batch-writer.js';
 import { isDataError } from './errors.js';
 import type { Store, TableName } from './store.js';
 import { isJsonTable, type JsonTable, type TableRow } from './tables.js';
@@ -77,24 +79,41 @@ export interface SinkOptions {
 export const SINK_TOPICS: readonly TopicName[] = Object.values(TOPICS).filter((t) => t !== TOPICS.cameraFrames);
 
 /**
- * One bus batch's rows for one table, with the message each came from (its bytes for a JSON
- * table, and for dead letters).
+ * What one message brought to one table: its decoded records and, for a JSON table, their bytes
+ * as NDJSON (the message's own bytes when every line passed). `lines` gives each record's line
+ * in the message when some lines failed; undefined when the records are its lines 0, 1, 2…
  */
+interface Part {
+  m: IncomingMessage;
+  rows: readonly object[];
+  lines: readonly number[] | undefined;
+  bytes: Uint8Array;
+}
+
+/** One bus batch's parts for one table. */
 interface Pending {
-  rows: object[];
-  messages: IncomingMessage[];
+  parts: Part[];
 }
 
-type Decoded =
-  { ok: true; table: TableName; row: object; dimension: boolean } | { ok: false; reason: string; errors: FieldError[]; payload: string };
-
-/** Wraps a contract decode so its record is tagged with its table. */
-function record<T extends TableName>(table: T, decode: (value: Uint8Array) => DecodeResult<TableRow<T>>): (m: IncomingMessage) => Decoded {
-  return (m) => {
-    const r = decode(m.value);
-    return r.ok ? { ok: true, table, row: r.value, dimension: false } : r;
-  };
+/** A record topic's table and contract. */
+interface RecordRoute {
+  table: TableName;
+  schema: TSchema;
 }
+
+const RECORD_ROUTES: ReadonlyMap<string, RecordRoute> = new Map<string, RecordRoute>([
+  [TOPICS.sensorReadings, { table: 'readings', schema: SensorReading }],
+  [TOPICS.marketTicks, { table: 'market_ticks', schema: MarketTick }],
+  [TOPICS.visionDetections, { table: 'detections', schema: VisionDetection }],
+  [TOPICS.anomalies, { table: 'anomalies', schema: Anomaly }],
+  [TOPICS.forecasts, { table: 'forecasts', schema: Forecast }],
+  [TOPICS.warnings, { table: 'warnings', schema: EarlyWarning }],
+  [TOPICS.incidents, { table: 'incidents', schema: Incident }],
+  [TOPICS.incidentEvents, { table: 'incident_events', schema: IncidentEvent }],
+  [TOPICS.dispatches, { table: 'dispatches', schema: DispatchOrder }],
+  [TOPICS.deadLetters, { table: 'dead_letters', schema: DeadLetter }],
+  [TOPICS.groundTruth, { table: 'ground_truth', schema: GroundTruthEvent }],
+]);
 
 const DIMENSION_TABLES: Readonly<Record<DimensionName, TableName>> = {
   Area: 'areas',
@@ -104,26 +123,10 @@ const DIMENSION_TABLES: Readonly<Record<DimensionName, TableName>> = {
   Department: 'departments',
 };
 
-const ROUTES: ReadonlyMap<string, (m: IncomingMessage) => Decoded> = new Map<string, (m: IncomingMessage) => Decoded>([
-  [TOPICS.sensorReadings, record('readings', (v) => decodeRecord(SensorReading, v))],
-  [TOPICS.marketTicks, record('market_ticks', (v) => decodeRecord(MarketTick, v))],
-  [TOPICS.visionDetections, record('detections', (v) => decodeRecord(VisionDetection, v))],
-  [TOPICS.anomalies, record('anomalies', (v) => decodeRecord(Anomaly, v))],
-  [TOPICS.forecasts, record('forecasts', (v) => decodeRecord(Forecast, v))],
-  [TOPICS.warnings, record('warnings', (v) => decodeRecord(EarlyWarning, v))],
-  [TOPICS.incidents, record('incidents', (v) => decodeRecord(Incident, v))],
-  [TOPICS.incidentEvents, record('incident_events', (v) => decodeRecord(IncidentEvent, v))],
-  [TOPICS.dispatches, record('dispatches', (v) => decodeRecord(DispatchOrder, v))],
-  [TOPICS.deadLetters, record('dead_letters', (v) => decodeRecord(DeadLetter, v))],
-  [TOPICS.groundTruth, record('ground_truth', (v) => decodeRecord(GroundTruthEvent, v))],
-  [
-    TOPICS.dimensions,
-    (m) => {
-      const r = decodeDimension(m.headers, m.value);
-      return r.ok ? { ok: true, table: DIMENSION_TABLES[r.value.name], row: r.value.record, dimension: true } : r;
-    },
-  ],
-]);
+/** The records of a part as NDJSON, re-encoded (some lines of its message failed). */
+function ndjson(rows: readonly object[]): Uint8Array {
+  return new TextEncoder().encode(rows.map((r) => JSON.stringify(r)).join('\n'));
+}
 
 /**
  * A dead letter for a message that failed to decode. Its id is derived from where the message
@@ -131,11 +134,16 @@ const ROUTES: ReadonlyMap<string, (m: IncomingMessage) => Decoded> = new Map<str
  * dead_letters) while two different ones never share an id, even where offsets restart (the
  * in-process bus after a restart).
  */
-function deadLetterFor(m: IncomingMessage, source: string, failure: { reason: string; errors: FieldError[]; payload: string }): DeadLetter {
+function deadLetterFor(
+  m: IncomingMessage,
+  line: number,
+  source: string,
+  failure: { reason: string; errors: FieldError[]; payload: string },
+): DeadLetter {
   // Some decoders reject before reading the value (a missing schema header): keep the bytes anyway.
   const payload = failure.payload !== '' ? failure.payload : payloadText(m.value);
   return {
-    id: stableId('dead-letter', m.topic, m.partition, m.offset, m.timestampMs, m.key, payload),
+    id: stableId('dead-letter', m.topic, m.partition, m.offset, line, m.timestampMs, m.key, payload),
     schema_version: 1,
     ts: m.timestampMs,
     source,
@@ -144,6 +152,17 @@ function deadLetterFor(m: IncomingMessage, source: string, failure: { reason: st
     payload,
     key: m.key.slice(0, 200),
   };
+}
+
+/** The line of each decoded record of a message of `lines` lines, some of which failed. */
+function linesOf(lines: number, failures: readonly LineFailure[]): number[] {
+  const out: number[] = [];
+  let f = 0;
+  for (let line = 0; line < lines; line++) {
+    if (f < failures.length && failures[f]!.line === line) f++;
+    else out.push(line);
+  }
+  return out;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -165,7 +184,7 @@ export async function startSink(options: SinkOptions): Promise<RunningWorker> {
   const name = options.name ?? 'sink';
   const writerOptions: BatchWriterOptions = { flushIntervalMs: 100, ...options.writer };
   const writers = new Map<TableName, BatchWriter<TableName>>();
-  const jsonWriters = new Map<JsonTable, BatchWriter<JsonTable, Uint8Array>>();
+  const jsonWriters = new Map<JsonTable, BatchWriter<JsonTable, JsonRows>>();
   const lagByPartition = new Map<string, number>();
   let state: WorkerHealth['state'] = 'starting';
   let processed = 0;
@@ -181,7 +200,7 @@ export async function startSink(options: SinkOptions): Promise<RunningWorker> {
     }
     return w;
   };
-  const jsonWriterFor = (table: JsonTable): BatchWriter<JsonTable, Uint8Array> => {
+  const jsonWriterFor = (table: JsonTable): BatchWriter<JsonTable, JsonRows> => {
     let w = jsonWriters.get(table);
     if (w === undefined) {
       w = createJsonBatchWriter(store, table, writerOptions);
@@ -212,73 +231,108 @@ export async function startSink(options: SinkOptions): Promise<RunningWorker> {
   async function writeRows(table: TableName, pending: Pending): Promise<DeadLetter[]> {
     try {
       if (isJsonTable(table)) {
-        await jsonWriterFor(table).add(pending.messages.map((m) => m.value));
+        await jsonWriterFor(table).add(pending.parts.map((p) => ({ bytes: p.bytes, rows: p.rows.length })));
       } else {
         // The route tagged each row with the table whose contract decoded it.
-        await writerFor(table).add(pending.rows as TableRow<TableName>[]);
+        await writerFor(table).add(pending.parts.flatMap((p) => p.rows) as TableRow<TableName>[]);
       }
       return [];
     } catch (e) {
       if (!isDataError(e)) throw e;
-      return isolate(table, pending, 0, pending.rows.length);
+      const rows: object[] = [];
+      const origins: { m: IncomingMessage; line: number }[] = [];
+      for (const part of pending.parts) {
+        part.rows.forEach((row, i) => {
+          rows.push(row);
+          origins.push({ m: part.m, line: part.lines?.[i] ?? i });
+        });
+      }
+      return isolate(table, rows, origins, 0, rows.length);
     }
   }
 
-  async function isolate(table: TableName, pending: Pending, from: number, to: number): Promise<DeadLetter[]> {
+  async function isolate(
+    table: TableName,
+    rows: readonly object[],
+    origins: readonly { m: IncomingMessage; line: number }[],
+    from: number,
+    to: number,
+  ): Promise<DeadLetter[]> {
     try {
-      await store.insert(table, pending.rows.slice(from, to));
+      await store.insert(table, rows.slice(from, to));
       return [];
     } catch (e) {
       if (!isDataError(e)) throw e;
       if (to - from === 1) {
-        const row = pending.rows[from];
-        const m = pending.messages[from]!;
+        const { m, line } = origins[from]!;
         const reason = `rejected by ClickHouse for table ${table}: ${e instanceof Error ? e.message : String(e)}`;
-        return [deadLetterFor(m, m.topic, { reason, errors: [], payload: truncate(JSON.stringify(row)) })];
+        return [deadLetterFor(m, line, m.topic, { reason, errors: [], payload: truncate(JSON.stringify(rows[from])) })];
       }
       const mid = (from + to) >>> 1;
-      return [...(await isolate(table, pending, from, mid)), ...(await isolate(table, pending, mid, to))];
+      return [...(await isolate(table, rows, origins, from, mid)), ...(await isolate(table, rows, origins, mid, to))];
     }
   }
 
   async function handle(batch: MessageBatch): Promise<void> {
-    const route = ROUTES.get(batch.topic);
     const byTable = new Map<TableName, Pending>();
-    const add = (table: TableName, row: object, m: IncomingMessage): void => {
+    const add = (table: TableName, part: Part): void => {
       let pending = byTable.get(table);
-      if (pending === undefined) byTable.set(table, (pending = { rows: [], messages: [] }));
-      pending.rows.push(row);
-      pending.messages.push(m);
+      if (pending === undefined) byTable.set(table, (pending = { parts: [] }));
+      pending.parts.push(part);
     };
     // Dimensions are re-published whole; within one batch the last version of an id wins.
-    const dimensions = new Map<TableName, Map<string, { row: object; m: IncomingMessage }>>();
+    const dimensions = new Map<TableName, Map<string, Part>>();
     const rejected: DeadLetter[] = [];
     let malformedDeadLetters = 0;
+    const route = RECORD_ROUTES.get(batch.topic);
 
     for (const m of batch.messages) {
-      const decoded: Decoded = route?.(m) ?? {
-        ok: false,
-        reason: `expected one of the topics ${SINK_TOPICS.join(', ')}; got '${m.topic}'`,
-        errors: [],
-        payload: '',
-      };
-      if (decoded.ok) {
-        if (decoded.dimension) {
-          let byId = dimensions.get(decoded.table);
-          if (byId === undefined) dimensions.set(decoded.table, (byId = new Map<string, { row: object; m: IncomingMessage }>()));
-          byId.set((decoded.row as { id: string }).id, { row: decoded.row, m });
-        } else {
-          add(decoded.table, decoded.row, m);
+      if (route !== undefined) {
+        const decoded = decodeRecords(route.schema, m.headers, m.value);
+        const { values, failures } = decoded as DecodedRecords<object>;
+        if (values.length > 0) {
+          const whole = failures.length === 0;
+          add(route.table, {
+            m,
+            rows: values,
+            lines: whole ? undefined : linesOf(values.length + failures.length, failures),
+            bytes: whole ? m.value : ndjson(values),
+          });
         }
-      } else if (m.topic === TOPICS.deadLetters) {
-        // Re-publishing a bad dead letter would loop; it is stored directly instead.
-        add('dead_letters', deadLetterFor(m, TOPICS.deadLetters, { ...decoded, reason: `malformed dead letter: ${decoded.reason}` }), m);
-        malformedDeadLetters += 1;
+        for (const failure of failures) {
+          if (m.topic === TOPICS.deadLetters) {
+            // Re-publishing a bad dead letter would loop; it is stored directly instead.
+            const letter = deadLetterFor(m, failure.line, TOPICS.deadLetters, {
+              ...failure,
+              reason: `malformed dead letter: ${failure.reason}`,
+            });
+            add('dead_letters', { m, rows: [letter], lines: [failure.line], bytes: encodeRecord(letter) });
+            malformedDeadLetters += 1;
+          } else {
+            rejected.push(deadLetterFor(m, failure.line, m.topic, failure));
+          }
+        }
+      } else if (batch.topic === TOPICS.dimensions) {
+        const r = decodeDimension(m.headers, m.value);
+        if (r.ok) {
+          const table = DIMENSION_TABLES[r.value.name];
+          let byId = dimensions.get(table);
+          if (byId === undefined) dimensions.set(table, (byId = new Map<string, Part>()));
+          byId.set(r.value.record.id, { m, rows: [r.value.record], lines: undefined, bytes: m.value });
+        } else {
+          rejected.push(deadLetterFor(m, 0, m.topic, r));
+        }
       } else {
-        rejected.push(deadLetterFor(m, m.topic, decoded));
+        rejected.push(
+          deadLetterFor(m, 0, m.topic, {
+            reason: `expected one of the topics ${SINK_TOPICS.join(', ')}; got '${m.topic}'`,
+            errors: [],
+            payload: '',
+          }),
+        );
       }
     }
-    for (const [table, byId] of dimensions) for (const { row, m } of byId.values()) add(table, row, m);
+    for (const [table, byId] of dimensions) for (const part of byId.values()) add(table, part);
 
     try {
       const refused = (await Promise.all([...byTable].map(([table, pending]) => writeRows(table, pending)))).flat();

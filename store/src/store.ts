@@ -105,9 +105,10 @@ export interface Store {
   /** Inserts rows whose fields equal the table's columns. */
   insert(table: TableName, rows: readonly object[], options?: InsertOptions): Promise<void>;
   /**
-   * Inserts records that are already serialised: each element one UTF-8 JSON object whose fields
-   * are exactly the table's columns (the bytes of a bus message that passed its contract). They
-   * are joined with '\n' and sent as JSONEachRow, never parsed here. ClickHouse reads them
+   * Inserts records that are already serialised: each element one or more UTF-8 JSON objects,
+   * one per line (NDJSON), whose fields are exactly the table's columns (the bytes of a bus
+   * message that passed its contract). They are joined with '\n' and sent as JSONEachRow, never
+   * parsed here. ClickHouse reads them
    * strictly: an unknown field, a mistyped value or a number not written as a plain integer
    * where one is due (`1.0`, `1e3`) fails the insert with a data error.
    */

@@ -195,7 +195,7 @@ export function describeStoreContract(name: string, open: () => Promise<{ store:
             stats = writer.stats();
           } else {
             const writer = createJsonBatchWriter(flaky, 'readings', options);
-            await writer.add(rows.map((r) => encodeRecord(r)));
+            await writer.add(rows.map((r) => ({ bytes: encodeRecord(r), rows: 1 })));
             await writer.close();
             stats = writer.stats();
           }

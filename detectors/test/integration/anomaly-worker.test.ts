@@ -17,6 +17,7 @@ import {
   decodeRecord,
   encodeDimension,
   encodeRecord,
+  recordBatchHeaders,
   stableId,
   type Anomaly,
   type EarlyWarning,
@@ -275,6 +276,32 @@ describe('anomaly worker on the in-process bus', () => {
     // The valid readings around them were all scored: same outcome as the clean run.
     expect(h.out.warnings).toHaveLength(1);
     expect(h.worker.health()).toMatchObject({ state: 'running', dead_lettered: 3, processed: 207 });
+  });
+
+  it('reads readings packed several to a message, as ingest sends them, and dead-letters only the bad lines', async () => {
+    const h = await start();
+    const input = phaseOne();
+    // The same readings as the clean run, 50 to a message, with two bad lines in one message.
+    const lines = input.map((m) => new TextDecoder().decode(m.value));
+    lines.splice(100, 0, '{"not json', lines[99]!.replace(/"value":[^,]+/, '"value":"high"'));
+    const packed: OutgoingMessage[] = [];
+    for (let i = 0; i < lines.length; i += 50) {
+      const chunk = lines.slice(i, i + 50);
+      packed.push({
+        key: SENSOR,
+        value: new TextEncoder().encode(chunk.join('\n')),
+        headers: recordBatchHeaders('SensorReading', chunk.length),
+      });
+    }
+    await h.producer.send(TOPICS.sensorReadings, packed);
+    await settle(h.bus);
+    expect(h.out.deadLetters.map((d) => d.reason)).toEqual([
+      expect.stringMatching(/expected JSON/) as string,
+      expect.stringMatching(/not a valid SensorReading: \/value/) as string,
+    ]);
+    // Same outcome as the clean run; `processed` counts readings, not messages.
+    expect(h.out.warnings).toHaveLength(1);
+    expect(h.worker.health()).toMatchObject({ state: 'running', dead_lettered: 2, processed: input.length + 2 });
   });
 
   it('loses and duplicates nothing when producing fails and the batch is delivered again', async () => {

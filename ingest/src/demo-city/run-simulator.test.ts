@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DeadLetter, decodeDimension, GroundTruthEvent, MarketTick, SensorReading, TOPICS, validator } from '@cityops/schemas';
 import type { OutgoingMessage, Producer } from '@cityops/bus';
-import { json } from '../../test/bus-helpers.js';
+import { json, records } from '../../test/bus-helpers.js';
 import { createDemoCity } from './city.js';
 import { runSimulator } from './run-simulator.js';
 
@@ -58,14 +58,14 @@ describe('runSimulator', () => {
     const rounds = topicSends(producer.sends, TOPICS.sensorReadings);
     expect(rounds.length).toBeGreaterThanOrEqual(119);
     expect(rounds.length).toBeLessThanOrEqual(121);
-    for (const r of rounds) expect(r.messages).toHaveLength(city.sensors.length);
-    const tsOf = (s: Send): unknown => json(s.messages[0]!).ts;
+    for (const r of rounds) expect(records(r.messages)).toHaveLength(city.sensors.length);
+    const tsOf = (s: Send): unknown => records(s.messages)[0]!.ts;
     expect(rounds.map(tsOf)).toEqual(rounds.map((_, i) => T0 + i * 1000)); // no gaps, no repeats
-    for (const m of rounds[0]!.messages) expect(validator(SensorReading).errors(json(m))).toEqual([]);
+    for (const r of records(rounds[0]!.messages)) expect(validator(SensorReading).errors(r)).toEqual([]);
 
     const ticks = topicSends(producer.sends, TOPICS.marketTicks);
     expect(ticks.length).toBeGreaterThanOrEqual(24);
-    expect(validator(MarketTick).errors(json(ticks[0]!.messages[0]!))).toEqual([]);
+    expect(validator(MarketTick).errors(records(ticks[0]!.messages)[0])).toEqual([]);
 
     const truth = topicSends(producer.sends, TOPICS.groundTruth).flatMap((s) => s.messages.map(json));
     expect(truth.length).toBeGreaterThanOrEqual(1);
@@ -105,7 +105,7 @@ describe('runSimulator', () => {
     expect(h.dead_lettered).toBe(letters.length);
     expect(h.counters.malformed_sent).toBe(letters.length);
     const rounds = topicSends(producer.sends, TOPICS.sensorReadings);
-    expect(h.counters.readings_sent).toBe(rounds.reduce((n, s) => n + s.messages.length, 0));
+    expect(h.counters.readings_sent).toBe(rounds.reduce((n, s) => n + records(s.messages).length, 0));
     expect(h.counters.readings_sent! + letters.length).toBe(rounds.length * city.sensors.length); // nothing lost
   });
 
@@ -118,7 +118,7 @@ describe('runSimulator', () => {
     expect(h.counters.send_errors).toBe(3);
     expect(h.last_error).toMatch(/bus unavailable/);
     const rounds = topicSends(producer.sends, TOPICS.sensorReadings);
-    expect(rounds.map((s) => json(s.messages[0]!).ts)).toEqual(rounds.map((_, i) => T0 + i * 1000));
+    expect(rounds.map((s) => records(s.messages)[0]!.ts)).toEqual(rounds.map((_, i) => T0 + i * 1000));
   });
 
   it('plays simulated time faster than the wall clock with speedup', async () => {
