@@ -17,7 +17,11 @@ export type IncidentsErrorCode =
   /** Rebuilding state from the incidents topic did not reach the end in time. */
   | 'restore-timeout'
   /** The bus failed while the worker was starting or publishing. */
-  | 'bus-failure';
+  | 'bus-failure'
+  /** The principal may not do this (role or department scope); an HTTP layer answers 403. */
+  | 'forbidden'
+  /** A webhook could not be delivered (after retries, or refused for good). */
+  | 'webhook-failed';
 
 /** One problem in the responsibility table, located in its source text. */
 export interface TableIssue {
@@ -66,4 +70,23 @@ export function wrapError(code: IncidentsErrorCode, what: string, cause: unknown
       ? cause.retriable
       : undefined;
   return new IncidentsError(code, `${what}: ${detail}`, { cause, retriable: causeRetriable ?? retriable });
+}
+
+/** The HTTP status an API layer should answer an IncidentsError with (500 for anything unexpected). */
+export function httpStatusOf(error: unknown): number {
+  if (!(error instanceof IncidentsError)) return 500;
+  switch (error.code) {
+    case 'forbidden':
+      return 403;
+    case 'incident-not-found':
+      return 404;
+    case 'invalid-transition':
+      return 409;
+    case 'invalid-argument':
+      return 400;
+    case 'table-invalid':
+      return 422;
+    default:
+      return error.retriable ? 503 : 500;
+  }
 }

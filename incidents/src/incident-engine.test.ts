@@ -78,7 +78,7 @@ describe('IncidentEngine: opening and auto-dispatch', () => {
       level: 'yellow',
       revision: 1,
       warning_ids: [w.id],
-      rule_version: '2026-11-21.2',
+      rule_version: table.version,
       opened_at: T0,
     });
     expect(r.events.map((ev) => ev.type)).toEqual(['opened', 'dispatched']);
@@ -99,7 +99,7 @@ describe('IncidentEngine: opening and auto-dispatch', () => {
       kind: 'waterlogging',
       area_id: 'area-riverside',
       level: 'yellow',
-      rule_version: '2026-11-21.2',
+      rule_version: table.version,
       machine_made: true,
       ts: T0 + 90_000,
       // The rule says accept within 10 min, resolve within 120 min, counted from dispatch.
@@ -110,7 +110,7 @@ describe('IncidentEngine: opening and auto-dispatch', () => {
     expect(reason).toContain('waterlogging');
     expect(reason).toContain('area-riverside');
     expect(reason).toContain('水务局');
-    expect(reason).toContain('2026-11-21.2');
+    expect(reason).toContain(table.version);
     expect(reason).toMatch(/city-wide rule for waterlogging .* at line \d+/);
     expect(reason).toContain('because urban drainage');
     expect(r.events[1]?.detail).toContain('accept by 2026-11-21T08:11:30.000Z');
@@ -131,7 +131,7 @@ describe('IncidentEngine: opening and auto-dispatch', () => {
     expect(r.dispatch).toBeUndefined();
     // The proposal is visible, but nothing has been sent.
     expect(r.incident.department_id).toBe('dept.emergency');
-    expect(r.events.map((ev) => ev.type)).toEqual(['opened', 'commented']);
+    expect(r.events.map((ev) => ev.type)).toEqual(['opened', 'proposed']);
     expect(r.events[1]?.detail).toMatch(/awaiting a commander's confirmation/);
     expect(r.events[1]?.machine_made).toBe(true);
 
@@ -143,10 +143,10 @@ describe('IncidentEngine: opening and auto-dispatch', () => {
       department_id: 'dept.emergency',
       ts: T0 + 4 * MIN,
       accept_due: T0 + 9 * MIN,
-      rule_version: '2026-11-21.2',
+      rule_version: table.version,
     });
     expect(confirmed.dispatch?.reason).toMatch(/^user:li\.wei confirmed the table's proposal/);
-    expect(confirmed.events).toEqual([expect.objectContaining({ type: 'dispatched', actor: 'user:li.wei', machine_made: false })]);
+    expect(confirmed.events).toEqual([expect.objectContaining({ type: 'confirmed', actor: 'user:li.wei', machine_made: false })]);
     expectValid(confirmed);
 
     expect(() => e.confirmDispatch(r.incident.id, { login: 'li.wei' })).toThrow(expect.objectContaining({ code: 'invalid-transition' }));
@@ -157,7 +157,7 @@ describe('IncidentEngine: opening and auto-dispatch', () => {
     const r = changed(e.onWarning(warning({ kind: 'price_shock', area_id: '' })));
     const c = e.confirmDispatch(r.incident.id, { login: 'zhang.min', departmentId: 'dept.emergency', note: 'panic buying' });
     expect(c.incident.department_id).toBe('dept.emergency');
-    expect(c.dispatch?.reason).toMatch(/instead of the table's 市市场监督管理局 \(dept.market\); note: panic buying/);
+    expect(c.dispatch?.reason).toMatch(/instead of the table's 市市场监督管理局 \(dept.market\): panic buying/);
     expect(() =>
       e.confirmDispatch(changed(e.onWarning(warning({ kind: 'crowd' }))).incident.id, { login: 'x', departmentId: 'dept-fire' }),
     ).toThrow(expect.objectContaining({ code: 'invalid-argument' }));
@@ -179,7 +179,7 @@ describe('IncidentEngine: correlation', () => {
     expect(second.events.map((ev) => ev.type)).toEqual(['warning_joined']);
     expectValid(second);
 
-    const elsewhere = changed(e.onWarning(warning({ area_id: 'hb.haihe', ts: T0 + 20 * MIN })));
+    const elsewhere = changed(e.onWarning(warning({ area_id: 'hb.haihe', lon: 121.5, ts: T0 + 20 * MIN })));
     expect(elsewhere.outcome).toBe('opened');
     const otherKind = changed(e.onWarning(warning({ kind: 'congestion', ts: T0 + 20 * MIN })));
     expect(otherKind.outcome).toBe('opened');
@@ -217,12 +217,12 @@ describe('IncidentEngine: correlation', () => {
     const opened = changed(e.onWarning(warning({ level: 'yellow' })));
     const raised = changed(e.onWarning(warning({ level: 'orange' })));
     expect(raised.incident.level).toBe('orange');
-    expect(raised.events.map((ev) => ev.type)).toEqual(['warning_joined', 'level_raised']);
+    expect(raised.events.map((ev) => ev.type)).toEqual(['warning_joined', 'level_raised', 'severity_changed']);
     expect(raised.events[1]?.detail).toMatch(/from yellow \(III\) to orange \(II\)/);
     const lower = changed(e.onWarning(warning({ level: 'blue' })));
     expect(lower.incident.level).toBe('orange');
     expect(lower.events.map((ev) => ev.type)).toEqual(['warning_joined']);
-    expect(new Set([...opened.events, ...raised.events, ...lower.events].map((ev) => ev.id)).size).toBe(5);
+    expect(new Set([...opened.events, ...raised.events, ...lower.events].map((ev) => ev.id)).size).toBe(6);
   });
 
   it('does not join resolved incidents', () => {
@@ -255,8 +255,10 @@ describe('IncidentEngine: commander actions', () => {
       expect(c.events[0]?.actor).toMatch(/^user:/);
       expectValid(c);
     }
-    expect(resolved.events[0]?.detail).toBe('user:water.duty reported the case resolved: pumps running, road open');
-    expect(closed.events[0]?.detail).toMatch(/after verifying its resolution/);
+    expect(resolved.events[0]?.detail).toMatch(
+      /^user:water.duty reported the case resolved: pumps running, road open; awaiting verification/,
+    );
+    expect(closed.events[0]?.detail).toMatch(/closed the case without verification \(resolved, not verified\)/);
     expect(accepted.events[0]?.ts).toBe(T0 + 3 * MIN);
     // Closed incidents leave the engine; their warnings stay no-ops.
     expect(e.get(incident.id)).toBeUndefined();
@@ -277,25 +279,27 @@ describe('IncidentEngine: commander actions', () => {
 });
 
 describe('IncidentEngine: auto-close', () => {
-  it('is off by default', () => {
+  it('is off by default: a month later the case is escalated, not closed', () => {
     const { engine: e, clock } = engine();
     changed(e.onWarning(warning()));
     clock.advance(30 * 24 * 60 * MIN);
-    expect(e.closeIdle()).toEqual([]);
+    const changes = e.tick();
+    expect(changes.flatMap((c) => c.events.map((ev) => ev.type))).toEqual(['sla_breached', 'escalated']);
     expect(e.liveCount).toBe(1);
   });
 
   it('closes incidents idle for the configured time, saying they were not verified', () => {
-    const { engine: e, clock } = engine({ autoCloseAfterMs: 240 * MIN });
+    // Shorter than the accept SLA (10 min), so no escalation counts as activity first.
+    const { engine: e, clock } = engine({ autoCloseAfterMs: 5 * MIN });
     const { incident } = changed(e.onWarning(warning()));
-    clock.advance(239 * MIN);
-    expect(e.closeIdle()).toEqual([]);
+    clock.advance(4 * MIN);
+    expect(e.tick()).toEqual([]);
     clock.advance(MIN);
-    const [closed, ...rest] = e.closeIdle();
+    const [closed, ...rest] = e.tick();
     expect(rest).toEqual([]);
     expect(closed?.incident).toMatchObject({ id: incident.id, status: 'closed', revision: 2 });
     expect(closed?.events[0]).toMatchObject({ type: 'closed', actor: MACHINE_ACTOR, machine_made: true });
-    expect(closed?.events[0]?.detail).toMatch(/^closed without verification: no activity for 240 minutes/);
+    expect(closed?.events[0]?.detail).toMatch(/^closed without verification: no activity for 5 minutes/);
     expect(e.liveCount).toBe(0);
   });
 });
@@ -303,7 +307,7 @@ describe('IncidentEngine: auto-close', () => {
 describe('IncidentEngine: restart', () => {
   it('rebuilt from replayed incident records, it does not open duplicates', () => {
     const before = engine();
-    const ws = [warning(), warning({ level: 'red' }), warning({ area_id: 'hb.haihe' }), warning({ kind: 'crowd' })];
+    const ws = [warning(), warning({ level: 'red' }), warning({ area_id: 'hb.haihe', lon: 121.5 }), warning({ kind: 'crowd' })];
     const records: Incident[] = [];
     for (const w of ws) records.push(changed(before.engine.onWarning(w)).incident);
     const crowd = records[3]!;
@@ -312,7 +316,7 @@ describe('IncidentEngine: restart', () => {
     // A new process: the incidents topic read from the beginning, in any order, old revisions too.
     const after = engine();
     const summary = after.engine.restore([...records].reverse());
-    expect(summary).toEqual({ live: 3, closed: 0, stale: 2 });
+    expect(summary).toEqual({ live: 3, closed: 0, stale: 2, withoutEvents: 3 });
     expect(after.engine.get(crowd.id)).toMatchObject({ status: 'dispatched', revision: 2 });
     expect(after.engine.get(records[1]!.id)).toMatchObject({ level: 'red', revision: 2 });
 
@@ -333,7 +337,7 @@ describe('IncidentEngine: restart', () => {
     expect(closed.events[0]?.detail).toMatch(/while it was dispatched \(not resolved\): false alarm/);
 
     const second = engine();
-    expect(second.engine.restore([closed.incident, opened.incident])).toEqual({ live: 0, closed: 1, stale: 1 });
+    expect(second.engine.restore([closed.incident, opened.incident])).toEqual({ live: 0, closed: 1, stale: 1, withoutEvents: 0 });
     expect(second.engine.onWarning(w).outcome).toBe('duplicate');
   });
 

@@ -12,6 +12,7 @@ import {
   DEFAULT_PARTITIONS,
   EarlyWarning,
   Incident as IncidentSchema,
+  IncidentEvent as IncidentEventSchema,
   TOPICS,
   decodeRecord,
   encodeDimension,
@@ -19,13 +20,17 @@ import {
   truncate,
   type Clock,
   type Incident,
+  type IncidentEvent,
   type RunningWorker,
   type WorkerHealth,
   recordMessage,
 } from '@cityops/schemas';
 import { IncidentsError, wrapError } from './errors.js';
-import { IncidentEngine, type IncidentChange, type WarningOutcome } from './incident-engine.js';
+import { IncidentEngine, changeList, type AllClearSignal, type IncidentChange, type WarningOutcome } from './incident-engine.js';
+import type { IncidentsBackend } from './incidents-api.js';
 import { departmentsAsDimensions, type ResponsibilityTable } from './responsibility-table.js';
+import type { TableSource } from './table-source.js';
+import { createWebhookNotifier, type WebhookNotifier, type WebhookNotifierOptions } from './webhooks.js';
 
 /*
  * The incidents role: warnings in; incidents, lifecycle events and dispatch orders out.
@@ -36,15 +41,28 @@ import { departmentsAsDimensions, type ResponsibilityTable } from './responsibil
  * attempt — the redelivered warnings are then no-ops in the engine, so without the outbox their
  * results would be lost.
  *
- * State survives restarts through the incidents topic: at start the worker reads it from the
- * beginning (latest revision per incident wins) before it takes any warning, and keeps following
- * it afterwards so incidents written by another replica are seen too.
+ * State survives restarts through what the role emitted: at start the worker reads the incidents
+ * topic (latest revision per incident wins) and the incident events (which carry each case's SLA
+ * clock, escalation level and evidence) before it takes any warning. Clocks that ran out while it
+ * was down fire on the first tick.
+ *
+ * SLA clocks are the engine's; a timer ticks it every `slaCheckIntervalMs`, in the same serial
+ * queue as the warning batches and the API's commands, so they never interleave.
  */
 
 export interface IncidentWorkerOptions {
   bus: Bus;
   /** The responsibility table (权责清单); see readResponsibilityTableFile(). */
   table: ResponsibilityTable;
+  /**
+   * A table that changes at run time (openTableSource: file watch + reload()). When given, its
+   * current version is put in force before every batch and tick, and departments are republished.
+   */
+  tableSource?: TableSource;
+  /** Signed webhooks to outside systems; failures go to the dead-letter topic. Default none. */
+  webhooks?: Omit<WebhookNotifierOptions, 'onDeadLetter'>;
+  /** How often SLA clocks and verifications are checked. Default 1000 ms. */
+  slaCheckIntervalMs?: number;
   /** Time source for dispatch and SLA times. Default Date.now. */
   clock?: Clock;
   /** Consumer group for warnings; replicas of the role share it. Default 'cityops-incidents'. */
@@ -53,8 +71,6 @@ export interface IncidentWorkerOptions {
   joinWindowMs?: number;
   /** See IncidentEngineOptions.autoCloseAfterMs. Default undefined: incidents are never auto-closed. */
   autoCloseAfterMs?: number;
-  /** How often to look for idle incidents when autoCloseAfterMs is set. Default 60 000 ms. */
-  autoCloseCheckIntervalMs?: number;
   /** Longest wait at start for the incidents topic to be read to its end. Default 120 000 ms. */
   restoreTimeoutMs?: number;
   /** Largest batch of warnings handed to the engine at once. Default 500. */
@@ -65,6 +81,16 @@ export interface IncidentWorkerOptions {
    * store's latest revisions of incidents not closed. Default none.
    */
   initialIncidents?: Iterable<Incident>;
+  /** Their events (e.g. from the store), so their clocks and evidence are restored too. Default none. */
+  initialEvents?: Iterable<IncidentEvent>;
+}
+
+/** The running role, with what the API and the all-clear feed need. */
+export interface RunningIncidentWorker extends RunningWorker {
+  /** For createIncidentsApi: reads the engine, runs commands in line with the warning batches. */
+  readonly backend: IncidentsBackend;
+  /** Feeds an all-clear (a warning closed, a sensor back in band); resolves once its results are published. */
+  observeAllClear(signal: AllClearSignal): Promise<void>;
 }
 
 const WORKER_NAME = 'incidents';
@@ -87,6 +113,11 @@ interface Counters {
   dispatches: number;
   incidents_auto_closed: number;
   incidents_restored: number;
+  sla_breaches: number;
+  escalations: number;
+  auto_verified: number;
+  table_reloads: number;
+  webhooks_dead_lettered: number;
   /** Records on the incidents topic that failed validation at restore (not dead-lettered: see readState). */
   incident_records_skipped: number;
 }
@@ -95,7 +126,7 @@ interface Counters {
  * Starts the incidents role. Resolves once department dimensions are published, state is rebuilt
  * from the incidents topic and the warnings consumer has joined its group.
  */
-export async function startIncidentWorker(options: IncidentWorkerOptions): Promise<RunningWorker> {
+export async function startIncidentWorker(options: IncidentWorkerOptions): Promise<RunningIncidentWorker> {
   const { bus, table } = options;
   const clock = options.clock ?? Date.now;
   const groupId = options.groupId ?? 'cityops-incidents';
@@ -116,6 +147,11 @@ export async function startIncidentWorker(options: IncidentWorkerOptions): Promi
     dispatches: 0,
     incidents_auto_closed: 0,
     incidents_restored: 0,
+    sla_breaches: 0,
+    escalations: 0,
+    auto_verified: 0,
+    table_reloads: 0,
+    webhooks_dead_lettered: 0,
     incident_records_skipped: 0,
   };
   const outbox = new Outbox(OUTBOX_LANES);
@@ -131,10 +167,10 @@ export async function startIncidentWorker(options: IncidentWorkerOptions): Promi
   }
 
   if (options.initialIncidents !== undefined) {
-    engine.restore(options.initialIncidents);
+    engine.restore(options.initialIncidents, options.initialEvents ?? []);
     counters.incidents_restored += engine.liveCount;
   }
-  const follower = await readState(bus, groupId, engine, options.restoreTimeoutMs ?? 120_000, {
+  const followers = await readState(bus, groupId, engine, options.restoreTimeoutMs ?? 120_000, {
     onRestored: (n) => (counters.incidents_restored += n),
     onSkipped: (reason) => {
       counters.incident_records_skipped++;
@@ -142,23 +178,67 @@ export async function startIncidentWorker(options: IncidentWorkerOptions): Promi
     },
   });
 
+  const notifier: WebhookNotifier | undefined =
+    options.webhooks === undefined
+      ? undefined
+      : createWebhookNotifier({
+          ...options.webhooks,
+          onDeadLetter: (letter) => {
+            counters.webhooks_dead_lettered++;
+            lastError = `webhook ${letter.url}: ${letter.reason}`;
+            // Published outside the serial queue: a dead letter is independent of incident state.
+            void deadLetter(producer, {
+              source: `webhook:${letter.url}`.slice(0, 200),
+              reason: letter.reason,
+              errors: [],
+              payload: letter.body,
+              key: letter.eventId,
+            }).catch(
+              (e: unknown) =>
+                (lastError = `expected to dead-letter webhook ${letter.eventId}; got ${e instanceof Error ? e.message : String(e)}`),
+            );
+          },
+        });
+  /** Webhooks of what reached the bus; queued only after the flush that published it. */
+  let notifyAfterFlush: IncidentChange[] = [];
+
   const collect = (change: IncidentChange): void => {
     addChange(outbox, change);
     if (change.dispatch) counters.dispatches++;
+    for (const e of change.events) {
+      if (e.type === 'sla_breached') counters.sla_breaches++;
+      else if (e.type === 'escalated') counters.escalations++;
+      else if (e.type === 'verified' && e.machine_made) counters.auto_verified++;
+      else if (e.type === 'closed' && e.machine_made && e.detail.startsWith('closed without verification'))
+        counters.incidents_auto_closed++;
+    }
+    if (notifier !== undefined) notifyAfterFlush.push(change);
   };
 
   const flush = async (): Promise<void> => {
     await outbox.flush(producer);
-  };
-
-  const closeIdle = (): void => {
-    for (const change of engine.closeIdle()) {
-      counters.incidents_auto_closed++;
-      collect(change);
+    if (notifier !== undefined && notifyAfterFlush.length > 0) {
+      const sent = notifyAfterFlush;
+      notifyAfterFlush = [];
+      for (const change of sent) notifier.notify(change);
     }
   };
 
+  /** Puts a reloaded table in force and tells the store and the dashboard its departments. */
+  const syncTable = async (): Promise<void> => {
+    const current = options.tableSource?.current();
+    if (current === undefined || current === engine.table) return;
+    engine.setTable(current);
+    counters.table_reloads++;
+    await producer.send(TOPICS.dimensions, departmentsAsDimensions(current).map(encodeDimension));
+  };
+
+  const tick = (): void => {
+    for (const change of engine.tick()) collect(change);
+  };
+
   const handleWarnings = async (batch: MessageBatch): Promise<void> => {
+    await syncTable();
     for (const message of batch.messages) {
       counters.warnings_in++;
       const decoded = decodeRecord(EarlyWarning, message.value);
@@ -198,7 +278,7 @@ export async function startIncidentWorker(options: IncidentWorkerOptions): Promi
       if (outcome.outcome === 'opened') counters.incidents_opened++;
       collect(outcome);
     }
-    closeIdle();
+    tick();
     await flush();
   };
 
@@ -211,7 +291,7 @@ export async function startIncidentWorker(options: IncidentWorkerOptions): Promi
       consumer: bus.consumer({ groupId, topics: [TOPICS.warnings], fromBeginning: true, maxBatchSize: options.maxBatchSize ?? 500 }),
       handle: handleWarnings,
       flush,
-      alsoStop: [follower],
+      alsoStop: followers,
       producer,
       onError: (message) => (lastError = message),
       onState: (next) => (state = next),
@@ -222,24 +302,54 @@ export async function startIncidentWorker(options: IncidentWorkerOptions): Promi
   }
   state = 'running';
 
-  let timer: NodeJS.Timeout | undefined;
-  if (options.autoCloseAfterMs !== undefined) {
-    timer = setInterval(() => {
-      void loop
-        .serial(async () => {
-          closeIdle();
-          await flush();
-        })
-        .catch((e: unknown) => {
-          lastError = e instanceof Error ? e.message : String(e);
-        });
-    }, options.autoCloseCheckIntervalMs ?? 60_000);
-    // The consumers keep the process alive while the role runs; this timer alone must not.
-    timer.unref();
-  }
+  // Clocks that ran out while the role was down fire now, not a whole interval later.
+  await loop.serial(async () => {
+    tick();
+    await flush();
+  });
+  const timer = setInterval(() => {
+    void loop
+      .serial(async () => {
+        await syncTable();
+        tick();
+        await flush();
+      })
+      .catch((e: unknown) => {
+        lastError = e instanceof Error ? e.message : String(e);
+      });
+  }, options.slaCheckIntervalMs ?? 1000);
+  // The consumers keep the process alive while the role runs; this timer alone must not.
+  timer.unref();
+
+  const backend: IncidentsBackend = {
+    views: () => engine.views(),
+    view: (id) => engine.view(id),
+    act: <T extends IncidentChange | IncidentChange[]>(command: (e: IncidentEngine) => T): Promise<T> =>
+      loop.serial(async () => {
+        const result = command(engine);
+        for (const change of changeList(result)) collect(change);
+        await flush();
+        return result;
+      }),
+    ...(options.tableSource === undefined
+      ? {}
+      : {
+          reloadRules: async () => {
+            const result = await options.tableSource!.reload();
+            await loop.serial(syncTable);
+            return result;
+          },
+        }),
+  };
 
   return {
     name: WORKER_NAME,
+    backend,
+    observeAllClear: (signal) =>
+      loop.serial(async () => {
+        for (const change of engine.onAllClear(signal)) collect(change);
+        await flush();
+      }),
     health: (): WorkerHealth => ({
       name: WORKER_NAME,
       state,
@@ -247,24 +357,28 @@ export async function startIncidentWorker(options: IncidentWorkerOptions): Promi
       processed: counters.warnings_in,
       dead_lettered: deadLettered,
       last_error: lastError,
-      counters: { ...counters, incidents_open: engine.liveCount },
+      counters: { ...counters, incidents_open: engine.liveCount, ...(notifier ? { webhooks_pending: notifier.stats().pending } : {}) },
     }),
-    stop: () => {
-      if (timer !== undefined) clearInterval(timer);
+    stop: async () => {
+      clearInterval(timer);
       // Whatever the timer decided last is sent before the producer is let go.
-      return loop.stop();
+      await loop.stop();
+      await notifier?.drain();
     },
   };
 }
 
 /**
- * Reads the incidents topic from the beginning into the engine, waits until it has reached the
- * end, and leaves the consumer following the topic.
+ * Reads the incidents topic and then the incident events from the beginning, restores the engine
+ * from both, and leaves the consumers following their topics.
  *
- * The Bus has no group-less reader, so this uses a consumer group of its own per start (a fixed
- * one would resume from its committed offsets and skip the history). It keeps consuming after the
- * restore because an idle group would hold the in-process bus's log (and its backpressure) at its
- * offset; following also lets this replica see incidents another one writes.
+ * The Bus has no group-less reader, so this uses consumer groups of its own per start (a fixed
+ * one would resume from its committed offsets and skip the history). They keep consuming after
+ * the restore because an idle group would hold the in-process bus's log (and its backpressure) at
+ * its offset; following incidents also lets this replica see incidents another one writes.
+ *
+ * Events are kept only for incidents not closed (the records come first to say which), so the
+ * memory a restart needs is bounded by the live cases, not by the history.
  *
  * A record that fails validation is counted and named in last_error, not dead-lettered: it is
  * read again at every start, and the dead letters would fill with copies of it.
@@ -275,37 +389,75 @@ async function readState(
   engine: IncidentEngine,
   timeoutMs: number,
   report: { onRestored: (count: number) => void; onSkipped: (reason: string) => void },
-): Promise<Consumer> {
-  const consumer = bus.consumer({ groupId: `${groupId}.state.${randomId()}`, topics: [TOPICS.incidents], fromBeginning: true });
+): Promise<Consumer[]> {
+  const suffix = randomId();
+  const records = new Map<string, Incident>();
+  let restored = false;
+  const incidents = bus.consumer({ groupId: `${groupId}.state.${suffix}`, topics: [TOPICS.incidents], fromBeginning: true });
+  const events = bus.consumer({ groupId: `${groupId}.events.${suffix}`, topics: [TOPICS.incidentEvents], fromBeginning: true });
+  const collected: IncidentEvent[] = [];
+  const deadline = Date.now() + timeoutMs;
   try {
-    await consumer.run((batch) => {
-      const records: Incident[] = [];
+    await incidents.run((batch) => {
+      const fresh: Incident[] = [];
       for (const message of batch.messages) {
         const decoded = decodeRecord(IncidentSchema, message.value);
-        if (decoded.ok) records.push(decoded.value);
-        else report.onSkipped(`skipped ${TOPICS.incidents}[${batch.partition}]@${message.offset} at restore: ${decoded.reason}`);
+        if (!decoded.ok) {
+          report.onSkipped(`skipped ${TOPICS.incidents}[${batch.partition}]@${message.offset} at restore: ${decoded.reason}`);
+          continue;
+        }
+        if (restored) fresh.push(decoded.value);
+        else {
+          const known = records.get(decoded.value.id);
+          if (known === undefined || known.revision < decoded.value.revision) records.set(decoded.value.id, decoded.value);
+        }
       }
-      const before = engine.liveCount;
-      engine.restore(records);
-      report.onRestored(Math.max(0, engine.liveCount - before));
+      // After the restore: incidents another replica wrote (own writes are stale revisions, ignored).
+      if (fresh.length > 0) {
+        const before = engine.liveCount;
+        engine.restore(fresh);
+        report.onRestored(Math.max(0, engine.liveCount - before));
+      }
       return Promise.resolve();
     });
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const lag = (await consumer.lag())[TOPICS.incidents] ?? 0;
-      if (lag === 0) return consumer;
-      if (Date.now() > deadline) {
-        throw new IncidentsError(
-          'restore-timeout',
-          `expected to read ${TOPICS.incidents} to its end within ${timeoutMs} ms; got ${lag} records still unread`,
-          { retriable: true },
-        );
+    await readToEnd(incidents, TOPICS.incidents, deadline, timeoutMs);
+    const live = new Set([...records.values()].filter((r) => r.status !== 'closed').map((r) => r.id));
+    await events.run((batch) => {
+      if (restored) return Promise.resolve();
+      for (const message of batch.messages) {
+        const decoded = decodeRecord(IncidentEventSchema, message.value);
+        if (!decoded.ok)
+          report.onSkipped(`skipped ${TOPICS.incidentEvents}[${batch.partition}]@${message.offset} at restore: ${decoded.reason}`);
+        else if (live.has(decoded.value.incident_id)) collected.push(decoded.value);
       }
-      await new Promise((resolve) => setTimeout(resolve, RESTORE_POLL_MS));
-    }
+      return Promise.resolve();
+    });
+    await readToEnd(events, TOPICS.incidentEvents, deadline, timeoutMs);
+    const before = engine.liveCount;
+    engine.restore(records.values(), collected);
+    restored = true;
+    report.onRestored(Math.max(0, engine.liveCount - before));
+    return [incidents, events];
   } catch (e) {
-    await consumer.stop().catch(() => undefined);
-    throw wrapError('bus-failure', `expected to rebuild incidents from ${TOPICS.incidents}`, e, true);
+    await Promise.allSettled([incidents.stop(), events.stop()]);
+    throw wrapError('bus-failure', `expected to rebuild incidents from ${TOPICS.incidents} and ${TOPICS.incidentEvents}`, e, true);
+  }
+}
+
+async function readToEnd(consumer: Consumer, topic: string, deadline: number, timeoutMs: number): Promise<void> {
+  for (;;) {
+    const lag = (await consumer.lag())[topic] ?? 0;
+    if (lag === 0) return;
+    if (Date.now() > deadline) {
+      throw new IncidentsError(
+        'restore-timeout',
+        `expected to read ${topic} to its end within ${timeoutMs} ms; got ${lag} records still unread`,
+        {
+          retriable: true,
+        },
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, RESTORE_POLL_MS));
   }
 }
 

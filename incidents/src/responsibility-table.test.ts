@@ -51,7 +51,7 @@ describe('the shipped responsibility table', () => {
   const table = loadResponsibilityTable(shippedText, 'responsibility.yaml');
 
   it('loads, with its version and the demo city departments', () => {
-    expect(table.version).toBe('2026-11-21.2');
+    expect(table.version).toBe('2026-11-22.1');
     expect(table.departments.map((d) => d.id).sort()).toEqual(
       [
         'dept.development',
@@ -126,7 +126,7 @@ describe('lookupResponsibility', () => {
 
   it('cites the table version, the rule line and why in its reason', () => {
     const m = lookupResponsibility(table, 'pollution', 'hb.lingang');
-    expect(m.reason).toContain('2026-11-21.2');
+    expect(m.reason).toContain('2026-11-22.1');
     expect(m.reason).toContain(`line ${m.rule.line}`);
     expect(m.reason).toContain('because');
     expect(m.reason).toContain('dept.ecology');

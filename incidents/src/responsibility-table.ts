@@ -2,7 +2,15 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Type } from '@sinclair/typebox';
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
-import { EVENT_KINDS, EVENT_KIND_LABELS, validator, type DimensionRecord, type EventKind } from '@cityops/schemas';
+import {
+  EVENT_KINDS,
+  EVENT_KIND_LABELS,
+  WARNING_LEVELS,
+  validator,
+  type DimensionRecord,
+  type EventKind,
+  type WarningLevel,
+} from '@cityops/schemas';
 import { IncidentsError, type TableIssue } from './errors.js';
 
 /*
@@ -21,17 +29,59 @@ export type DispatchMode = (typeof DISPATCH_MODES)[number];
 /** The areas value of a city-wide rule. */
 export const ANY_AREA = '*';
 
+/** One shift of a department's on-duty roster (值班表), in the table's local time. */
+export interface RosterShift {
+  /** Who is on duty: the login commanders and notifications name. */
+  readonly login: string;
+  readonly name: string;
+  /** Minutes after local midnight the shift starts (inclusive) … */
+  readonly fromMinute: number;
+  /** … and ends (exclusive); a shift with to < from runs over midnight. */
+  readonly toMinute: number;
+}
+
 export interface DepartmentEntry {
   readonly id: string;
   readonly name_zh: string;
   readonly name_en: string;
+  /** The department one level up (上级), the default escalation target; '' when none. */
+  readonly supervisor: string;
+  readonly roster: readonly RosterShift[];
 }
 
 export interface ServiceLevel {
+  /** Minutes a commander has to confirm a proposed dispatch (rule `dispatch: confirm`). */
+  readonly confirm_minutes: number;
   /** Minutes from dispatch until the department must accept the case. */
   readonly accept_minutes: number;
+  /** Minutes from acceptance until the department must be on site; 0: the stage is skipped. */
+  readonly arrive_minutes: number;
   /** Minutes from dispatch until the department must have resolved it. */
   readonly resolve_minutes: number;
+}
+
+/** How warnings are grouped into incidents (see README, "Correlation"). */
+export interface CorrelationSettings {
+  /** A warning joins an incident whose last warning came at most this long before. */
+  readonly windowMs: number;
+  /** Warnings in different areas still join when they are at most this far apart (border cases). */
+  readonly radiusM: number;
+  /** Groups of kinds that describe one real-world event (e.g. price_shock with market_volatility). */
+  readonly relatedKinds: readonly (readonly EventKind[])[];
+}
+
+/** When the machine may verify a resolution on its own. */
+export interface VerificationSettings {
+  /** Every warning of the case must have been all-clear for this long. */
+  readonly quietMs: number;
+  /** After a resolution, how long to wait for the all-clear before asking a person to verify. */
+  readonly maxWaitMs: number;
+}
+
+/** What is exposed in an area, weighing severity. */
+export interface AreaExposure {
+  readonly population: number;
+  readonly assets: readonly string[];
 }
 
 export interface ResponsibilityRule {
@@ -44,6 +94,10 @@ export interface ResponsibilityRule {
   readonly assist: readonly string[];
   readonly sla: ServiceLevel;
   readonly dispatch: DispatchMode;
+  /** Per-level exceptions to `dispatch` (e.g. auto at red even where the rule says confirm). */
+  readonly dispatchByLevel: Readonly<Partial<Record<WarningLevel, DispatchMode>>>;
+  /** Departments to escalate to, in order, when an SLA clock runs out; [] = the supervisors' chain. */
+  readonly escalateTo: readonly string[];
   /** Why this department: the duty or plan the rule rests on ('' when the table gives none). */
   readonly basis: string;
   /** 1-based line of the rule in the table's source, cited in dispatch reasons. */
@@ -57,7 +111,17 @@ export interface ResponsibilityTable {
   readonly sourceName: string;
   readonly departments: readonly DepartmentEntry[];
   readonly rules: readonly ResponsibilityRule[];
+  readonly correlation: CorrelationSettings;
+  readonly verification: VerificationSettings;
+  /** Area id → what is exposed there ({} when the table gives none). */
+  readonly exposure: Readonly<Record<string, AreaExposure>>;
+  /** The roster's local time: minutes east of UTC (480 for China Standard Time). */
+  readonly utcOffsetMinutes: number;
 }
+
+/** Defaults of the optional table sections, documented in the README. */
+export const DEFAULT_CORRELATION = { window_minutes: 30, radius_m: 500 } as const;
+export const DEFAULT_VERIFICATION = { quiet_minutes: 10, max_wait_minutes: 60 } as const;
 
 export interface ResponsibilityMatch {
   readonly rule: ResponsibilityRule;
@@ -72,12 +136,31 @@ export interface ResponsibilityMatch {
 /* The file's shape. Enumerations (kind, dispatch) and cross-references are checked afterwards so
    their messages can list what is allowed instead of TypeBox's generic "expected union value". */
 const TextId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._-]+$' });
+const ClockTime = Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$', description: 'HH:MM' });
 const TableFile = Type.Object(
   {
     version: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._-]+$' }),
     departments: Type.Array(
       Type.Object(
-        { id: TextId, name_zh: Type.String({ minLength: 1, maxLength: 200 }), name_en: Type.String({ minLength: 1, maxLength: 200 }) },
+        {
+          id: TextId,
+          name_zh: Type.String({ minLength: 1, maxLength: 200 }),
+          name_en: Type.String({ minLength: 1, maxLength: 200 }),
+          supervisor: Type.Optional(Type.String()),
+          roster: Type.Optional(
+            Type.Array(
+              Type.Object(
+                {
+                  login: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._@-]+$' }),
+                  name: Type.Optional(Type.String({ maxLength: 100 })),
+                  from: ClockTime,
+                  to: ClockTime,
+                },
+                { additionalProperties: false },
+              ),
+            ),
+          ),
+        },
         { additionalProperties: false },
       ),
       { minItems: 1 },
@@ -92,17 +175,53 @@ const TableFile = Type.Object(
           sla: Type.Object(
             {
               // A week at most: anything longer is not a service level but a typo.
+              confirm_minutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_080 })),
               accept_minutes: Type.Integer({ minimum: 1, maximum: 10_080 }),
+              arrive_minutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_080 })),
               resolve_minutes: Type.Integer({ minimum: 1, maximum: 43_200 }),
             },
             { additionalProperties: false },
           ),
           dispatch: Type.String(),
+          dispatch_by_level: Type.Optional(Type.Record(Type.String(), Type.String())),
+          escalate_to: Type.Optional(Type.Array(Type.String(), { maxItems: 10 })),
           basis: Type.Optional(Type.String({ maxLength: 300 })),
         },
         { additionalProperties: false },
       ),
       { minItems: 1 },
+    ),
+    utc_offset_minutes: Type.Optional(Type.Integer({ minimum: -720, maximum: 840 })),
+    correlation: Type.Optional(
+      Type.Object(
+        {
+          window_minutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 1440 })),
+          radius_m: Type.Optional(Type.Number({ minimum: 0, maximum: 50_000 })),
+          related_kinds: Type.Optional(Type.Array(Type.Array(Type.String(), { minItems: 2 }))),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    verification: Type.Optional(
+      Type.Object(
+        {
+          quiet_minutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 1440 })),
+          max_wait_minutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_080 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    exposure: Type.Optional(
+      Type.Record(
+        Type.String({ minLength: 1, maxLength: 64 }),
+        Type.Object(
+          {
+            population: Type.Optional(Type.Integer({ minimum: 0 })),
+            assets: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 50 })),
+          },
+          { additionalProperties: false },
+        ),
+      ),
     ),
   },
   { $id: 'ResponsibilityTable', additionalProperties: false },
@@ -168,10 +287,49 @@ export function loadResponsibilityTable(text: string, sourceName: string): Respo
         ),
       );
     } else {
-      departments.set(d.id, { entry: { id: d.id, name_zh: d.name_zh, name_en: d.name_en }, index });
+      departments.set(d.id, {
+        entry: {
+          id: d.id,
+          name_zh: d.name_zh,
+          name_en: d.name_en,
+          supervisor: d.supervisor ?? '',
+          roster: (d.roster ?? []).map((r) => ({
+            login: r.login,
+            name: r.name ?? r.login,
+            fromMinute: minuteOf(r.from),
+            toMinute: minuteOf(r.to),
+          })),
+        },
+        index,
+      });
     }
   });
   const knownDepartments = [...departments.keys()].join(', ');
+  data.departments.forEach((d, index) => {
+    if (d.supervisor === undefined) return;
+    if (!departments.has(d.supervisor))
+      issues.push(
+        issue(
+          ['departments', index, 'supervisor'],
+          `expected a department id defined under departments (${knownDepartments}); got '${d.supervisor}'`,
+        ),
+      );
+    else if (d.supervisor === d.id)
+      issues.push(issue(['departments', index, 'supervisor'], `expected another department as supervisor; got '${d.id}' itself`));
+  });
+  // A supervisor chain that loops would escalate forever between the same departments.
+  for (const { entry, index } of departments.values()) {
+    const seen = new Set([entry.id]);
+    for (let next = entry.supervisor; next !== ''; next = departments.get(next)?.entry.supervisor ?? '') {
+      if (seen.has(next)) {
+        issues.push(
+          issue(['departments', index, 'supervisor'], `expected a supervisor chain without loops; got ${[...seen, next].join(' → ')}`),
+        );
+        break;
+      }
+      seen.add(next);
+    }
+  }
 
   const rules: ResponsibilityRule[] = [];
   /** `${kind}\u0000${area}` → index of the rule that claimed it first. */
@@ -203,6 +361,23 @@ export function loadResponsibilityTable(text: string, sourceName: string): Respo
       else if (a === r.department)
         issues.push(issue(here('assist', i), `expected assisting departments other than the lead; got the lead '${a}'`));
       else if (assist.indexOf(a) !== i) issues.push(issue(here('assist', i), `expected each assisting department once; got '${a}' twice`));
+    });
+
+    const byLevel: Partial<Record<WarningLevel, DispatchMode>> = {};
+    for (const [level, mode] of Object.entries(r.dispatch_by_level ?? {})) {
+      if (!isWarningLevel(level))
+        issues.push(issue(here('dispatch_by_level', level), `expected a level key (${WARNING_LEVELS.join(', ')}); got '${level}'`));
+      else if (!isDispatchMode(mode))
+        issues.push(issue(here('dispatch_by_level', level), `expected one of ${DISPATCH_MODES.join(', ')}; got '${mode}'`));
+      else byLevel[level] = mode;
+    }
+    const escalateTo = r.escalate_to ?? [];
+    escalateTo.forEach((a, i) => {
+      if (!departments.has(a))
+        issues.push(issue(here('escalate_to', i), `expected a department id defined under departments (${knownDepartments}); got '${a}'`));
+      else if (a === r.department)
+        issues.push(issue(here('escalate_to', i), `expected escalation to other departments than the lead; got the lead '${a}'`));
+      else if (escalateTo.indexOf(a) !== i) issues.push(issue(here('escalate_to', i), `expected each department once; got '${a}' twice`));
     });
 
     if (r.sla.resolve_minutes < r.sla.accept_minutes) {
@@ -237,8 +412,16 @@ export function loadResponsibilityTable(text: string, sourceName: string): Respo
         areas: [...r.areas],
         department: r.department,
         assist: [...assist],
-        sla: { accept_minutes: r.sla.accept_minutes, resolve_minutes: r.sla.resolve_minutes },
+        sla: {
+          // A proposal waits as long for a commander as a dispatch waits for the department.
+          confirm_minutes: r.sla.confirm_minutes ?? r.sla.accept_minutes,
+          accept_minutes: r.sla.accept_minutes,
+          arrive_minutes: r.sla.arrive_minutes ?? 0,
+          resolve_minutes: r.sla.resolve_minutes,
+        },
         dispatch: r.dispatch,
+        dispatchByLevel: byLevel,
+        escalateTo: [...escalateTo],
         basis: r.basis ?? '',
         line: locate(here()).line,
       });
@@ -253,8 +436,73 @@ export function loadResponsibilityTable(text: string, sourceName: string): Respo
     }
   }
 
+  const related: EventKind[][] = [];
+  (data.correlation?.related_kinds ?? []).forEach((group, g) => {
+    const kinds: EventKind[] = [];
+    group.forEach((k, i) => {
+      if (!isEventKind(k))
+        issues.push(issue(['correlation', 'related_kinds', g, i], `expected one of ${EVENT_KINDS.join(', ')}; got '${k}'`));
+      else if (related.some((other) => other.includes(k)))
+        issues.push(issue(['correlation', 'related_kinds', g, i], `expected each kind in one group at most; got '${k}' again`));
+      else kinds.push(k);
+    });
+    related.push(kinds);
+  });
+
   if (issues.length > 0) fail(sourceName, issues);
-  return { version: data.version, sourceName, departments: [...departments.values()].map((d) => d.entry), rules };
+  const exposure: Record<string, AreaExposure> = {};
+  for (const [area, e] of Object.entries(data.exposure ?? {})) exposure[area] = { population: e.population ?? 0, assets: e.assets ?? [] };
+  return {
+    version: data.version,
+    sourceName,
+    departments: [...departments.values()].map((d) => d.entry),
+    rules,
+    correlation: {
+      windowMs: (data.correlation?.window_minutes ?? DEFAULT_CORRELATION.window_minutes) * 60_000,
+      radiusM: data.correlation?.radius_m ?? DEFAULT_CORRELATION.radius_m,
+      relatedKinds: related.filter((g) => g.length > 1),
+    },
+    verification: {
+      quietMs: (data.verification?.quiet_minutes ?? DEFAULT_VERIFICATION.quiet_minutes) * 60_000,
+      maxWaitMs: (data.verification?.max_wait_minutes ?? DEFAULT_VERIFICATION.max_wait_minutes) * 60_000,
+    },
+    exposure,
+    utcOffsetMinutes: data.utc_offset_minutes ?? 480,
+  };
+}
+
+/** The dispatch mode of a rule for an incident at `level` (a per-level exception wins). */
+export function dispatchModeFor(rule: ResponsibilityRule, level: WarningLevel): DispatchMode {
+  return rule.dispatchByLevel[level] ?? rule.dispatch;
+}
+
+/**
+ * Where a case goes when its SLA clock runs out, in order: the rule's `escalate_to`, or else the
+ * lead department's supervisor, that one's supervisor, and so on.
+ */
+export function escalationChain(table: ResponsibilityTable, rule: ResponsibilityRule, leadId: string): string[] {
+  if (rule.escalateTo.length > 0) return rule.escalateTo.filter((d) => d !== leadId);
+  const chain: string[] = [];
+  for (let d = table.departments.find((x) => x.id === leadId)?.supervisor ?? ''; d !== '' && !chain.includes(d);) {
+    chain.push(d);
+    d = table.departments.find((x) => x.id === d)?.supervisor ?? '';
+  }
+  return chain;
+}
+
+/** Who is on duty in a department at `tsMs` by its roster (empty when it has none for that time). */
+export function onDuty(table: ResponsibilityTable, departmentId: string, tsMs: number): RosterShift[] {
+  const d = table.departments.find((x) => x.id === departmentId);
+  if (d === undefined) return [];
+  const minute = Math.floor(((tsMs / 60_000 + table.utcOffsetMinutes) % 1440) + 1440) % 1440;
+  return d.roster.filter((s) =>
+    s.fromMinute <= s.toMinute ? minute >= s.fromMinute && minute < s.toMinute : minute >= s.fromMinute || minute < s.toMinute,
+  );
+}
+
+/** Whether two kinds describe one real-world event by the table (the same kind, or one related group). */
+export function kindsRelated(table: ResponsibilityTable, a: EventKind, b: EventKind): boolean {
+  return a === b || table.correlation.relatedKinds.some((g) => g.includes(a) && g.includes(b));
 }
 
 /**
@@ -340,6 +588,14 @@ function departmentOf(table: ResponsibilityTable, id: string): DepartmentEntry {
 
 function isEventKind(value: string): value is EventKind {
   return (EVENT_KINDS as readonly string[]).includes(value);
+}
+
+function isWarningLevel(value: string): value is WarningLevel {
+  return (WARNING_LEVELS as readonly string[]).includes(value);
+}
+
+function minuteOf(hhmm: string): number {
+  return Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
 }
 
 function isDispatchMode(value: string): value is DispatchMode {

@@ -205,8 +205,38 @@ export const INCIDENT_EVENT_TYPES = [
   'commented',
   'resolved',
   'closed',
+  /** The machine proposes a department and waits for a commander (rule `dispatch: confirm`). */
+  'proposed',
+  /** A commander confirmed (or overrode) a proposal; a dispatch order goes out with it. */
+  'confirmed',
+  /** The department reports it is on site (starts the resolve stage's clock). */
+  'arrived',
+  /** A commander sends the case to another department. */
+  'reassigned',
+  /** A commander withdraws a dispatch; the case waits for a new decision. */
+  'recalled',
+  /** An SLA clock ran out (`stage` says which). */
+  'sla_breached',
+  /** A warning's condition is over (sensor back in range, warning closed); `ref_ids` name the warnings. */
+  'all_clear',
+  /** The resolution was checked: by the machine from all-clear signals, or by a person. */
+  'verified',
+  /** Incidents were merged: on the survivor `ref_ids` are the absorbed incidents, on an absorbed one the survivor. */
+  'merged',
+  /** Warnings were split off into a new incident; `ref_ids` are the warnings (and the new incident). */
+  'split',
+  /** Severity or priority changed (new evidence, spread, duration); `detail` gives the reasons. */
+  'severity_changed',
 ] as const;
 
+export const SLA_STAGES = ['', 'confirm', 'accept', 'arrive', 'resolve', 'verify'] as const;
+
+/**
+ * One step of an incident's life (the audit trail). Besides what happened, each event carries
+ * the case's state *after* the step — lead and assisting departments, severity, priority, the
+ * running SLA clock, escalation level — so state can be rebuilt from the events alone after a
+ * restart, and SLA compliance can be computed in SQL.
+ */
 export const IncidentEvent = Type.Object(
   {
     id: Id,
@@ -218,6 +248,28 @@ export const IncidentEvent = Type.Object(
     actor: Name,
     machine_made: Type.Boolean(),
     detail: Type.String({ maxLength: 2000 }),
+    /** The incident revision this step produced (events of one revision describe one change). */
+    revision: Type.Integer({ minimum: 1 }),
+    /** Lead department after the step ('' while none is proposed). */
+    department_id: Type.String({ maxLength: 64 }),
+    /** Assisting departments after the step. */
+    assist_ids: Type.Array(Id, { maxItems: 20 }),
+    /** 0…100, from level, spread, duration and exposure; `severity_changed` events give the reasons. */
+    severity: Type.Number({ minimum: 0, maximum: 100 }),
+    /** 'P1' (most urgent) … 'P4'. */
+    priority: literalUnion(['P1', 'P2', 'P3', 'P4'] as const, 'priority'),
+    /** The SLA stage whose clock runs after the step ('' when none runs). */
+    stage: literalUnion(SLA_STAGES, 'SLA stage'),
+    /** When that clock runs out, epoch ms; 0 when none runs. */
+    due_at: Type.Integer({ minimum: 0, maximum: 4_102_444_800_000 }),
+    /** 0 = with the lead department; n = escalated n steps up its escalation chain. */
+    escalation_level: Type.Integer({ minimum: 0, maximum: 20 }),
+    /**
+     * What the step concerns: for `opened`/`warning_joined` the warning, its source, then its
+     * evidence (anomalies, detections, forecasts); for `all_clear` the warnings cleared; for
+     * `merged`/`split` the other incident(s) and moved warnings.
+     */
+    ref_ids: Type.Array(Id, { maxItems: 200 }),
   },
   { $id: 'IncidentEvent', additionalProperties: false },
 );
@@ -393,6 +445,8 @@ export type Incident = Static<typeof Incident>;
 export type IncidentStatus = Static<typeof IncidentStatusSchema>;
 export type IncidentEvent = Static<typeof IncidentEvent>;
 export type IncidentEventType = IncidentEvent['type'];
+export type SlaStage = IncidentEvent['stage'];
+export type Priority = IncidentEvent['priority'];
 export type DispatchOrder = Static<typeof DispatchOrder>;
 export type DeadLetter = Static<typeof DeadLetter>;
 export type FieldError = Static<typeof FieldError>;

@@ -14,7 +14,7 @@ import {
   type Incident,
   type RunningWorker,
 } from '@cityops/schemas';
-import { readResponsibilityTableFile, startIncidentWorker } from '../../src/index.js';
+import { readResponsibilityTableFile, startIncidentWorker, type RunningIncidentWorker } from '../../src/index.js';
 
 /*
  * The incidents role end to end on the in-process bus: warnings in; incidents, events, dispatch
@@ -95,7 +95,7 @@ async function setUp(options: InProcessBusOptions = {}): Promise<Bus> {
   return bus;
 }
 
-async function start(bus: Bus, groupId?: string, initialIncidents?: Incident[]): Promise<RunningWorker> {
+async function start(bus: Bus, groupId?: string, initialIncidents?: Incident[]): Promise<RunningIncidentWorker> {
   const w = await startIncidentWorker({
     bus,
     table,
@@ -121,7 +121,8 @@ describe('incident worker on the in-process bus', () => {
     await produceWarnings(bus, [first, warning({ level: 'red' }), warning({ kind: 'crowd', area_id: 'area-square' })]);
 
     await vi.waitFor(() => expect(worker.health().counters.warnings_in).toBe(3));
-    await vi.waitFor(() => expect(events.length).toBe(6));
+    // opened+dispatched, joined+level_raised+severity_changed, opened+proposed.
+    await vi.waitFor(() => expect(events.length).toBe(7));
 
     const order = decoded(dispatches, (m) => decodeRecord(DispatchOrder, m.value));
     expect(order).toHaveLength(1);
@@ -147,7 +148,7 @@ describe('incident worker on the in-process bus', () => {
       decoded(events, (m) => decodeRecord(IncidentEvent, m.value))
         .map((e) => e.type)
         .sort(),
-    ).toEqual(['commented', 'dispatched', 'level_raised', 'opened', 'opened', 'warning_joined'].sort());
+    ).toEqual(['proposed', 'dispatched', 'level_raised', 'opened', 'opened', 'severity_changed', 'warning_joined'].sort());
     const departments = dimensions.map((m) => decodeDimension(m.headers, m.value)).flatMap((r) => (r.ok ? [r.value] : []));
     expect(departments.filter((d) => d.name === 'Department')).toHaveLength(9);
 
@@ -183,12 +184,12 @@ describe('incident worker on the in-process bus', () => {
     const bus = await setUp();
     // The in-process bus keeps only what some group still needs; Kafka keeps its topics for
     // their retention. A group that never reads stands in for that here.
-    const retention = bus.consumer({ groupId: 'test-retention', topics: [TOPICS.incidents, TOPICS.warnings] });
+    const retention = bus.consumer({ groupId: 'test-retention', topics: [TOPICS.incidents, TOPICS.incidentEvents, TOPICS.warnings] });
     await retention.run(() => Promise.resolve());
     retention.pause();
     const dispatches = await tap(bus, TOPICS.dispatches);
     const first = await start(bus, 'incidents-a');
-    const ws = [warning(), warning({ area_id: 'hb.haihe', kind: 'stopped_vehicle' })];
+    const ws = [warning(), warning({ area_id: 'hb.haihe', kind: 'stopped_vehicle', lon: 121.5 })];
     await produceWarnings(bus, ws);
     await vi.waitFor(() => expect(dispatches.length).toBe(2));
     await first.stop();
@@ -198,6 +199,14 @@ describe('incident worker on the in-process bus', () => {
     // A new group reads the warnings topic from the beginning: every warning is delivered again.
     const second = await start(bus, 'incidents-b');
     expect(second.health().counters).toMatchObject({ incidents_open: 2, incidents_restored: 2 });
+    // The SLA clocks come back from the events: the same stage and deadline as the dispatch said.
+    const firstOrder = decoded(dispatches, (m) => decodeRecord(DispatchOrder, m.value)).find((d) => d.incident_id === stableId(ws[0]!.id));
+    expect(second.backend.view(stableId(ws[0]!.id))).toMatchObject({
+      stage: 'accept',
+      due_at: firstOrder?.accept_due,
+      escalation_level: 0,
+    });
+    expect(second.backend.view(stableId(ws[0]!.id))?.evidence.map((e) => e.source)).toEqual(['sensor:s-water-01']);
     await produceWarnings(bus, [warning()]);
     await vi.waitFor(() => expect(second.health().counters.warnings_in).toBe(3));
     expect(second.health().counters).toMatchObject({ incidents_opened: 0, warnings_duplicate: 2, incidents_open: 2, dispatches: 0 });
