@@ -11,6 +11,7 @@ import {
 import {
   DEFAULT_PARTITIONS,
   EarlyWarning,
+  WarningCleared,
   Incident as IncidentSchema,
   IncidentEvent as IncidentEventSchema,
   TOPICS,
@@ -99,6 +100,7 @@ const RESTORE_POLL_MS = 20;
 /** Topics this role reads or writes; created if missing (existing ones are left as they are). */
 const TOPICS_USED = [
   TOPICS.warnings,
+  TOPICS.warningsCleared,
   TOPICS.incidents,
   TOPICS.incidentEvents,
   TOPICS.dispatches,
@@ -108,6 +110,7 @@ const TOPICS_USED = [
 
 interface Counters {
   warnings_in: number;
+  all_clears_in: number;
   warnings_duplicate: number;
   incidents_opened: number;
   dispatches: number;
@@ -142,6 +145,7 @@ export async function startIncidentWorker(options: IncidentWorkerOptions): Promi
   let deadLettered = 0;
   const counters: Counters = {
     warnings_in: 0,
+    all_clears_in: 0,
     warnings_duplicate: 0,
     incidents_opened: 0,
     dispatches: 0,
@@ -237,7 +241,31 @@ export async function startIncidentWorker(options: IncidentWorkerOptions): Promi
     for (const change of engine.tick()) collect(change);
   };
 
+  /** All-clears from the detectors: a resolved case whose warnings are all clear can be verified by the data. */
+  const handleCleared = async (batch: MessageBatch): Promise<void> => {
+    for (const message of batch.messages) {
+      const decoded = decodeRecord(WarningCleared, message.value);
+      if (!decoded.ok) {
+        await deadLetter(producer, {
+          source: TOPICS.warningsCleared,
+          reason: decoded.reason,
+          errors: decoded.errors,
+          payload: decoded.payload,
+          key: message.key,
+        });
+        deadLettered++;
+        continue;
+      }
+      counters.all_clears_in++;
+      const c = decoded.value;
+      for (const change of engine.onAllClear({ ts: c.ts, source_id: c.source_id, reason: c.reason })) collect(change);
+    }
+    tick();
+    await flush();
+  };
+
   const handleWarnings = async (batch: MessageBatch): Promise<void> => {
+    if (batch.topic === TOPICS.warningsCleared) return handleCleared(batch);
     await syncTable();
     for (const message of batch.messages) {
       counters.warnings_in++;
@@ -288,7 +316,12 @@ export async function startIncidentWorker(options: IncidentWorkerOptions): Promi
     // and one outbox. Results a failed attempt could not publish go first; the redelivered
     // warnings are duplicates for the engine by now.
     loop = await startConsumerLoop({
-      consumer: bus.consumer({ groupId, topics: [TOPICS.warnings], fromBeginning: true, maxBatchSize: options.maxBatchSize ?? 500 }),
+      consumer: bus.consumer({
+        groupId,
+        topics: [TOPICS.warnings, TOPICS.warningsCleared],
+        fromBeginning: true,
+        maxBatchSize: options.maxBatchSize ?? 500,
+      }),
       handle: handleWarnings,
       flush,
       alsoStop: followers,

@@ -169,6 +169,30 @@ export const EarlyWarning = Type.Object(
   { $id: 'EarlyWarning', additionalProperties: false },
 );
 
+/**
+ * The condition behind a source's warnings has ended: its episode closed (the sensor is back in
+ * its expected band for long enough). The incidents role uses it to verify a resolved case
+ * before closing it; warnings themselves are immutable records of what was raised.
+ */
+export const WarningCleared = Type.Object(
+  {
+    id: Id,
+    schema_version: Version(1),
+    /** When the condition was seen to end (event time of the point that closed the episode). */
+    ts: EpochMs,
+    kind: EventKindSchema,
+    area_id: Type.String({ maxLength: 64 }),
+    source_kind: SourceKindSchema,
+    source_id: Id,
+    /** Event time of the episode's first anomalous point: with source_id, the episode's identity. */
+    started_at: EpochMs,
+    reason: Type.String({ maxLength: 500 }),
+    produced_by: Name,
+    machine_made: Type.Boolean(),
+  },
+  { $id: 'WarningCleared', additionalProperties: false },
+);
+
 export const INCIDENT_STATUSES = ['open', 'dispatched', 'accepted', 'resolved', 'closed'] as const;
 export const IncidentStatusSchema = literalUnion(INCIDENT_STATUSES, 'incident lifecycle stage');
 
@@ -441,6 +465,7 @@ export type VisionDetection = Static<typeof VisionDetection>;
 export type Anomaly = Static<typeof Anomaly>;
 export type Forecast = Static<typeof Forecast>;
 export type EarlyWarning = Static<typeof EarlyWarning>;
+export type WarningCleared = Static<typeof WarningCleared>;
 export type Incident = Static<typeof Incident>;
 export type IncidentStatus = Static<typeof IncidentStatusSchema>;
 export type IncidentEvent = Static<typeof IncidentEvent>;
@@ -469,6 +494,7 @@ export const RECORD_SCHEMAS = {
   Anomaly,
   Forecast,
   EarlyWarning,
+  WarningCleared,
   Incident,
   IncidentEvent,
   DispatchOrder,

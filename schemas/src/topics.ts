@@ -10,6 +10,8 @@ export const TOPICS = {
   anomalies: 'anomalies',
   forecasts: 'forecasts',
   warnings: 'warnings',
+  /** Ends of warning episodes (WarningCleared), keyed by source: the all-clear incidents verify with. */
+  warningsCleared: 'warnings.cleared',
   incidents: 'incidents',
   incidentEvents: 'incident.events',
   dispatches: 'dispatches',
@@ -37,6 +39,7 @@ export const DEFAULT_PARTITIONS: Readonly<Record<TopicName, number>> = {
   anomalies: 4,
   forecasts: 4,
   warnings: 2,
+  'warnings.cleared': 2,
   incidents: 2,
   'incident.events': 2,
   dispatches: 2,

@@ -31,6 +31,7 @@ export const TABLES = [
   'anomalies',
   'forecasts',
   'warnings',
+  'warnings_cleared',
   'incidents',
   'incident_events',
   'dispatches',

@@ -23,6 +23,7 @@ const CONTRACTS: Record<JsonTable, ObjectContract> = {
   anomalies: C.Anomaly,
   forecasts: C.Forecast,
   warnings: C.EarlyWarning,
+  warnings_cleared: C.WarningCleared,
   incidents: C.Incident,
   incident_events: C.IncidentEvent,
   dispatches: C.DispatchOrder,

@@ -16,6 +16,7 @@ import type {
   Sensor,
   SensorReading,
   VisionDetection,
+  WarningCleared,
 } from '@cityops/schemas';
 import { TABLES, type TableName } from './store.js';
 
@@ -34,6 +35,7 @@ export interface TableRowMap {
   anomalies: Anomaly;
   forecasts: Forecast;
   warnings: EarlyWarning;
+  warnings_cleared: WarningCleared;
   incidents: Incident;
   incident_events: IncidentEvent;
   dispatches: DispatchOrder;
@@ -138,6 +140,19 @@ const SPECS: { readonly [T in TableName]: ColumnSpec<TableRowMap[T]> } = {
     reasons: 'strings',
     score: 'number',
     evidence_ids: 'strings',
+    produced_by: 'string',
+    machine_made: 'bool',
+  },
+  warnings_cleared: {
+    id: 'string',
+    schema_version: 'number',
+    ts: 'time',
+    kind: 'string',
+    area_id: 'string',
+    source_kind: 'string',
+    source_id: 'string',
+    started_at: 'time',
+    reason: 'string',
     produced_by: 'string',
     machine_made: 'bool',
   },

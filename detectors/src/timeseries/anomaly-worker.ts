@@ -14,6 +14,7 @@ import {
   DEFAULT_PARTITIONS,
   EVENT_KIND_LABELS,
   EarlyWarning as EarlyWarningSchema,
+  WarningCleared as WarningClearedSchema,
   SENSOR_KIND_INFO,
   SensorReading as SensorReadingSchema,
   TOPICS,
@@ -29,6 +30,7 @@ import {
   type Area,
   type Clock,
   type EarlyWarning,
+  type WarningCleared,
   type FieldError,
   type RunningWorker,
   type Sensor,
@@ -104,12 +106,20 @@ export const DEFAULT_SCALE_FLOOR_BY_KIND: Readonly<Record<SensorKind, number>> =
 const WORKER_NAME = 'anomaly';
 /** A stuck run gets one anomaly record on its first stuck reading and then every this many. */
 const STUCK_ANOMALY_EVERY = 60;
-const TOPICS_USED = [TOPICS.dimensions, TOPICS.sensorReadings, TOPICS.anomalies, TOPICS.warnings, TOPICS.deadLetters] as const;
+const TOPICS_USED = [
+  TOPICS.dimensions,
+  TOPICS.sensorReadings,
+  TOPICS.anomalies,
+  TOPICS.warnings,
+  TOPICS.warningsCleared,
+  TOPICS.deadLetters,
+] as const;
 
 interface Counters {
   points_scored: number;
   anomalies_emitted: number;
   warnings_emitted: number;
+  warnings_cleared_emitted: number;
   skipped_out_of_order: number;
   skipped_nan: number;
   skipped_duplicate: number;
@@ -146,6 +156,7 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
     points_scored: 0,
     anomalies_emitted: 0,
     warnings_emitted: 0,
+    warnings_cleared_emitted: 0,
     skipped_out_of_order: 0,
     skipped_nan: 0,
     skipped_duplicate: 0,
@@ -161,16 +172,19 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
   // a number in the table rather than an object to follow), then flat arrays for the rest.
   const series = new Map<string, number>();
   const seriesKind: SensorKind[] = [];
+  /** The sensor id of each series index (the reverse of `series`). */
+  const seriesSensor: string[] = [];
   /** Consecutive stuck points, to thin out their anomaly records. */
   const stuckRun: number[] = [];
   /** Times a sensor changed kind (step 2 compares the count before and during its loop). */
   let kindResets = 0;
   // Anomalies first, so a warning's evidence exists when it lands.
-  const outbox = new Outbox([TOPICS.anomalies, TOPICS.warnings]);
+  const outbox = new Outbox([TOPICS.anomalies, TOPICS.warnings, TOPICS.warningsCleared]);
   const scratch = new Scratch(maxBatchSize);
   const threshold = detector.threshold;
   const checkAnomaly = validator(AnomalySchema);
   const checkWarning = validator(EarlyWarningSchema);
+  const checkCleared = validator(WarningClearedSchema);
 
   let producer: Producer;
   try {
@@ -212,6 +226,7 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
       index = detector.addSeries();
       detector.setScaleFloor(index, floors[r.kind]);
       series.set(r.sensor_id, index);
+      seriesSensor[index] = r.sensor_id;
       seriesKind[index] = r.kind;
       stuckRun[index] = 0;
     } else if (seriesKind[index] !== r.kind) {
@@ -354,12 +369,41 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
       const index = seriesOf[i]!;
       if (status === POINT_STATUS.scored && !(Math.abs(out[i]!) >= threshold)) {
         stuckRun[index] = 0;
-        tracker.observeNormal(index);
+        tracker.observeNormal(index, scratch.ts[i]!);
       } else if (status === POINT_STATUS.gapReset) {
         tracker.end(index);
       } else if (status === POINT_STATUS.scored || status === POINT_STATUS.stuck) {
         decideFlagged(i, index, status, invalid);
       }
+    }
+  };
+
+  /**
+   * Step 3, last: an all-clear (WarningCleared) for each episode the batch's normal points closed,
+   * so the incidents role can verify a resolved case by the data rather than by a person's word.
+   */
+  const clearEnded = (invalid: InvalidOutput[]): void => {
+    for (const c of tracker.takeClosed()) {
+      const sensorId = seriesSensor[c.series]!;
+      const sensor = sensors.get(sensorId);
+      const cleared: WarningCleared = {
+        id: stableId('cleared', sensorId, c.startTs),
+        schema_version: 1,
+        ts: c.endTs,
+        kind: c.event,
+        area_id: sensor?.area_id ?? '',
+        source_kind: 'sensor',
+        source_id: sensorId,
+        started_at: c.startTs,
+        reason: clip(
+          `back within the expected range for ${policy.closeAfterPoints} consecutive readings at ${iso(c.endTs)}; the ${c.level} ${c.event} episode since ${iso(c.startTs)} (peak score ${fmt(c.peakScore)}) has ended`,
+          500,
+        ),
+        produced_by: producedBy,
+        machine_made: true,
+      };
+      if (checkCleared.check(cleared)) outbox.push(TOPICS.warningsCleared, recordMessage(sensorId, cleared, 'WarningCleared', cleared.ts));
+      else invalid.push({ topic: TOPICS.warningsCleared, key: sensorId, record: cleared, errors: checkCleared.errors(cleared) });
     }
   };
 
@@ -446,6 +490,7 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
     // 3. Decide: anomalies per point over threshold, warnings per episode open / level raise.
     const invalid: InvalidOutput[] = [];
     decide(n, invalid);
+    clearEnded(invalid);
     scratch.release();
 
     // 4. Produce, then let the bus commit.
@@ -471,6 +516,7 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
     const sent = await outbox.flush(producer);
     counters.anomalies_emitted += sent[TOPICS.anomalies] ?? 0;
     counters.warnings_emitted += sent[TOPICS.warnings] ?? 0;
+    counters.warnings_cleared_emitted += sent[TOPICS.warningsCleared] ?? 0;
   };
 
   let loop: ConsumerLoop;

@@ -24,6 +24,23 @@ function feed(
 const normal = { score: 1, anomalous: false } as const;
 
 describe('episode hysteresis', () => {
+  it('reports an episode closed by normal points as an all-clear, once, and not one ended by a reset', () => {
+    const tracker = new EpisodeTracker(DEFAULT_WARNING_POLICY);
+    const close = DEFAULT_WARNING_POLICY.closeAfterPoints;
+    feed(tracker, [normal, { score: 6 }, { score: 6 }, { score: 9 }, ...Array.from({ length: close }, () => normal)]);
+    expect(tracker.takeClosed()).toEqual([
+      { series: 0, event: 'waterlogging', level: 'yellow', direction: 'high', startTs: MINUTE, endTs: (3 + close) * MINUTE, peakScore: 9 },
+    ]);
+    expect(tracker.takeClosed()).toEqual([]);
+    expect(tracker.activeCount).toBe(0);
+
+    feed(tracker, [{ score: 6 }, { score: 6 }, { score: 6 }]);
+    expect(tracker.activeCount).toBe(1);
+    tracker.end(0);
+    expect(tracker.activeCount).toBe(0);
+    expect(tracker.takeClosed()).toEqual([]);
+  });
+
   it('opens after N consecutive anomalous points and not before', () => {
     const tracker = new EpisodeTracker(DEFAULT_WARNING_POLICY);
     const out = feed(tracker, [normal, { score: 6 }, { score: 6 }, normal, { score: 6 }, { score: 6 }, { score: 6 }, { score: 6 }]);

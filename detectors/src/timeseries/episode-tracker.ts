@@ -40,6 +40,19 @@ export interface EpisodeDecision {
   evidenceIds: readonly string[];
 }
 
+/** An episode that closed because its series came back to normal (not one ended by a reset). */
+export interface EpisodeClosure {
+  series: number;
+  event: EventKind;
+  level: WarningLevel;
+  direction: Direction;
+  /** Timestamp of the episode's first anomalous point (its identity, with the series). */
+  startTs: number;
+  /** Timestamp of the normal point that closed it. */
+  endTs: number;
+  peakScore: number;
+}
+
 interface SeriesEpisode {
   runDirection: Direction | undefined;
   runCount: number;
@@ -57,6 +70,7 @@ interface SeriesEpisode {
 export class EpisodeTracker {
   private readonly episodes: (SeriesEpisode | undefined)[] = [];
   private active = 0;
+  private closures: EpisodeClosure[] = [];
 
   constructor(private readonly policy: WarningPolicy) {}
 
@@ -65,9 +79,20 @@ export class EpisodeTracker {
     return this.active;
   }
 
+  /**
+   * Episodes closed by normal points since the last call, oldest first: each is an all-clear
+   * (WarningCleared) for the warnings its episode raised.
+   */
+  takeClosed(): EpisodeClosure[] {
+    if (this.closures.length === 0) return NO_CLOSURES;
+    const closed = this.closures;
+    this.closures = [];
+    return closed;
+  }
+
   observe(series: number, kind: SensorKind, point: ObservedPoint): EpisodeDecision | undefined {
     if (!point.anomalous) {
-      this.observeNormal(series);
+      this.observeNormal(series, point.ts);
       return undefined;
     }
     const e = (this.episodes[series] ??= freshEpisode());
@@ -86,7 +111,7 @@ export class EpisodeTracker {
         }
         return undefined;
       }
-      this.notContinued(e);
+      this.notContinued(series, e, point.ts);
       return undefined;
     }
 
@@ -116,19 +141,22 @@ export class EpisodeTracker {
    * `observe` of a point that is not anomalous (it never decides anything), without the point
    * object: this is nearly every point, and the worker calls it once per reading.
    */
-  observeNormal(series: number): void {
+  observeNormal(series: number, ts: number): void {
     const e = this.episodes[series];
     // A series with no anomalous point yet has nothing to count: its state is a fresh episode's.
     if (e === undefined) return;
     if (e.active) {
-      this.notContinued(e);
+      this.notContinued(series, e, ts);
       return;
     }
     if (e.guardRemaining > 0) e.guardRemaining--;
     clearRun(e);
   }
 
-  /** Ends a series' episode without a warning (e.g. its baseline was reset after a gap). */
+  /**
+   * Ends a series' episode without a warning and without an all-clear (e.g. its baseline was
+   * reset after a gap): nobody saw the condition end, so nothing may be verified by it.
+   */
   end(series: number): void {
     const e = this.episodes[series];
     if (e === undefined) return;
@@ -137,9 +165,19 @@ export class EpisodeTracker {
   }
 
   /** A point of an open episode that does not continue it: enough of them in a row close it. */
-  private notContinued(e: SeriesEpisode): void {
+  private notContinued(series: number, e: SeriesEpisode, ts: number): void {
     e.normalCount++;
-    if (e.normalCount >= this.policy.closeAfterPoints) this.close(e);
+    if (e.normalCount < this.policy.closeAfterPoints) return;
+    this.closures.push({
+      series,
+      event: e.event,
+      level: e.level,
+      direction: e.runDirection ?? 'flat',
+      startTs: e.runStartTs,
+      endTs: ts,
+      peakScore: e.runPeak,
+    });
+    this.close(e);
   }
 
   private close(e: SeriesEpisode): void {
@@ -169,6 +207,8 @@ export class EpisodeTracker {
     };
   }
 }
+
+const NO_CLOSURES: EpisodeClosure[] = [];
 
 /**
  * Forgets the run in progress. The evidence list is emptied in place rather than replaced (no

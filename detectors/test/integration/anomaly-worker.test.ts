@@ -12,6 +12,7 @@ import {
   Anomaly as AnomalySchema,
   DEFAULT_PARTITIONS,
   EarlyWarning as EarlyWarningSchema,
+  WarningCleared as WarningClearedSchema,
   SCHEMA_HEADER,
   TOPICS,
   decodeRecord,
@@ -23,8 +24,9 @@ import {
   type EarlyWarning,
   type RunningWorker,
   type SensorReading,
+  type WarningCleared,
 } from '@cityops/schemas';
-import { startAnomalyWorker } from '../../src/index.js';
+import { DEFAULT_WARNING_POLICY, startAnomalyWorker } from '../../src/index.js';
 
 /*
  * The anomaly worker end to end on the in-process bus: dimensions and readings in, anomalies,
@@ -112,6 +114,26 @@ interface Collected {
   anomalies: Anomaly[];
   warnings: EarlyWarning[];
   deadLetters: { source: string; reason: string; key: string }[];
+}
+
+let clearedReaders = 0;
+
+/** Every WarningCleared on its topic so far. */
+async function readCleared(bus: Bus): Promise<WarningCleared[]> {
+  const got: WarningCleared[] = [];
+  const groupId = `test-cleared-${clearedReaders++}`;
+  const consumer = bus.consumer({ groupId, topics: [TOPICS.warningsCleared], fromBeginning: true });
+  await consumer.run((batch) => {
+    for (const m of batch.messages) {
+      const d = decodeRecord(WarningClearedSchema, m.value);
+      if (!d.ok) throw new Error(`worker produced an invalid WarningCleared: ${d.reason}`);
+      got.push(d.value);
+    }
+    return Promise.resolve();
+  });
+  await drained(bus, groupId, [TOPICS.warningsCleared]);
+  await consumer.stop();
+  return got;
 }
 
 /** Reads what the worker produced, as a downstream role would. */
@@ -276,6 +298,28 @@ describe('anomaly worker on the in-process bus', () => {
     // The valid readings around them were all scored: same outcome as the clean run.
     expect(h.out.warnings).toHaveLength(1);
     expect(h.worker.health()).toMatchObject({ state: 'running', dead_lettered: 3, processed: 207 });
+  });
+
+  it('publishes an all-clear when the sensor is back in band, so incidents can verify', async () => {
+    const h = await start();
+    const noise = rng(5);
+    const back = Array.from({ length: 10 }, (_, i) => reading(207 + i, 12 + 0.4 * noise()));
+    await h.producer.send(TOPICS.sensorReadings, [...phaseOne(), ...phaseTwo(), ...back]);
+    await settle(h.bus);
+    const cleared = await readCleared(h.bus);
+    expect(cleared).toHaveLength(1);
+    expect(cleared[0]).toMatchObject({
+      id: stableId('cleared', SENSOR, T0 + 200 * MINUTE),
+      source_kind: 'sensor',
+      source_id: SENSOR,
+      kind: 'waterlogging',
+      area_id: AREA,
+      started_at: T0 + 200 * MINUTE,
+      machine_made: true,
+    });
+    expect(cleared[0]!.ts).toBe(T0 + (207 + DEFAULT_WARNING_POLICY.closeAfterPoints - 1) * MINUTE);
+    expect(cleared[0]!.reason).toMatch(/back within the expected range .* orange waterlogging episode since 2026-06-01T11:20:00Z/);
+    expect(h.worker.health().counters['warnings_cleared_emitted']).toBe(1);
   });
 
   it('reads readings packed several to a message, as ingest sends them, and dead-letters only the bad lines', async () => {

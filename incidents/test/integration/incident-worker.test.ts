@@ -13,6 +13,7 @@ import {
   stableId,
   type Incident,
   type RunningWorker,
+  type WarningCleared,
 } from '@cityops/schemas';
 import { readResponsibilityTableFile, startIncidentWorker, type RunningIncidentWorker } from '../../src/index.js';
 
@@ -50,7 +51,15 @@ function warning(over: Partial<EarlyWarning> = {}): EarlyWarning {
   };
 }
 
-const TOPICS_USED = [TOPICS.warnings, TOPICS.incidents, TOPICS.incidentEvents, TOPICS.dispatches, TOPICS.deadLetters, TOPICS.dimensions];
+const TOPICS_USED = [
+  TOPICS.warnings,
+  TOPICS.warningsCleared,
+  TOPICS.incidents,
+  TOPICS.incidentEvents,
+  TOPICS.dispatches,
+  TOPICS.deadLetters,
+  TOPICS.dimensions,
+];
 
 /** Everything that reaches `topic`, read by a group of the test's own. */
 async function tap(bus: Bus, topic: string): Promise<IncomingMessage[]> {
@@ -157,6 +166,36 @@ describe('incident worker on the in-process bus', () => {
       state: 'running',
       dead_lettered: 0,
       counters: { warnings_in: 3, incidents_opened: 2, dispatches: 1, incidents_open: 2 },
+    });
+  });
+
+  it('takes an all-clear from warnings.cleared into the case of that source', async () => {
+    const bus = await setUp();
+    const events = await tap(bus, TOPICS.incidentEvents);
+    const worker = await start(bus);
+    const w = warning({ source_id: 's-water-clear' });
+    await produceWarnings(bus, [w]);
+    await vi.waitFor(() => expect(worker.health().counters.incidents_opened).toBe(1));
+    const cleared: WarningCleared = {
+      id: stableId('cleared', 's-water-clear', T0),
+      schema_version: 1,
+      ts: T0 + 30_000,
+      kind: 'waterlogging',
+      area_id: 'area-riverside',
+      source_kind: 'sensor',
+      source_id: 's-water-clear',
+      started_at: T0,
+      reason: 'back within the expected range for 5 consecutive readings',
+      produced_by: 'anomaly-worker/rolling-robust-z@1',
+      machine_made: true,
+    };
+    await bus.producer().send(TOPICS.warningsCleared, [{ key: cleared.source_id, value: encodeRecord(cleared) }]);
+    await vi.waitFor(() => expect(worker.health().counters.all_clears_in).toBe(1));
+    await vi.waitFor(() => {
+      const allClear = decoded(events, (m) => decodeRecord(IncidentEvent, m.value)).filter((e) => e.type === 'all_clear');
+      expect(allClear).toHaveLength(1);
+      expect(allClear[0]).toMatchObject({ incident_id: stableId(w.id), machine_made: true });
+      expect(allClear[0]!.detail).toMatch(/back within the expected range.*every warning of the case is clear/);
     });
   });
 
