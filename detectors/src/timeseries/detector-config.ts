@@ -112,14 +112,38 @@ export interface OnlineArConfig extends LikelihoodConfig {
   threshold: number;
 }
 
+/** Config of the nearest-neighbour distance detector (see knn-distance-detector.ts). */
+export interface KnnDistanceConfig extends LikelihoodConfig {
+  type: 'knn-distance';
+  /** Values in the compared window (the pattern's length). Default 8. */
+  window: number;
+  /** Past points whose windows are searched for neighbours; cost per point ∝ memory · window. Default 1000. */
+  memory: number;
+  /** Nearest windows whose mean distance is the surprise. Default 3. */
+  neighbours: number;
+  /** Slowest EWMA weight of the normalising mean and spread. Default 0.001. */
+  normAlpha: number;
+  /** Distance (in normalised units) at which the surprise is capped. Default 50. */
+  surpriseCap: number;
+  /** Points a series needs before it is scored. Default 100. */
+  warmupPoints: number;
+  /** Floor on the normalising spread in the series' unit (setScaleFloor overrides). Default 1e-6. */
+  scaleFloor: number;
+  /** A gap longer than this (ms) restarts the series. Default 2,592,000,000 (30 days). */
+  maxGapMs: number;
+  /** Score at or above which a point is anomalous. Default 0.5. */
+  threshold: number;
+}
+
 /**
- * Config of the ensemble (see ensemble-detector.ts): the two members' configs (partial, over
+ * Config of the ensemble (see ensemble-detector.ts): the three members' configs (partial, over
  * their defaults) and how their calibrated scores combine.
  */
 export interface EnsembleConfig {
   type: 'ensemble';
   seasonal: SeasonalRobustConfig;
   learned: OnlineArConfig;
+  neighbour: KnnDistanceConfig;
   /** Weight of the learned member in the mean of the members' scores (0…1). Default 0.5. */
   learnedWeight: number;
   /** Blend between that mean (0) and the members' maximum (1). Default 0.5. */
@@ -133,7 +157,7 @@ export interface EnsembleConfig {
 }
 
 /** Every detector plugin's config; the union grows as plugins are added. */
-export type TimeseriesDetectorConfig = RollingRobustZConfig | SeasonalRobustConfig | OnlineArConfig | EnsembleConfig;
+export type TimeseriesDetectorConfig = RollingRobustZConfig | SeasonalRobustConfig | OnlineArConfig | KnnDistanceConfig | EnsembleConfig;
 export type TimeseriesDetectorType = TimeseriesDetectorConfig['type'];
 
 export const ROLLING_ROBUST_Z_DEFAULTS: Readonly<RollingRobustZConfig> = {
@@ -254,10 +278,38 @@ const ONLINE_AR_RULES: Readonly<Record<Exclude<keyof OnlineArConfig, 'type'>, Ru
   threshold: { min: 0, max: 1, integer: false },
 };
 
+export const KNN_DISTANCE_DEFAULTS: Readonly<KnnDistanceConfig> = {
+  type: 'knn-distance',
+  ...LIKELIHOOD_DEFAULTS,
+  window: 8,
+  memory: 1000,
+  neighbours: 3,
+  normAlpha: 0.001,
+  surpriseCap: 50,
+  warmupPoints: 100,
+  scaleFloor: 1e-6,
+  maxGapMs: 2_592_000_000,
+  threshold: 0.5,
+};
+
+const KNN_DISTANCE_RULES: Readonly<Record<Exclude<keyof KnnDistanceConfig, 'type'>, Rule>> = {
+  ...LIKELIHOOD_RULES,
+  window: { min: 1, max: 256, integer: true },
+  memory: { min: 16, max: 100_000, integer: true },
+  neighbours: { min: 1, max: 64, integer: true },
+  normAlpha: { min: 1e-7, max: 1, integer: false },
+  surpriseCap: { min: 1e-3, max: 1e6, integer: false },
+  warmupPoints: { min: 2, max: 1_000_000, integer: true },
+  scaleFloor: { min: Number.MIN_VALUE, max: Number.MAX_VALUE, integer: false },
+  maxGapMs: { min: 1, max: Number.POSITIVE_INFINITY, integer: false },
+  threshold: { min: 0, max: 1, integer: false },
+};
+
 export const ENSEMBLE_DEFAULTS: Readonly<EnsembleConfig> = {
   type: 'ensemble',
   seasonal: SEASONAL_ROBUST_DEFAULTS,
   learned: ONLINE_AR_DEFAULTS,
+  neighbour: KNN_DISTANCE_DEFAULTS,
   learnedWeight: 0.5,
   maxBlend: 0.5,
   refractoryDecay: LIKELIHOOD_DEFAULTS.refractoryDecay,
@@ -265,7 +317,7 @@ export const ENSEMBLE_DEFAULTS: Readonly<EnsembleConfig> = {
   threshold: 0.5,
 };
 
-const ENSEMBLE_RULES: Readonly<Record<Exclude<keyof EnsembleConfig, 'type' | 'seasonal' | 'learned'>, Rule>> = {
+const ENSEMBLE_RULES: Readonly<Record<Exclude<keyof EnsembleConfig, 'type' | 'seasonal' | 'learned' | 'neighbour'>, Rule>> = {
   learnedWeight: { min: 0, max: 1, integer: false },
   maxBlend: { min: 0, max: 1, integer: false },
   refractoryDecay: LIKELIHOOD_RULES.refractoryDecay,
@@ -273,7 +325,7 @@ const ENSEMBLE_RULES: Readonly<Record<Exclude<keyof EnsembleConfig, 'type' | 'se
   threshold: { min: 0, max: 1, integer: false },
 };
 
-const DETECTOR_TYPES: readonly TimeseriesDetectorType[] = ['rolling-robust-z', 'seasonal-robust', 'online-ar', 'ensemble'];
+const DETECTOR_TYPES: readonly TimeseriesDetectorType[] = ['rolling-robust-z', 'seasonal-robust', 'online-ar', 'knn-distance', 'ensemble'];
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -310,12 +362,21 @@ export function parseTimeseriesDetectorConfig(input: unknown = {}): TimeseriesDe
       const problems: string[] = [];
       return finish(type, parseNumbers(input, ONLINE_AR_DEFAULTS, ONLINE_AR_RULES, problems), problems);
     }
+    case 'knn-distance': {
+      const problems: string[] = [];
+      const config = parseNumbers(input, KNN_DISTANCE_DEFAULTS, KNN_DISTANCE_RULES, problems);
+      if (problems.length === 0 && config.memory <= config.window + config.neighbours) {
+        problems.push(`'memory': expected more than window + neighbours (${config.window + config.neighbours}); got ${config.memory}`);
+      }
+      return finish(type, config, problems);
+    }
     case 'ensemble': {
       const problems: string[] = [];
-      const { seasonal, learned, ...rest } = input;
+      const { seasonal, learned, neighbour, ...rest } = input;
       const config = parseNumbers(rest, ENSEMBLE_DEFAULTS, ENSEMBLE_RULES, problems);
       config.seasonal = parseMember(seasonal, 'seasonal', SEASONAL_ROBUST_DEFAULTS, SEASONAL_ROBUST_RULES, problems);
       config.learned = parseMember(learned, 'learned', ONLINE_AR_DEFAULTS, ONLINE_AR_RULES, problems);
+      config.neighbour = parseMember(neighbour, 'neighbour', KNN_DISTANCE_DEFAULTS, KNN_DISTANCE_RULES, problems);
       return finish(type, config, problems);
     }
     default:

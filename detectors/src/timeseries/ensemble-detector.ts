@@ -1,17 +1,19 @@
 import { DetectorError } from '../errors.js';
 import type { EnsembleConfig } from './detector-config.js';
 import { ENSEMBLE_DEFAULTS } from './detector-config.js';
+import { KnnDistanceDetector } from './knn-distance-detector.js';
 import { OnlineArDetector } from './online-ar-detector.js';
 import { refractoryStep } from './refractory.js';
 import { SeasonalRobustDetector } from './seasonal-robust-detector.js';
 import { StreamingDetector } from './streaming-detector.js';
 
 /**
- * The ensemble: the seasonal robust detector (statistical) and the online AR detector (learned)
+ * The ensemble: the seasonal robust detector (statistical), the online AR detector (learned) and the
+ * nearest-neighbour distance detector (novelty, joined by maximum below). The first two
  * score every point, each through its own anomaly likelihood, and their calibrated scores are
  * combined before one refractory step.
  *
- * Both members' scores are tail scores on one scale (log10 tail / −10), which is what makes
+ * All members' scores are tail scores on one scale (log10 tail / −10), which is what makes
  * combining them meaningful. The combination blends their weighted mean — an alarm both members
  * support, which suppresses each one's idiosyncratic false alarms — with their maximum, which
  * keeps an anomaly only one of them can see (a vanished daily cycle is invisible to the short
@@ -21,7 +23,7 @@ import { StreamingDetector } from './streaming-detector.js';
  * stats are the ones that count. A checkpoint holds the ensemble's state and both members'.
  */
 
-export const ENSEMBLE_VERSION = '1.0.0';
+export const ENSEMBLE_VERSION = '1.1.0';
 
 export function ensembleFields() {
   return {
@@ -36,6 +38,7 @@ export class EnsembleDetector extends StreamingDetector<ReturnType<typeof ensemb
   readonly config: Readonly<EnsembleConfig>;
   readonly seasonal: SeasonalRobustDetector;
   readonly learned: OnlineArDetector;
+  readonly neighbour: KnnDistanceDetector;
 
   constructor(config: Readonly<EnsembleConfig> = ENSEMBLE_DEFAULTS, initialCapacity = 64) {
     // The members' own gap rules never fire: the ensemble resets them (onReset) on its own.
@@ -44,6 +47,7 @@ export class EnsembleDetector extends StreamingDetector<ReturnType<typeof ensemb
     this.threshold = config.threshold;
     this.seasonal = new SeasonalRobustDetector(config.seasonal, initialCapacity);
     this.learned = new OnlineArDetector(config.learned, initialCapacity);
+    this.neighbour = new KnnDistanceDetector(config.neighbour, initialCapacity);
   }
 
   protected configJson(): string {
@@ -54,6 +58,7 @@ export class EnsembleDetector extends StreamingDetector<ReturnType<typeof ensemb
     const s = super.addSeries();
     this.seasonal.addSeries();
     this.learned.addSeries();
+    this.neighbour.addSeries();
     return s;
   }
 
@@ -61,11 +66,13 @@ export class EnsembleDetector extends StreamingDetector<ReturnType<typeof ensemb
     super.setScaleFloor(series, floor);
     this.seasonal.setScaleFloor(series, floor);
     this.learned.setScaleFloor(series, floor);
+    this.neighbour.setScaleFloor(series, floor);
   }
 
   protected override onReset(series: number): void {
     this.seasonal.resetSeries(series);
     this.learned.resetSeries(series);
+    this.neighbour.resetSeries(series);
   }
 
   probability(score: number): number {
@@ -74,7 +81,7 @@ export class EnsembleDetector extends StreamingDetector<ReturnType<typeof ensemb
   }
 
   describe(): string {
-    return `ensemble of ${this.seasonal.describe()} and ${this.learned.describe()}; calibrated scores blended (threshold ${this.threshold})`;
+    return `ensemble of ${this.seasonal.describe()}, ${this.learned.describe()} and ${this.neighbour.describe()}; calibrated scores blended (threshold ${this.threshold})`;
   }
 
   scorePoint(s: number, x: number, t: number): number {
@@ -84,6 +91,8 @@ export class EnsembleDetector extends StreamingDetector<ReturnType<typeof ensemb
     const rawA = sOut.raw;
     const b = this.learned.acceptOne(s, x, t);
     const rawB = this.learned.outcome.raw;
+    this.neighbour.acceptOne(s, x, t);
+    const rawC = this.neighbour.outcome.raw;
     const o = this.outcome;
     o.expected = sOut.expected;
     o.scale = sOut.scale;
@@ -96,7 +105,10 @@ export class EnsembleDetector extends StreamingDetector<ReturnType<typeof ensemb
     const w = c.learnedWeight;
     const mean = (1 - w) * rawA + w * rawB;
     const max = rawA > rawB ? rawA : rawB;
-    const raw = c.maxBlend * max + (1 - c.maxBlend) * mean;
+    const blend = c.maxBlend * max + (1 - c.maxBlend) * mean;
+    // The novelty member joins by maximum: it fires where a forecast error is ordinary for the
+    // series but the pattern is new, and otherwise stays low (its own likelihood calibrates it).
+    const raw = rawC > blend ? rawC : blend;
     o.raw = raw;
     const score = refractoryStep(this.state.get('peak'), s, raw, c.refractoryDecay, c.suppressedFactor, this.threshold);
     // Direction: the statistical member's (the residual against the expected value it reports).
@@ -104,14 +116,15 @@ export class EnsembleDetector extends StreamingDetector<ReturnType<typeof ensemb
   }
 
   override checkpoint(): Uint8Array {
-    return concat([super.checkpoint(), this.seasonal.checkpoint(), this.learned.checkpoint()]);
+    return concat([super.checkpoint(), this.seasonal.checkpoint(), this.learned.checkpoint(), this.neighbour.checkpoint()]);
   }
 
   override restore(bytes: Uint8Array): void {
-    const parts = split(bytes, 3);
+    const parts = split(bytes, 4);
     // Restore into the members first: each validates its part, and a failure leaves the ensemble's own state untouched.
     this.seasonal.restore(parts[1]!);
     this.learned.restore(parts[2]!);
+    this.neighbour.restore(parts[3]!);
     super.restore(parts[0]!);
   }
 }

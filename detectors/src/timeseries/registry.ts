@@ -4,6 +4,7 @@ import { RollingRobustDetector } from './rolling-robust-detector.js';
 import { SeasonalRobustDetector } from './seasonal-robust-detector.js';
 import { OnlineArDetector } from './online-ar-detector.js';
 import { EnsembleDetector } from './ensemble-detector.js';
+import { KnnDistanceDetector } from './knn-distance-detector.js';
 import type { TimeseriesDetector } from './timeseries-detector.js';
 
 /**
@@ -19,6 +20,8 @@ export function createTimeseriesDetector(config: TimeseriesDetectorConfig | Reco
       return new SeasonalRobustDetector(parsed);
     case 'online-ar':
       return new OnlineArDetector(parsed);
+    case 'knn-distance':
+      return new KnnDistanceDetector(parsed);
     case 'ensemble':
       return new EnsembleDetector(parsed);
   }
