@@ -45,7 +45,7 @@ import { EpisodeTracker, type EpisodeDecision } from './episode-tracker.js';
 import { createTimeseriesDetector } from './registry.js';
 import type { ScoreDetail, TimeseriesDetector } from './timeseries-detector.js';
 import { POINT_STATUS } from './timeseries-detector.js';
-import { DEFAULT_WARNING_POLICY, describeLevel, validateWarningPolicy, type Direction, type WarningPolicy } from './warning-policy.js';
+import { defaultWarningPolicyFor, describeLevel, validateWarningPolicy, type Direction, type WarningPolicy } from './warning-policy.js';
 
 /*
  * The time-series anomaly role: sensor readings in; anomalies and early warnings out.
@@ -140,7 +140,8 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
   const clock = options.clock ?? Date.now;
   const config = options.config ?? {};
   const detector = createTimeseriesDetector(config.detector ?? {});
-  const policy = validateWarningPolicy({ ...DEFAULT_WARNING_POLICY, ...config.warningPolicy });
+  // Level lines follow the detector's score scale unless the config gives its own.
+  const policy = validateWarningPolicy({ ...defaultWarningPolicyFor(detector.type), ...config.warningPolicy });
   const floors: Record<SensorKind, number> = { ...DEFAULT_SCALE_FLOOR_BY_KIND, ...config.scaleFloorByKind };
   const fallbackLocation = config.fallbackLocation ?? { lon: 0, lat: 0 };
   const maxBatchSize = config.maxBatchSize ?? 5000;
@@ -643,7 +644,7 @@ interface AnomalyInputs {
 }
 
 function buildAnomaly(r: SensorReading, detector: TimeseriesDetector, a: AnomalyInputs): Anomaly {
-  const k = detector.threshold;
+  const k = detector.expectedBandScales ?? detector.threshold;
   const lower = a.expected - k * a.scale;
   const upper = a.expected + k * a.scale;
   const unit = SENSOR_KIND_INFO[r.kind].unit;
@@ -687,7 +688,7 @@ interface WarningInputs {
 function buildWarning(r: SensorReading, d: EpisodeDecision, w: WarningInputs): EarlyWarning {
   const info = SENSOR_KIND_INFO[r.kind];
   const label = EVENT_KIND_LABELS[d.event];
-  const k = w.detector.threshold;
+  const k = w.detector.expectedBandScales ?? w.detector.threshold;
   const area = w.sensor === undefined ? undefined : w.areas.get(w.sensor.area_id);
   const where = w.sensor === undefined ? r.sensor_id : `${w.sensor.name}${area === undefined ? '' : ` · ${area.name_zh}`}`;
   const title = `${label.zh} ${label.en} · ${where} · ${info.en} ${fmt(r.value)} ${info.unit}`;
@@ -695,7 +696,7 @@ function buildWarning(r: SensorReading, d: EpisodeDecision, w: WarningInputs): E
     `observed ${info.en.toLowerCase()} ${fmt(r.value)} ${info.unit} at ${iso(r.ts)}; expected ${fmt(w.expected - k * w.scale)}…${fmt(w.expected + k * w.scale)} ${info.unit} (median ${fmt(w.expected)} ${info.unit})`,
     d.direction === 'flat'
       ? `the sensor has repeated one exact value for many consecutive readings after varying before: it looks stuck`
-      : `robust z-score ${fmt(w.score)} (peak ${fmt(d.peakScore)}), threshold ${k}: ${w.detector.describe()}`,
+      : `${w.detector.type === 'rolling-robust-z' ? 'robust z-score' : `${w.detector.type} score`} ${fmt(w.score)} (peak ${fmt(d.peakScore)}), threshold ${w.detector.threshold}: ${w.detector.describe()}`,
     `${d.direction === 'flat' ? 'stuck' : d.direction === 'high' ? 'above' : 'below'} the expected range for ${d.anomalousPoints} consecutive readings over ${duration(d.durationMs)}, since ${iso(d.startTs)}`,
     describeLevel(w.policy, d.level, d.event) + (d.previousLevel === undefined ? '' : `; raised from ${d.previousLevel}`),
   ];

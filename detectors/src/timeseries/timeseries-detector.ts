@@ -57,6 +57,12 @@ export interface TimeseriesDetector {
   readonly version: string;
   /** Score at or above which a point is anomalous (same unit as `out`'s absolute value). */
   readonly threshold: number;
+  /**
+   * Half-width of the normal range shown to people, in units of `ScoreDetail.scale` around
+   * `expected`. Default `threshold` (right for a z-score, where the two coincide); detectors whose
+   * score is a calibrated probability-like value set it (e.g. 3).
+   */
+  readonly expectedBandScales?: number;
   readonly seriesCount: number;
   /** Registers a new series and returns its index (0, 1, 2, …). */
   addSeries(): number;

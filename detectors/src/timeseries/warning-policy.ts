@@ -77,6 +77,35 @@ export const DEFAULT_WARNING_POLICY: Readonly<WarningPolicy> = {
   maxEvidenceIds: 50,
 };
 
+/**
+ * Level lines on the score scale of each detector type. The rolling robust z is unbounded, so
+ * its lines are z values; the calibrated members and the ensemble score in [0, 1] (0.5 is a
+ * one-in-100,000 surprise under the series' own recent behaviour, see likelihood.ts), so their
+ * lines climb towards 1. Durations are the same for all: a long excursion is serious whatever
+ * scored it.
+ */
+export const DEFAULT_LEVELS_BY_DETECTOR: Readonly<Record<string, readonly LevelLine[]>> = {
+  'rolling-robust-z': DEFAULT_WARNING_POLICY.levels,
+  'seasonal-robust': calibratedLevels(),
+  'online-ar': calibratedLevels(),
+  'knn-distance': calibratedLevels(),
+  ensemble: calibratedLevels(),
+};
+
+function calibratedLevels(): readonly LevelLine[] {
+  return [
+    { level: 'blue', minScore: 0, minDurationMs: 0 },
+    { level: 'yellow', minScore: 0.8, minDurationMs: 10 * 60_000 },
+    { level: 'orange', minScore: 0.95, minDurationMs: 30 * 60_000 },
+    { level: 'red', minScore: 0.995, minDurationMs: Number.POSITIVE_INFINITY },
+  ];
+}
+
+/** The default policy for a detector type: its level lines, the rest as DEFAULT_WARNING_POLICY. */
+export function defaultWarningPolicyFor(detectorType: string): WarningPolicy {
+  return { ...DEFAULT_WARNING_POLICY, levels: DEFAULT_LEVELS_BY_DETECTOR[detectorType] ?? DEFAULT_WARNING_POLICY.levels };
+}
+
 export function validateWarningPolicy(p: WarningPolicy): WarningPolicy {
   const problems: string[] = [];
   const positiveInt = (name: string, v: number, max: number): void => {

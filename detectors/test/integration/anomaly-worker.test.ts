@@ -26,7 +26,7 @@ import {
   type SensorReading,
   type WarningCleared,
 } from '@cityops/schemas';
-import { DEFAULT_WARNING_POLICY, startAnomalyWorker } from '../../src/index.js';
+import { DEFAULT_WARNING_POLICY, startAnomalyWorker, type AnomalyWorkerConfig } from '../../src/index.js';
 
 /*
  * The anomaly worker end to end on the in-process bus: dimensions and readings in, anomalies,
@@ -196,13 +196,13 @@ interface Harness {
   busErrors: BusError[];
 }
 
-async function start(makeBus: (bus: Bus) => Bus = (b) => b): Promise<Harness> {
+async function start(makeBus: (bus: Bus) => Bus = (b) => b, config: AnomalyWorkerConfig = {}): Promise<Harness> {
   const busErrors: BusError[] = [];
   const inner = createInProcessBus({ retryDelayMs: 5, maxRetryDelayMs: 20, onError: (e) => busErrors.push(e) });
   const bus = makeBus(inner);
   await bus.ensureTopics(ALL_TOPICS.map((name) => ({ name, partitions: DEFAULT_PARTITIONS[name] })));
   await publishDimensions(bus);
-  const worker = await startAnomalyWorker({ bus, clock: () => T0, config: { fallbackLocation: { lon: 121.47, lat: 31.23 } } });
+  const worker = await startAnomalyWorker({ bus, clock: () => T0, config: { fallbackLocation: { lon: 121.47, lat: 31.23 }, ...config } });
   const { out } = await collect(bus);
   running.push({ bus, worker });
   return { bus, worker, out, producer: bus.producer(), busErrors };
@@ -298,6 +298,24 @@ describe('anomaly worker on the in-process bus', () => {
     // The valid readings around them were all scored: same outcome as the clean run.
     expect(h.out.warnings).toHaveLength(1);
     expect(h.worker.health()).toMatchObject({ state: 'running', dead_lettered: 3, processed: 207 });
+  });
+
+  it('runs the ensemble detector by config, with level lines on its calibrated score scale', async () => {
+    // Without the one-alarm-per-event damping NAB scoring wants: the episode tracker does that job here.
+    const h = await start((b) => b, { detector: { type: 'ensemble', suppressedFactor: 1 } });
+    const noise = rng(3);
+    // A longer quiet spell than the z-score needs: the ensemble's members calibrate their own surprise.
+    const quiet = Array.from({ length: 600 }, (_, m) => reading(m, 12 + 0.3 * Math.sin(m / 40) + 0.4 * noise()));
+    const flood = Array.from({ length: 8 }, (_, i) => reading(600 + i, 40 + 2 * i));
+    await h.producer.send(TOPICS.sensorReadings, [...quiet, ...flood]);
+    await settle(h.bus);
+    expect(h.out.anomalies.length).toBeGreaterThanOrEqual(3);
+    expect(h.out.anomalies.every((a) => a.detector === 'ensemble' && a.score >= 0.5 && a.score <= 1)).toBe(true);
+    expect(h.out.warnings.length).toBeGreaterThanOrEqual(1);
+    const w = h.out.warnings[0]!;
+    expect(w).toMatchObject({ kind: 'waterlogging', source_id: SENSOR, produced_by: 'anomaly-worker/ensemble@1' });
+    expect(w.reasons.join('\n')).toMatch(/ensemble score \d/);
+    expect(w.ts).toBeLessThanOrEqual(T0 + 603 * MINUTE);
   });
 
   it('publishes an all-clear when the sensor is back in band, so incidents can verify', async () => {
