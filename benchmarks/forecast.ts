@@ -51,7 +51,7 @@ const model = trainEnsemble(
     name: 'bench-synthetic',
     seasonLength: 24,
     horizon,
-    global: { inputLength: 48, stride: 4, ridge: 1e-3, log: true },
+    global: { type: 'linear', inputLength: 48, stride: 4, ridge: 1e-3, log: true },
     etsMaxEvaluations: 60,
   },
 );

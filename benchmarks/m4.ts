@@ -12,7 +12,8 @@
  * holds back the last h points of every training series and trains on the rest — the default for
  * Weekly without a test file. OWA is relative to Naive2 on the same split, and Naive2 is checked
  * against the organisers' own Naive2 forecasts when scoring the test split.
- * Figures, the headline (owa) last: split, series, model_version, weights, fit_seconds,
+ * Figures, the headline (owa) last: split, series, model_version, weights, global,
+ * interval_scale, fit_seconds,
  * forecast_seconds, naive2_smape, naive2_mase, owa_<member> and owa_equal_weights, smape, mase,
  * msis, coverage, owa.
  */
@@ -111,6 +112,8 @@ console.log(`split=${split}`);
 console.log(`series=${ids.length}`);
 console.log(`model_version=${model.version}`);
 console.log(`weights=${ENSEMBLE_MEMBERS.map((name) => `${name}:${model.weights[name]}`).join(',')}`);
+console.log(`global=${model.global?.kind ?? 'none'}`);
+console.log(`interval_scale=share:${model.intervalScale.recentShare},length:${model.intervalScale.recentLength}`);
 console.log(`fit_seconds=${fitSeconds.toFixed(1)}`);
 console.log(`forecast_seconds=${forecastSeconds.toFixed(1)}`);
 console.log(`naive2_smape=${reference.smape.toFixed(3)}`);

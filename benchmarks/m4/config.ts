@@ -3,18 +3,67 @@ import type { EnsembleTrainOptions } from '@cityops/forecaster';
 /**
  * One configuration per M4 frequency, fixed before looking at any test data and never per
  * series. Season lengths are M4's (Hourly 24; Weekly 1 — M4 treats weekly data as non-seasonal
- * for its benchmarks and its MASE). The global model reads two weeks of hours (both the daily and
- * the weekly cycle) or a year of weeks; its windows are taken every 8th hour (neighbouring hourly
- * windows are nearly the same) but every week.
+ * for its benchmarks and its MASE).
+ *
+ * The global member is an ensemble of three small MLPs (global-mlp.ts) with lookbacks around the
+ * data's cycles — Hourly one, two and three weeks of hours (daily and weekly cycle); Weekly a year
+ * twice (two seeds) and a year and a half — combined by their median. Chosen on the validation
+ * split (the last h points of every training series, never the test files) against the pooled
+ * ridge model it replaces, the nets alone: Hourly validation OWA 0.460 (three nets) vs 0.546,
+ * Weekly 0.729 vs 0.854. `maseWeight` 0.5 weighs the loss half towards MASE, as OWA does
+ * (validation: Hourly one net 0.462 vs 0.466, Weekly three nets 0.730 vs 0.729 — within seed
+ * noise; kept because it is the score's own balance).
+ *
+ * The nets are trained once, on the hold-out heads, and not again on whole series
+ * (`retrainGlobal: false`): that halves training time (the nets are most of it), and the last h
+ * points still enter every forecast as inputs. Interval scale: the recent share (0, ½, 1) and
+ * length (one to four horizons, or to eight for Weekly's long series) are chosen by cross-fitted
+ * hold-out MSIS (ensemble.ts).
  */
 export const M4_FREQUENCIES = {
   Hourly: {
     prefix: 'H',
-    train: { name: 'm4-hourly', seasonLength: 24, horizon: 48, global: { inputLength: 336, stride: 8, ridge: 1e-3, log: true } },
+    train: {
+      name: 'm4-hourly',
+      seasonLength: 24,
+      horizon: 48,
+      global: {
+        type: 'mlp',
+        nets: [
+          { inputLength: 168, hidden: 128, seed: 1 },
+          { inputLength: 336, hidden: 128, seed: 2 },
+          { inputLength: 504, hidden: 128, seed: 3 },
+        ],
+        steps: 1000,
+        batchSize: 256,
+        maseWeight: 0.5,
+      },
+      retrainGlobal: false,
+      intervalRecentShares: [0, 0.5, 1],
+      intervalRecentLengths: [48, 96, 192],
+    },
   },
   Weekly: {
     prefix: 'W',
-    train: { name: 'm4-weekly', seasonLength: 1, horizon: 13, global: { inputLength: 52, stride: 1, ridge: 1e-3, log: true } },
+    train: {
+      name: 'm4-weekly',
+      seasonLength: 1,
+      horizon: 13,
+      global: {
+        type: 'mlp',
+        nets: [
+          { inputLength: 52, hidden: 128, seed: 1 },
+          { inputLength: 52, hidden: 128, seed: 2 },
+          { inputLength: 78, hidden: 128, seed: 3 },
+        ],
+        steps: 1000,
+        batchSize: 256,
+        maseWeight: 0.5,
+      },
+      retrainGlobal: false,
+      intervalRecentShares: [0, 0.5, 1],
+      intervalRecentLengths: [13, 26, 52, 104],
+    },
   },
 } as const satisfies Record<string, { prefix: string; train: EnsembleTrainOptions }>;
 

@@ -4,7 +4,12 @@ import { EnsembleForecaster, FORECAST_METHOD_ENSEMBLE } from './ensemble-forecas
 import { seasonalSeries } from './test-series.js';
 
 const series = Array.from({ length: 60 }, (_, j) => seasonalSeries(24 * 12, 24, 100 + j, 50 + 10 * j, 0.3, 1 + (j % 3)));
-const options = { name: 'test-hourly', seasonLength: 24, horizon: 12, global: { inputLength: 48, stride: 4, ridge: 1e-3, log: true } };
+const options = {
+  name: 'test-hourly',
+  seasonLength: 24,
+  horizon: 12,
+  global: { type: 'linear' as const, inputLength: 48, stride: 4, ridge: 1e-3, log: true },
+};
 
 describe('forecast ensemble', () => {
   const model = trainEnsemble(series, { ...options, etsMaxEvaluations: 60 });

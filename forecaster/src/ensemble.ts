@@ -1,15 +1,18 @@
 import { ForecastError } from './errors.js';
 import { etsForecast, etsOnWindow, etsStates, selectEts, type EtsFit } from './ets.js';
 import { forecastGlobalLinear, trainGlobalLinear, type GlobalLinearModel } from './global-linear.js';
-import { applyScaledQuantiles, scaledErrorQuantiles, seriesScale, type ScaledQuantiles } from './intervals.js';
+import { forecastGlobalMlp, trainGlobalMlp, type GlobalMlpModel, type GlobalMlpOptions } from './global-mlp.js';
+import { applyScaledQuantiles, intervalScale, scaledErrorQuantiles, type IntervalScale, type ScaledQuantiles } from './intervals.js';
+import { msis } from './m4-metrics.js';
 import { mase, smape } from './m4-metrics.js';
 import { fitTheta, thetaForecast } from './theta.js';
 
 /**
  * The forecast ensemble: ETS with AICc selection (Hyndman et al. 2002, 2008), Theta
- * (Assimakopoulos & Nikolopoulos 2000) and a global linear model learned across all series of a
- * frequency (Montero-Manso & Hyndman 2021), combined by fixed weights, with 95% intervals from
- * pooled scaled hold-out errors (split conformal, see intervals.ts).
+ * (Assimakopoulos & Nikolopoulos 2000) and a global model learned across all series of a
+ * frequency — pooled linear autoregression (Montero-Manso & Hyndman 2021) or an ensemble of small
+ * MLPs (global-mlp.ts) — combined by fixed weights, with 95% intervals from pooled scaled hold-out
+ * errors (split conformal, see intervals.ts).
  *
  * Combining is the M4 lesson: 12 of the 17 most accurate methods were combinations, and the
  * statistical members err differently from a global model (Makridakis, Spiliotis &
@@ -17,8 +20,12 @@ import { fitTheta, thetaForecast } from './theta.js';
  * frequency on a hold-out — the last `horizon` points of every training series, forecast by
  * members fitted without them — by one rule: the weights on a 0.05 grid of the simplex that
  * minimise ½(sMAPE/sMAPE_sn + MASE/MASE_sn) against the seasonal naive on that hold-out (M4's OWA
- * with the seasonal naive as reference). Then the global model is retrained on whole series.
- * Nothing is tuned per series.
+ * with the seasonal naive as reference). Then the global model is retrained on whole series
+ * (unless told not to: the nets are the slow part of training). Nothing is tuned per series.
+ *
+ * The intervals' per-series scale mixes the whole history's scale with the recent one
+ * (intervals.ts); the share is chosen from a small grid by MSIS on the same hold-out, cross-fitted
+ * over two halves of the series so the quantiles are never scored on the errors they came from.
  *
  * A trained model is a plain JSON object; its `version` is a hash of its content, so any retrain
  * gets a new one, and every Forecast record carries it.
@@ -38,10 +45,12 @@ export interface EnsembleModel {
   horizon: number;
   weights: Record<EnsembleMember, number>;
   /** The global member; null when trained without one. */
-  global: GlobalLinearModel | null;
-  /** The global model reads log values of strictly positive series. */
+  global: GlobalModel | null;
+  /** The global linear model reads log values of strictly positive series (the nets always do). */
   globalLog: boolean;
   intervals: ScaledQuantiles;
+  /** How each series' interval scale is measured. */
+  intervalScale: IntervalScale;
   /** Hold-out scores per member and for the ensemble: ½(sMAPE/sMAPE_sn + MASE/MASE_sn). */
   holdout: Record<EnsembleMember | 'ensemble', number>;
   trainedSeries: number;
@@ -51,8 +60,18 @@ export interface EnsembleTrainOptions {
   name: string;
   seasonLength: number;
   horizon: number;
-  /** Global model settings; null for a statistical ensemble only. */
-  global: { inputLength: number; stride: number; ridge: number; log: boolean } | null;
+  /** Global model settings, keyed by `type`; null for a statistical ensemble only. */
+  global: GlobalMemberOptions | null;
+  /** Retrain the global model on whole series after the hold-out. Default true. */
+  retrainGlobal?: boolean;
+  /**
+   * Candidate shares of the recent scale in the interval scale (intervals.ts); the pair of share
+   * and length with the lowest cross-fitted hold-out MSIS is kept. Default [0] (the whole
+   * history's scale only).
+   */
+  intervalRecentShares?: readonly number[];
+  /** Candidate numbers of observations the recent scale reads. Default [4 × horizon]. */
+  intervalRecentLengths?: readonly number[];
   /** Central coverage of the interval. Default 0.95. */
   coverage?: number;
   /** ETS simplex evaluations per candidate model. Default 300. */
@@ -60,6 +79,13 @@ export interface EnsembleTrainOptions {
   /** Progress lines (stage, seconds). */
   onProgress?: (line: string) => void;
 }
+
+export type GlobalModel = GlobalLinearModel | GlobalMlpModel;
+
+/** The global member's settings: a pooled linear autoregression, or an ensemble of small MLPs. */
+export type GlobalMemberOptions =
+  | { type: 'linear'; inputLength: number; stride: number; ridge: number; log: boolean }
+  | ({ type: 'mlp' } & Omit<GlobalMlpOptions, 'horizon' | 'seasonLength' | 'onProgress'>);
 
 /** Member forecasts for a batch of series: h values per series in one array per member. */
 export type MemberForecasts = Record<EnsembleMember, Float64Array>;
@@ -79,14 +105,15 @@ export function trainEnsemble(series: readonly Float64Array[], options: Ensemble
   const heads = usable.map((y) => y.subarray(0, y.length - h));
   const tails = usable.map((y) => y.subarray(y.length - h));
   let t0 = performance.now();
-  const holdoutGlobal = options.global === null ? null : trainGlobal(heads, h, m, options.global);
+  const holdoutGlobal = options.global === null ? null : trainGlobal(heads, h, m, options.global, progress);
   progress(`holdout_global_train_seconds=${seconds(t0)}`);
   t0 = performance.now();
-  const members = memberForecasts(heads, h, m, holdoutGlobal, options.global?.log ?? false, options.etsMaxEvaluations);
+  const globalLog = options.global?.type === 'linear' && options.global.log;
+  const members = memberForecasts(heads, h, m, holdoutGlobal, globalLog, options.etsMaxEvaluations);
   progress(`holdout_members_seconds=${seconds(t0)}`);
 
   const n = usable.length;
-  const scales = heads.map((y) => seriesScale(y, m));
+  const scales = heads.map((y) => intervalScale(y, m, { recentShare: 0, recentLength: 1 }));
   const snaive = new Float64Array(n * h);
   for (let j = 0; j < n; j++) {
     const y = heads[j]!;
@@ -116,12 +143,11 @@ export function trainEnsemble(series: readonly Float64Array[], options: Ensemble
   }
   holdout.ensemble = best.score;
   combine(members, best.weights, combined);
-  const errors = new Float64Array(n * h);
-  for (let j = 0; j < n; j++) for (let k = 0; k < h; k++) errors[j * h + k] = (tails[j]![k]! - combined[j * h + k]!) / scales[j]!;
-  const intervals = scaledErrorQuantiles(errors, h, coverage);
+  const { intervals, intervalScale: chosenScale } = calibrateIntervals(heads, tails, combined, h, m, coverage, options, progress);
 
   t0 = performance.now();
-  const global = options.global === null ? null : trainGlobal(usable, h, m, options.global);
+  const global =
+    options.global === null ? null : options.retrainGlobal === false ? holdoutGlobal : trainGlobal(usable, h, m, options.global, progress);
   progress(`global_train_seconds=${seconds(t0)}`);
   const body = {
     kind: 'cityops-forecast-ensemble' as const,
@@ -131,8 +157,9 @@ export function trainEnsemble(series: readonly Float64Array[], options: Ensemble
     horizon: h,
     weights: best.weights,
     global,
-    globalLog: options.global?.log ?? false,
+    globalLog,
     intervals,
+    intervalScale: chosenScale,
     holdout,
     trainedSeries: n,
   };
@@ -167,6 +194,11 @@ export function parseEnsembleModel(value: unknown): EnsembleModel {
     problems.push('weights: expected a non-negative weight per member');
   if (w !== undefined && w.global > 0 && (v.global === null || v.global === undefined))
     problems.push('global: expected weights for the global member, which has a weight');
+  if (v.global !== null && v.global !== undefined && v.global.kind !== 'global-linear' && v.global.kind !== 'global-mlp')
+    problems.push(`global.kind: expected 'global-linear' or 'global-mlp'; got ${String((v.global as { kind?: unknown }).kind)}`);
+  const sc = v.intervalScale;
+  if (sc === undefined || !(sc.recentShare >= 0 && sc.recentShare <= 1) || !(Number.isInteger(sc.recentLength) && sc.recentLength >= 1))
+    problems.push('intervalScale: expected a recentShare in 0…1 and a whole recentLength ≥ 1');
   if (problems.length > 0) throw new ForecastError('invalid-config', `invalid ensemble model: ${problems.join('; ')}`);
   return v as EnsembleModel;
 }
@@ -176,7 +208,7 @@ export function memberForecasts(
   series: readonly ArrayLike<number>[],
   h: number,
   m: number,
-  global: GlobalLinearModel | null,
+  global: GlobalModel | null,
   globalLog: boolean,
   etsMaxEvaluations?: number,
 ): MemberForecasts {
@@ -193,14 +225,21 @@ export function memberForecasts(
   return out;
 }
 
-/** The global member's batched forecasts, on logs for strictly positive series when trained so. */
+/**
+ * The global member's batched forecasts. The linear model reads logs of strictly positive series
+ * when trained so; the nets always read logs, and leave NaN for a series that has none.
+ */
 export function globalForecast(
-  global: GlobalLinearModel,
+  global: GlobalModel,
   log: boolean,
   series: readonly ArrayLike<number>[],
   h: number,
   out: Float64Array,
 ): void {
+  if (global.kind === 'global-mlp') {
+    forecastGlobalMlp(global, series, h, out);
+    return;
+  }
   const logged = series.map((y) => (log && allPositive(y) ? Float64Array.from(y, Math.log) : undefined));
   forecastGlobalLinear(
     global,
@@ -214,14 +253,23 @@ export function globalForecast(
   }
 }
 
-/** Weighted sum of the members' forecasts (members with weight 0 are not read). */
+/**
+ * Weighted mean of the members' forecasts (members with weight 0 are not read). A member with no
+ * forecast at a point (NaN: the nets on a series that is not strictly positive) gives way to the
+ * others there, their weights rescaled; with none left, ETS and Theta share equally.
+ */
 export function combine(members: MemberForecasts, weights: Record<EnsembleMember, number>, out: Float64Array): void {
-  out.fill(0);
-  for (const name of ENSEMBLE_MEMBERS) {
-    const w = weights[name];
-    if (w === 0) continue;
-    const f = members[name];
-    for (let i = 0; i < out.length; i++) out[i] = out[i]! + w * f[i]!;
+  const used = ENSEMBLE_MEMBERS.filter((name) => weights[name] > 0);
+  for (let i = 0; i < out.length; i++) {
+    let s = 0;
+    let total = 0;
+    for (const name of used) {
+      const f = members[name][i]!;
+      if (!Number.isFinite(f)) continue;
+      s += weights[name] * f;
+      total += weights[name];
+    }
+    out[i] = total > 0 ? s / total : 0.5 * (members.ets[i]! + members.theta[i]!);
   }
 }
 
@@ -258,7 +306,7 @@ export function forecastEnsemble(
     applyScaledQuantiles(
       model.intervals,
       mean.subarray(j * h, (j + 1) * h),
-      seriesScale(y, model.seasonLength),
+      intervalScale(y, model.seasonLength, model.intervalScale),
       allNonNegative(y),
       lower,
       upper,
@@ -307,26 +355,20 @@ export function forecastOne(
     etsForecast(moved.fit, moved.states, y.length - 1, h, tmp);
   }
   const useGlobal = model.global !== null && model.weights.global > 0 && m === model.seasonLength && h <= model.global.horizon;
+  const members: MemberForecasts = { ets: tmp, theta: new Float64Array(h), global: new Float64Array(h).fill(Number.NaN) };
+  if (model.weights.theta > 0) thetaForecast(fitTheta(y, m), h, members.theta);
+  if (useGlobal && model.global !== null) globalForecast(model.global, model.globalLog, [y], h, members.global);
   const weights = { ...model.weights };
   if (!useGlobal) weights.global = 0;
-  const total = weights.ets + weights.theta + weights.global;
-  if (!(total > 0)) {
+  if (!(weights.ets + weights.theta + weights.global > 0)) {
     weights.ets = 0.5;
     weights.theta = 0.5;
+    thetaForecast(fitTheta(y, m), h, members.theta);
   }
-  const norm = weights.ets + weights.theta + weights.global;
-  for (let k = 0; k < h; k++) mean[offset + k] = mean[offset + k]! + (weights.ets / norm) * tmp[k]!;
-  if (weights.theta > 0) {
-    thetaForecast(fitTheta(y, m), h, tmp);
-    for (let k = 0; k < h; k++) mean[offset + k] = mean[offset + k]! + (weights.theta / norm) * tmp[k]!;
-  }
-  if (useGlobal && model.global !== null) {
-    globalForecast(model.global, model.globalLog, [y], h, tmp);
-    for (let k = 0; k < h; k++) mean[offset + k] = mean[offset + k]! + (weights.global / norm) * tmp[k]!;
-  }
+  combine(members, weights, mean.subarray(offset, offset + h));
   // Beyond the calibrated horizon the last step's offsets stand in (widening is then understated).
   const q = model.intervals;
-  const scale = seriesScale(y, m);
+  const scale = intervalScale(y, m, model.intervalScale);
   const nonNegative = allNonNegative(y);
   for (let k = 0; k < h; k++) {
     const kk = Math.min(k, q.lower.length - 1);
@@ -341,8 +383,12 @@ function trainGlobal(
   series: readonly Float64Array[],
   h: number,
   m: number,
-  g: NonNullable<EnsembleTrainOptions['global']>,
-): GlobalLinearModel {
+  g: GlobalMemberOptions,
+  progress: (line: string) => void,
+): GlobalModel {
+  if (g.type === 'mlp') {
+    return trainGlobalMlp(series, { ...g, horizon: h, seasonLength: m, onProgress: progress });
+  }
   const input = g.log ? series.map((y) => (allPositive(y) ? Float64Array.from(y, Math.log) : y)) : series;
   return trainGlobalLinear(input, { inputLength: g.inputLength, horizon: h, seasonLength: m, stride: g.stride, ridge: g.ridge });
 }
@@ -361,6 +407,65 @@ function accuracy(
     a += mase(actuals[j]!, row, scales[j]!);
   }
   return { smape: s / actuals.length, mase: a / actuals.length };
+}
+
+/**
+ * The interval offsets and the interval scale: for each candidate share of the recent scale, the
+ * hold-out errors are scaled, and the MSIS of conformal quantiles is measured two-fold across
+ * series (quantiles from one half, scored on the other) — so the choice is judged on errors the
+ * quantiles did not see. The final offsets use all errors under the chosen scale.
+ */
+function calibrateIntervals(
+  heads: readonly Float64Array[],
+  tails: readonly Float64Array[],
+  combined: Float64Array,
+  h: number,
+  m: number,
+  coverage: number,
+  options: EnsembleTrainOptions,
+  progress: (line: string) => void,
+): { intervals: ScaledQuantiles; intervalScale: IntervalScale } {
+  const n = heads.length;
+  const lengths = options.intervalRecentLengths ?? [4 * h];
+  const shares = options.intervalRecentShares ?? [0];
+  const maseScales = heads.map((y) => intervalScale(y, m, { recentShare: 0, recentLength: 1 }));
+  const candidates: IntervalScale[] = [];
+  for (const recentShare of shares) {
+    for (const recentLength of lengths) {
+      candidates.push({ recentShare, recentLength });
+      if (!(recentShare > 0)) break;
+    }
+  }
+  const scaledErrors = (spec: IntervalScale): { errors: Float64Array; scales: number[] } => {
+    const scales = heads.map((y) => intervalScale(y, m, spec));
+    const errors = new Float64Array(n * h);
+    for (let j = 0; j < n; j++) for (let k = 0; k < h; k++) errors[j * h + k] = (tails[j]![k]! - combined[j * h + k]!) / scales[j]!;
+    return { errors, scales };
+  };
+  let best = { msis: Number.POSITIVE_INFINITY, spec: candidates[0]! };
+  if (candidates.length > 1) {
+    const lower = new Float64Array(h);
+    const upper = new Float64Array(h);
+    for (const spec of candidates) {
+      const { errors, scales } = scaledErrors(spec);
+      let total = 0;
+      for (let fold = 0; fold < 2; fold++) {
+        const fit: number[] = [];
+        for (let j = 0; j < n; j++) if (j % 2 !== fold) for (let k = 0; k < h; k++) fit.push(errors[j * h + k]!);
+        const q = scaledErrorQuantiles(Float64Array.from(fit), h, coverage);
+        for (let j = fold; j < n; j += 2) {
+          for (let k = 0; k < h; k++) {
+            lower[k] = combined[j * h + k]! + q.lower[k]! * scales[j]!;
+            upper[k] = combined[j * h + k]! + q.upper[k]! * scales[j]!;
+          }
+          total += msis(tails[j]!, lower, upper, maseScales[j]!);
+        }
+      }
+      progress(`interval_recent_share=${spec.recentShare} recent_length=${spec.recentLength} holdout_msis=${(total / n).toFixed(3)}`);
+      if (total / n < best.msis) best = { msis: total / n, spec };
+    }
+  }
+  return { intervals: scaledErrorQuantiles(scaledErrors(best.spec).errors, h, coverage), intervalScale: best.spec };
 }
 
 function allPositive(y: ArrayLike<number>): boolean {

@@ -43,7 +43,22 @@ export {
   type EtsSeason,
 } from './ets.js';
 export { trainGlobalLinear, forecastGlobalLinear, type GlobalLinearModel, type GlobalLinearOptions } from './global-linear.js';
-export { scaledErrorQuantiles, seriesScale, applyScaledQuantiles, type ScaledQuantiles } from './intervals.js';
+export {
+  trainGlobalMlp,
+  forecastGlobalMlp,
+  type GlobalMlpModel,
+  type GlobalMlpNet,
+  type GlobalMlpOptions,
+  type GlobalMlpNetOptions,
+} from './global-mlp.js';
+export {
+  scaledErrorQuantiles,
+  seriesScale,
+  applyScaledQuantiles,
+  intervalScale,
+  type ScaledQuantiles,
+  type IntervalScale,
+} from './intervals.js';
 export {
   ENSEMBLE_MEMBERS,
   trainEnsemble,
@@ -57,6 +72,8 @@ export {
   type EnsembleModel,
   type EnsembleTrainOptions,
   type EnsembleBatchOutput,
+  type GlobalModel,
+  type GlobalMemberOptions,
   type MemberForecasts,
   type MemberCache,
 } from './ensemble.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { breachProbability } from './forecast-worker.js';
-import { applyScaledQuantiles, scaledErrorQuantiles, seriesScale } from './intervals.js';
+import { applyScaledQuantiles, intervalScale, scaledErrorQuantiles, seriesScale } from './intervals.js';
 import { gaussian } from './test-series.js';
 
 describe('pooled scaled-error intervals', () => {
@@ -34,6 +34,15 @@ describe('pooled scaled-error intervals', () => {
     const upper = new Float64Array(1);
     applyScaledQuantiles(q, [1], 1, true, lower, upper);
     expect([lower[0], upper[0]]).toEqual([0, 4]);
+  });
+
+  it('mixes the recent scale into the interval scale by the chosen share', () => {
+    // Calm for 100 steps (changes of 1), turbulent for the last 20 (changes of 5).
+    const y = Float64Array.from({ length: 120 }, (_, t) => (t < 100 ? t % 2 : 5 * (t % 2)));
+    const whole = seriesScale(y, 1);
+    expect(intervalScale(y, 1, { recentShare: 0, recentLength: 20 })).toBe(whole);
+    expect(intervalScale(y, 1, { recentShare: 1, recentLength: 19 })).toBeCloseTo(5, 12);
+    expect(intervalScale(y, 1, { recentShare: 0.5, recentLength: 19 })).toBeCloseTo(0.5 * whole + 2.5, 12);
   });
 
   it('gives a breach probability that falls as the risk line moves away', () => {

@@ -90,3 +90,29 @@ export function applyScaledQuantiles(
     upper[offset + k] = mean[k]! + q.upper[k]! * scale;
   }
 }
+
+/**
+ * How a series' interval scale is measured: `recentShare` of it is the seasonal-difference scale
+ * of the last `recentLength` observations, the rest that of the whole history (M4's MASE
+ * denominator). Volatility drifts — a long weekly series may have been calm for years and be
+ * turbulent now — and the interval should follow the recent kind; the whole history steadies it.
+ */
+export interface IntervalScale {
+  recentShare: number;
+  recentLength: number;
+}
+
+export function intervalScale(y: ArrayLike<number>, m: number, spec: IntervalScale): number {
+  const whole = seriesScale(y, m);
+  if (!(spec.recentShare > 0)) return whole;
+  const n = y.length;
+  const lag = m > 1 && n > m ? m : 1;
+  let s = 0;
+  let count = 0;
+  for (let t = Math.max(lag, n - spec.recentLength); t < n; t++) {
+    s += Math.abs(y[t]! - y[t - lag]!);
+    count++;
+  }
+  const recent = count > 0 && s > 0 ? s / count : whole;
+  return (1 - spec.recentShare) * whole + spec.recentShare * recent;
+}

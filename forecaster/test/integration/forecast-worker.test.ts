@@ -17,7 +17,7 @@ import {
   type MarketTick,
   type RunningWorker,
 } from '@cityops/schemas';
-import { startForecastWorker, type ForecastWorkerOptions } from '../../src/index.js';
+import { startForecastWorker, trainEnsemble, type ForecastWorkerOptions } from '../../src/index.js';
 
 /*
  * The forecast worker end to end on the in-process bus: indicators and ticks in, forecasts,
@@ -242,6 +242,50 @@ describe('forecast worker on the in-process bus', () => {
       if (cur.ts - prev.ts < 30 * MINUTE) expect(levelRank(cur.level)).toBeGreaterThan(levelRank(prev.level));
     }
     expect(h.worker.health().counters['warnings_suppressed_cooldown']).toBeGreaterThan(0);
+  });
+
+  it('runs a trained ensemble when configured: its name and version are on every Forecast record', async () => {
+    // A small model of the same kind of series (minute data, hourly cycle), trained as
+    // `m4-train` trains: ETS + Theta + a global net, weights and intervals from a hold-out.
+    const model = trainEnsemble(
+      Array.from({ length: 40 }, (_, j) => {
+        const noise = gaussian(100 + j);
+        const level = 10 + j;
+        return Float64Array.from({ length: 300 }, (_, m) => level * (1 + 0.025 * Math.sin((2 * Math.PI * m) / 60)) + 0.05 * noise());
+      }),
+      {
+        name: 'test-minute',
+        seasonLength: 60,
+        horizon: 12,
+        global: { type: 'mlp', nets: [{ inputLength: 120, hidden: 16 }], steps: 150, batchSize: 32 },
+        etsMaxEvaluations: 40,
+      },
+    );
+    const h = await start([PORK], {
+      config: { cityCenter: CENTER, ensemble: model, ensembleOptions: { etsMaxEvaluations: 40 } },
+    });
+    await h.producer.send(TOPICS.marketTicks, quietPork(0, 200));
+    await settle(h.bus);
+
+    expect(h.out.forecasts).toHaveLength(20 * 12);
+    expect(model.version).toMatch(/^test-minute-[0-9a-f]{8}$/);
+    for (const f of h.out.forecasts) expect(f).toMatchObject({ model: 'ensemble', model_version: model.version });
+    const last = h.out.forecasts.filter((f) => f.issued_at === T0 + 199 * MINUTE);
+    expect(last.map((f) => f.horizon_step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    for (const f of last) {
+      expect(f.lower).toBeLessThanOrEqual(f.mean);
+      expect(f.upper).toBeGreaterThanOrEqual(f.mean);
+      const truth = 20 + 0.5 * Math.sin((2 * Math.PI * (199 + f.horizon_step)) / 60);
+      expect(Math.abs(f.mean - truth)).toBeLessThan(0.5);
+    }
+    // Ids include the version, so a retrained model's forecasts never collide with these.
+    expect(last[0]!.id).toBe(stableId(PORK.id, T0 + 199 * MINUTE, 1, 'ensemble', model.version));
+
+    await h.producer.send(TOPICS.marketTicks, [tick(PORK.id, 200, 26)]);
+    await settle(h.bus);
+    expect(h.out.warnings).toHaveLength(1);
+    expect(h.out.warnings[0]!.produced_by).toBe(`forecast-worker/ensemble@${model.version}`);
+    expect(h.out.warnings[0]!.reasons.join('\n')).toMatch(/the ensemble model expected 20\.\d+ yuan\/kg for this tick/);
   });
 
   it('never forecasts from bad data: malformed ticks are dead-lettered, late and duplicate ones skipped and counted', async () => {
