@@ -37,3 +37,44 @@ export {
   type ProviderProbe,
   type ProbeOptions,
 } from './vision/execution-providers.js';
+export {
+  startVisionWorker,
+  type VisionWorker,
+  type VisionWorkerConfig,
+  type VisionWorkerOptions,
+  type CameraStatus,
+  type ModelStatus,
+} from './vision/vision-worker.js';
+export {
+  parseVisionModelConfig,
+  visionInputLayout,
+  parseLabels,
+  MODEL_TYPE_DEFAULTS,
+  VISION_MODEL_TYPES,
+  EXECUTION_PROVIDERS,
+  type VisionModelConfig,
+  type VisionModelType,
+  type VisionInputLayout,
+  type ExecutionProvider,
+  type LetterboxPlacement,
+  type ChannelOrder,
+} from './vision/model-config.js';
+export { loadVisionModel, type VisionModel, type VisionFrame, type Detection, type LoadVisionModelOptions } from './vision/vision-model.js';
+export { detectorPlugin, type DetectorPlugin, type OutputLayout } from './vision/detector-plugins.js';
+export {
+  parseCameraVisionConfig,
+  RULE_TYPES,
+  RULE_DEFAULTS,
+  type CameraVisionConfig,
+  type RuleConfig,
+  type RuleType,
+  type ZoneConfig,
+  type LineConfig,
+  type LevelThresholds,
+  type CrossingDirection,
+} from './vision/camera-config.js';
+export { ByteTracker, TRACKER_DEFAULTS, type Track, type TrackerConfig, type TrackerUpdate } from './vision/byte-tracker.js';
+export { CameraRules, VISION_RULES_VERSION, type RuleContext, type RuleOutput } from './vision/event-rules.js';
+export { homographyFromPoints, applyHomography, type Homography, type Point } from './vision/geometry.js';
+export { maskPrivateRegions, privateRegions, type MaskBox, type PrivacyMaskOptions, type PixelRect } from './vision/privacy-mask.js';
+export { buildSyntheticDetectorModel, type SyntheticModelOptions, type SyntheticFormat } from './vision/synthetic-detector-model.js';

@@ -52,4 +52,5 @@ export {
   type CameraSource,
   type CameraSourceOptions,
   type Letterbox,
+  type LetterboxPlacement,
 } from './camera/input-camera-ffmpeg.js';

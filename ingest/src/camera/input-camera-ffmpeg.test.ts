@@ -13,6 +13,15 @@ describe('ffmpegArgs', () => {
     expect(args.slice(-5)).toEqual(['-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1']);
   });
 
+  it('places the picture top-left for models trained that way (YOLOX), centred by default', () => {
+    const vf = (letterbox?: 'center' | 'top-left') => {
+      const args = ffmpegArgs('lavfi:testsrc2', { ...base, width: 416, height: 416, letterbox });
+      return args[args.indexOf('-vf') + 1];
+    };
+    expect(vf('top-left')).toContain('pad=416:416:0:0:color=0x727272');
+    expect(vf()).toContain('pad=416:416:(ow-iw)/2:(oh-ih)/2:color=0x727272');
+  });
+
   it('uses TCP and a socket timeout for RTSP, a read timeout for HTTP, and loops files', () => {
     expect(ffmpegArgs('rtsp://cam/1', base).join(' ')).toContain('-rtsp_transport tcp -timeout 10000000 -i rtsp://cam/1');
     expect(ffmpegArgs('http://cam/mjpeg', base).join(' ')).toContain('-rw_timeout 10000000 -i http://cam/mjpeg');
@@ -28,6 +37,11 @@ describe('computeLetterbox', () => {
     expect(computeLetterbox(641, 359, 416, 416)).toMatchObject({ padX: 0, padY: 91 });
     expect(computeLetterbox(360, 640, 640, 640)).toMatchObject({ scale: 1, padX: 140, padY: 0 });
     expect(computeLetterbox(640, 640, 640, 640)).toMatchObject({ scale: 1, padX: 0, padY: 0 });
+  });
+
+  it('has no padding offset for top-left placement', () => {
+    expect(computeLetterbox(320, 240, 416, 416, 'top-left')).toEqual({ sourceWidth: 320, sourceHeight: 240, scale: 1.3, padX: 0, padY: 0 });
+    expect(computeLetterbox(360, 640, 640, 640, 'top-left')).toMatchObject({ padX: 0, padY: 0 });
   });
 });
 
@@ -78,5 +92,8 @@ describe('startCameraSource', () => {
     expect(() => startCameraSource({ producer, camera: { id: 'c', url: 'x', fps: 5 }, width: 0, clock: Date.now })).toThrow(
       /width to be an integer/,
     );
+    expect(() =>
+      startCameraSource({ producer, camera: { id: 'c', url: 'x', fps: 5 }, letterbox: 'bottom' as 'center', clock: Date.now }),
+    ).toThrow(/letterbox 'center' or 'top-left'; got "bottom"/);
   });
 });

@@ -14,6 +14,12 @@ export interface CameraSourceOptions {
   width?: number;
   /** Height of the frames produced, px. Default 640. */
   height?: number;
+  /**
+   * Where the scaled picture sits in the frame: 'center' (Ultralytics YOLO's LetterBox) or
+   * 'top-left' (YOLOX's preprocessing). The vision model decides; the detectors package's
+   * `visionInputLayout()` says which. Default 'center'.
+   */
+  letterbox?: LetterboxPlacement;
   /** The ffmpeg binary. Entry points pass `process.env.FFMPEG_PATH ?? 'ffmpeg'`. Default 'ffmpeg'. */
   ffmpegPath?: string;
   /** Stamps frames. Production passes Date.now. */
@@ -68,9 +74,13 @@ export function startCameraSource(options: CameraSourceOptions): CameraSource {
   }
   if (!(camera.fps > 0 && camera.fps <= 60))
     throw new IngestError('invalid-options', `expected camera ${camera.id} fps in (0, 60]; got ${camera.fps}`);
+  const placement = options.letterbox ?? 'center';
+  if (placement !== 'center' && placement !== 'top-left')
+    throw new IngestError('invalid-options', `expected letterbox 'center' or 'top-left'; got ${JSON.stringify(placement)}`);
   const args = ffmpegArgs(camera.url, {
     width,
     height,
+    letterbox: placement,
     fps: camera.fps,
     realtime: options.realtime ?? true,
     loop: options.loop ?? true,
@@ -104,7 +114,7 @@ export function startCameraSource(options: CameraSourceOptions): CameraSource {
         waiting = { pixels, ts };
         return;
       }
-      letterbox = computeLetterbox(width, height, width, height);
+      letterbox = computeLetterbox(width, height, width, height, placement);
       lastError = 'ffmpeg did not report the input size; frames are labelled as unscaled';
     }
     if (sending !== undefined) {
@@ -201,7 +211,7 @@ export function startCameraSource(options: CameraSourceOptions): CameraSource {
       else if (inputSection && letterbox === undefined) {
         const size = parseStreamSize(line);
         if (size !== undefined) {
-          letterbox = computeLetterbox(size.width, size.height, width, height);
+          letterbox = computeLetterbox(size.width, size.height, width, height, placement);
           const held = waiting;
           if (held !== undefined && sending === undefined) {
             waiting = undefined;
@@ -272,9 +282,14 @@ export function startCameraSource(options: CameraSourceOptions): CameraSource {
   };
 }
 
+/** Where the scaled picture sits in a letterboxed frame. */
+export type LetterboxPlacement = 'center' | 'top-left';
+
 export interface FfmpegArgsOptions {
   width: number;
   height: number;
+  /** Default 'center'. */
+  letterbox?: LetterboxPlacement;
   fps: number;
   realtime: boolean;
   loop: boolean;
@@ -308,7 +323,7 @@ export function ffmpegArgs(url: string, o: FfmpegArgsOptions): string[] {
     `fps=${o.fps}`,
     `scale=${w}:${h}:force_original_aspect_ratio=decrease`,
     'format=rgb24',
-    `pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2:color=${PAD_COLOR}`,
+    o.letterbox === 'top-left' ? `pad=${w}:${h}:0:0:color=${PAD_COLOR}` : `pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2:color=${PAD_COLOR}`,
   ].join(',');
   return [
     '-hide_banner',
@@ -342,17 +357,23 @@ export interface Letterbox {
 /**
  * The letterbox ffmpeg applies, computed the way its scale filter does
  * (force_original_aspect_ratio=decrease rescales with rounding to nearest) and its pad filter
- * does ((ow-iw)/2 truncated), so boxes map back to source pixels exactly.
+ * does ((ow-iw)/2 truncated, or 0 for top-left placement), so boxes map back to source pixels exactly.
  */
-export function computeLetterbox(sourceWidth: number, sourceHeight: number, width: number, height: number): Letterbox {
+export function computeLetterbox(
+  sourceWidth: number,
+  sourceHeight: number,
+  width: number,
+  height: number,
+  placement: LetterboxPlacement = 'center',
+): Letterbox {
   const scaledW = Math.min(width, Math.round((height * sourceWidth) / sourceHeight));
   const scaledH = Math.min(height, Math.round((width * sourceHeight) / sourceWidth));
   return {
     sourceWidth,
     sourceHeight,
     scale: Math.min(width / sourceWidth, height / sourceHeight),
-    padX: Math.floor((width - scaledW) / 2),
-    padY: Math.floor((height - scaledH) / 2),
+    padX: placement === 'top-left' ? 0 : Math.floor((width - scaledW) / 2),
+    padY: placement === 'top-left' ? 0 : Math.floor((height - scaledH) / 2),
   };
 }
 

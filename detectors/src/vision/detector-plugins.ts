@@ -1,0 +1,229 @@
+import { DetectorError } from '../errors.js';
+import type { VisionModelType } from './model-config.js';
+import type { Candidates } from './nms.js';
+
+/**
+ * The detector plugin registry, keyed by `type`: each plugin checks that a model file's output
+ * is the format its type declares (and says what it found instead), and decodes one frame's
+ * slice of the output tensor into candidate boxes in model-input pixels.
+ *
+ * Formats:
+ * - yolox  [N, A, 5 + C]: per row tx, ty, tw, th, objectness, C class scores (sigmoid-ed in the
+ *   export). Boxes are grid-relative (YOLOX, Ge et al. 2021, decoupled anchor-free head):
+ *   cx = (tx + gx)·s, cy = (ty + gy)·s, w = e^tw·s, h = e^th·s, with A = Σ (W/s)(H/s) over the
+ *   strides (8, 16, 32), finest first, row-major over (gy, gx). Score = objectness · class.
+ * - yolov5 [N, A, 5 + C]: cx, cy, w, h in input px, objectness, class scores. Score = obj · class.
+ * - yolov8 [N, 4 + C, A] (YOLOv8 and YOLO11, channels first): cx, cy, w, h in input px, class
+ *   scores; no objectness. Read class-major so the scan walks memory in order.
+ */
+
+export interface OutputLayout {
+  /** Boxes per frame. */
+  anchors: number;
+  /** Values per box. */
+  depth: number;
+  /** [N, depth, anchors] (yolov8) rather than [N, anchors, depth]. */
+  channelsFirst: boolean;
+  objectness: boolean;
+  classCount: number;
+  /** yolox: per anchor gx, gy, stride (3 values each). */
+  grid?: Float32Array;
+}
+
+export interface LayoutContext {
+  classCount: number;
+  inputWidth: number;
+  inputHeight: number;
+  strides: readonly number[];
+  /** For messages: the file and output tensor. */
+  modelPath: string;
+  outputName: string;
+}
+
+export interface DetectorPlugin {
+  readonly type: VisionModelType;
+  /** Checks the output tensor's declared shape; throws DetectorError 'invalid-config' naming expected and found. */
+  layout(shape: readonly (number | string)[], ctx: LayoutContext): OutputLayout;
+  /**
+   * Appends the boxes of one frame whose score reaches its class threshold. `offset` is where
+   * the frame's values start in `data`; `thresholds[c]` is class c's threshold (Infinity = not
+   * reported) and `minThreshold` their minimum (rows below it are skipped before the class scan).
+   */
+  decode(data: Float32Array, offset: number, layout: OutputLayout, thresholds: Float32Array, minThreshold: number, out: Candidates): void;
+}
+
+function describeShape(shape: readonly (number | string)[]): string {
+  return `[${shape.join(', ')}]`;
+}
+
+function mismatch(
+  ctx: LayoutContext,
+  type: VisionModelType,
+  expected: string,
+  shape: readonly (number | string)[],
+  hint = '',
+): DetectorError {
+  return new DetectorError(
+    'invalid-config',
+    `model ${ctx.modelPath} is declared type '${type}', which expects output ${expected}; the file's output '${ctx.outputName}' is ${describeShape(shape)}${hint}`,
+  );
+}
+
+/** What a rank-3 output looks like, to help someone who declared the wrong type. */
+function guess(shape: readonly (number | string)[], classCount: number): string {
+  const [, a, b] = shape;
+  if (b === 5 + classCount) return ` (that looks like [N, anchors, 5 + C]: type 'yolox' or 'yolov5')`;
+  if (a === 4 + classCount) return ` (that looks like [N, 4 + C, anchors]: type 'yolov8')`;
+  if (a === 5 + classCount || b === 4 + classCount) return ' (transposed from what any supported type produces?)';
+  return ` (with ${classCount} labels, none of the supported layouts fits: check the labels file has one line per class)`;
+}
+
+function dim(v: number | string | undefined): number | undefined {
+  return typeof v === 'number' && v > 0 ? v : undefined;
+}
+
+/** The YOLOX grid: gx, gy, stride per anchor, finest stride first, row-major. */
+export function yoloxGrid(inputWidth: number, inputHeight: number, strides: readonly number[]): Float32Array {
+  let anchors = 0;
+  for (const s of strides) anchors += Math.floor(inputWidth / s) * Math.floor(inputHeight / s);
+  const grid = new Float32Array(anchors * 3);
+  let k = 0;
+  for (const s of strides) {
+    const gw = Math.floor(inputWidth / s);
+    const gh = Math.floor(inputHeight / s);
+    for (let y = 0; y < gh; y++) {
+      for (let x = 0; x < gw; x++) {
+        grid[k++] = x;
+        grid[k++] = y;
+        grid[k++] = s;
+      }
+    }
+  }
+  return grid;
+}
+
+const yolox: DetectorPlugin = {
+  type: 'yolox',
+  layout(shape, ctx) {
+    const depth = 5 + ctx.classCount;
+    const grid = yoloxGrid(ctx.inputWidth, ctx.inputHeight, ctx.strides);
+    const anchors = grid.length / 3;
+    const expected = `[N, ${anchors}, ${depth}] (anchors = Σ (${ctx.inputWidth}/s)·(${ctx.inputHeight}/s) for strides ${ctx.strides.join(', ')}; 5 + ${ctx.classCount} labels)`;
+    if (shape.length !== 3) throw mismatch(ctx, 'yolox', expected, shape);
+    const [, a, d] = shape;
+    if (d !== depth) throw mismatch(ctx, 'yolox', expected, shape, guess(shape, ctx.classCount));
+    if (dim(a) !== undefined && a !== anchors) {
+      throw mismatch(ctx, 'yolox', expected, shape, ' (a different input size or strides than configured?)');
+    }
+    return { anchors, depth, channelsFirst: false, objectness: true, classCount: ctx.classCount, grid };
+  },
+  decode(data, offset, layout, thresholds, minThreshold, out) {
+    const { anchors, depth, classCount } = layout;
+    const grid = layout.grid!;
+    for (let a = 0; a < anchors; a++) {
+      const r = offset + a * depth;
+      const obj = data[r + 4]!;
+      if (obj < minThreshold) continue;
+      let best = 0;
+      let bestScore = -1;
+      for (let c = 0; c < classCount; c++) {
+        const s = data[r + 5 + c]!;
+        if (s > bestScore) {
+          bestScore = s;
+          best = c;
+        }
+      }
+      const score = obj * bestScore;
+      if (!(score >= thresholds[best]!)) continue;
+      const g = a * 3;
+      const s = grid[g + 2]!;
+      out.pushCenter(
+        (data[r]! + grid[g]!) * s,
+        (data[r + 1]! + grid[g + 1]!) * s,
+        Math.exp(data[r + 2]!) * s,
+        Math.exp(data[r + 3]!) * s,
+        score,
+        best,
+      );
+    }
+  },
+};
+
+const yolov5: DetectorPlugin = {
+  type: 'yolov5',
+  layout(shape, ctx) {
+    const depth = 5 + ctx.classCount;
+    const expected = `[N, anchors, ${depth}] (cx, cy, w, h, objectness + ${ctx.classCount} labels)`;
+    if (shape.length !== 3) throw mismatch(ctx, 'yolov5', expected, shape);
+    const [, a, d] = shape;
+    if (d !== depth) throw mismatch(ctx, 'yolov5', expected, shape, guess(shape, ctx.classCount));
+    return { anchors: dim(a) ?? 0, depth, channelsFirst: false, objectness: true, classCount: ctx.classCount };
+  },
+  decode(data, offset, layout, thresholds, minThreshold, out) {
+    const { anchors, depth, classCount } = layout;
+    for (let a = 0; a < anchors; a++) {
+      const r = offset + a * depth;
+      const obj = data[r + 4]!;
+      if (obj < minThreshold) continue;
+      let best = 0;
+      let bestScore = -1;
+      for (let c = 0; c < classCount; c++) {
+        const s = data[r + 5 + c]!;
+        if (s > bestScore) {
+          bestScore = s;
+          best = c;
+        }
+      }
+      const score = obj * bestScore;
+      if (!(score >= thresholds[best]!)) continue;
+      out.pushCenter(data[r]!, data[r + 1]!, data[r + 2]!, data[r + 3]!, score, best);
+    }
+  },
+};
+
+/** Per-anchor best class scan buffers for the channels-first layout, grown on demand. */
+let bestScore = new Float32Array(0);
+let bestClass = new Int32Array(0);
+
+const yolov8: DetectorPlugin = {
+  type: 'yolov8',
+  layout(shape, ctx) {
+    const depth = 4 + ctx.classCount;
+    const expected = `[N, ${depth}, anchors] (cx, cy, w, h + ${ctx.classCount} labels, channels first; no objectness)`;
+    if (shape.length !== 3) throw mismatch(ctx, 'yolov8', expected, shape);
+    const [, d, a] = shape;
+    if (d !== depth) throw mismatch(ctx, 'yolov8', expected, shape, guess(shape, ctx.classCount));
+    return { anchors: dim(a) ?? 0, depth, channelsFirst: true, objectness: false, classCount: ctx.classCount };
+  },
+  decode(data, offset, layout, thresholds, minThreshold, out) {
+    const { anchors: n, classCount } = layout;
+    if (bestScore.length < n) {
+      bestScore = new Float32Array(n);
+      bestClass = new Int32Array(n);
+    }
+    bestScore.fill(-1, 0, n);
+    for (let c = 0; c < classCount; c++) {
+      const row = offset + (4 + c) * n;
+      for (let a = 0; a < n; a++) {
+        const s = data[row + a]!;
+        if (s > bestScore[a]!) {
+          bestScore[a] = s;
+          bestClass[a] = c;
+        }
+      }
+    }
+    for (let a = 0; a < n; a++) {
+      const s = bestScore[a]!;
+      if (s < minThreshold) continue;
+      const c = bestClass[a]!;
+      if (!(s >= thresholds[c]!)) continue;
+      out.pushCenter(data[offset + a]!, data[offset + n + a]!, data[offset + 2 * n + a]!, data[offset + 3 * n + a]!, s, c);
+    }
+  },
+};
+
+const PLUGINS: Readonly<Record<VisionModelType, DetectorPlugin>> = { yolox, yolov5, yolov8 };
+
+export function detectorPlugin(type: VisionModelType): DetectorPlugin {
+  return PLUGINS[type];
+}
