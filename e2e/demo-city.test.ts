@@ -20,13 +20,43 @@ const hasChromium = existsSync(CHROMIUM);
 const requireAll = process.env.CITYOPS_REQUIRE_ALL_SUITES === '1';
 if (!hasChromium && !requireAll) console.warn(`SKIP e2e wall display check: ${CHROMIUM} is missing (Debian package chromium)`);
 
+/** The administrator's password after the first login replaced the printed one-time password. */
+const ADMIN_PASSWORD = 'e2e operations passphrase';
+
+/**
+ * Logs in as the first-start administrator with the one-time password the process printed,
+ * replaces it as the login page makes one do, and returns the session cookie.
+ */
+async function adminSession(app: CityOpsProcess): Promise<string> {
+  const oneTime = /one-time password: (\S+)/.exec(app.output())?.[1];
+  if (oneTime === undefined) throw new Error(`expected the first start to print a one-time password; got:\n${app.output()}`);
+  const login = await fetch(`${app.baseUrl}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ login: 'admin', password: oneTime }),
+  });
+  expect(login.status).toBe(200);
+  const me = (await login.json()) as { must_change_password: boolean; csrf_token: string };
+  expect(me.must_change_password).toBe(true);
+  const cookie = /cityops_session=[^;]+/.exec(login.headers.get('set-cookie') ?? '')?.[0] ?? '';
+  const changed = await fetch(`${app.baseUrl}/api/auth/password`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', cookie, 'x-csrf-token': me.csrf_token },
+    body: JSON.stringify({ current_password: oneTime, new_password: ADMIN_PASSWORD }),
+  });
+  expect(changed.status).toBe(200);
+  return /cityops_session=[^;]+/.exec(changed.headers.get('set-cookie') ?? '')?.[0] ?? '';
+}
+
 describe.skipIf(!built)('the demo city from one command', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'cityops-e2e-'));
   const env = { CITYOPS_DATA_DIR: dataDir, CITYOPS_SIM_SPEEDUP: '30' };
   let app: CityOpsProcess;
+  let cookie: string;
 
   beforeAll(async () => {
     app = await startCityOps(env);
+    cookie = await adminSession(app);
   });
   afterAll(async () => {
     await app?.stop();
@@ -51,7 +81,10 @@ describe.skipIf(!built)('the demo city from one command', () => {
       120_000,
     );
     expect(h.tables.readings).toBeGreaterThan(200);
-    const { incidents } = (await (await fetch(`${app.baseUrl}/api/incidents?limit=10`)).json()) as { incidents: Incident[] };
+    expect((await fetch(`${app.baseUrl}/api/incidents?limit=10`)).status).toBe(401);
+    const { incidents } = (await (await fetch(`${app.baseUrl}/api/incidents?limit=10`, { headers: { cookie } })).json()) as {
+      incidents: Incident[];
+    };
     expect(incidents.some((i) => i.department_id !== '' && i.status === 'dispatched')).toBe(true);
   });
 
@@ -69,7 +102,13 @@ describe.skipIf(!built)('the demo city from one command', () => {
     });
     try {
       const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+      // The wall sends an anonymous browser to the login page.
       await page.goto(app.baseUrl);
+      await page.getByTestId('login-form').waitFor({ timeout: 30_000 });
+      await page.getByTestId('login-name').fill('admin');
+      await page.getByTestId('login-password').fill(ADMIN_PASSWORD);
+      await page.getByTestId('login-submit').click();
+      await page.waitForURL(`${app.baseUrl}/`, { timeout: 30_000 });
       await page.getByTestId('city-map').locator('canvas').first().waitFor();
       // Every demo sensor reporting live: the KPI reads "240 / 240" once the first second arrives.
       await expect
@@ -129,6 +168,14 @@ describe.skipIf(!built)('the demo city from one command', () => {
     const beforeStop = await app.health();
     expect(await app.stop()).toBe(0);
     app = await startCityOps({ ...env, CITYOPS_SIMULATOR: '0' });
+    // The accounts survive the restart, and no new password is printed.
+    expect(app.output()).not.toContain('one-time password');
+    const relogin = await fetch(`${app.baseUrl}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ login: 'admin', password: ADMIN_PASSWORD }),
+    });
+    expect(relogin.status).toBe(200);
     const after = await app.health();
     for (const table of ['readings', 'warnings', 'incidents', 'dispatches', 'dead_letters'] as const) {
       expect(after.tables[table], table).toBeGreaterThanOrEqual(beforeStop.tables[table] ?? 0);

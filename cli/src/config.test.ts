@@ -36,4 +36,14 @@ describe('readConfig', () => {
     expect(() => readConfig([], { PORT: 'http' })).toThrow(/expected PORT to be a TCP port 0…65535; got 'http'/);
     expect(() => readConfig([], { CITYOPS_SIM_SPEEDUP: '-2' })).toThrow(/expected CITYOPS_SIM_SPEEDUP to be a positive number; got '-2'/);
   });
+
+  it('reads the security switches; the first administrator gets a one-time password unless one is configured', () => {
+    expect(readConfig([], {})).toMatchObject({ secureCookies: false, trustProxy: false, adminPassword: '' });
+    expect(
+      readConfig([], { CITYOPS_SECURE_COOKIES: '1', CITYOPS_TRUST_PROXY: 'true', CITYOPS_ADMIN_PASSWORD: 'long enough secret' }),
+    ).toMatchObject({ secureCookies: true, trustProxy: true, adminPassword: 'long enough secret' });
+    expect(() => readConfig([], { CITYOPS_ADMIN_PASSWORD: 'admin' })).toThrow(
+      'expected CITYOPS_ADMIN_PASSWORD to have at least 12 characters (or to be unset for a one-time password); got 5',
+    );
+  });
 });

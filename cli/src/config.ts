@@ -33,6 +33,16 @@ export interface CityOpsConfig {
   ffmpegPath: string;
   /** Responsibility table file (`CITYOPS_RESPONSIBILITY_FILE`, default the shipped demo table). */
   responsibilityFile: string;
+  /** Mark the session cookie `Secure`: set when users reach the platform over https (`CITYOPS_SECURE_COOKIES=1`, default off). */
+  secureCookies: boolean;
+  /** Take client addresses from X-Forwarded-For (a reverse proxy in front; `CITYOPS_TRUST_PROXY=1`, default off). */
+  trustProxy: boolean;
+  /**
+   * The first administrator's password, used only when no account exists yet
+   * (`CITYOPS_ADMIN_PASSWORD`, for automated installs). Unset (the default): a one-time password
+   * is generated and printed once, and must be changed at first login.
+   */
+  adminPassword: string;
 }
 
 export class ConfigError extends Error {
@@ -55,6 +65,12 @@ export function readConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Cit
     throw new ConfigError(`expected CITYOPS_SIM_SPEEDUP to be a positive number; got '${env.CITYOPS_SIM_SPEEDUP}'`);
   }
   const apiKey = env.CITYOPS_API_KEY ?? '';
+  const adminPassword = env.CITYOPS_ADMIN_PASSWORD ?? '';
+  if (adminPassword !== '' && adminPassword.length < 12) {
+    throw new ConfigError(
+      `expected CITYOPS_ADMIN_PASSWORD to have at least 12 characters (or to be unset for a one-time password); got ${adminPassword.length}`,
+    );
+  }
   const simulatorFlag = env.CITYOPS_SIMULATOR;
   return {
     role,
@@ -74,5 +90,12 @@ export function readConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Cit
     simulatorSpeedup: speedup,
     ffmpegPath: env.FFMPEG_PATH ?? 'ffmpeg',
     responsibilityFile: env.CITYOPS_RESPONSIBILITY_FILE ?? '',
+    secureCookies: flag(env.CITYOPS_SECURE_COOKIES),
+    trustProxy: flag(env.CITYOPS_TRUST_PROXY),
+    adminPassword,
   };
+}
+
+function flag(value: string | undefined): boolean {
+  return value !== undefined && ['1', 'true', 'on', 'yes'].includes(value.toLowerCase());
 }

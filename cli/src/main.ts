@@ -21,7 +21,12 @@ roles:
 
 environment: PORT, CITYOPS_DATA_DIR, KAFKA_BROKERS, CLICKHOUSE_URL, CLICKHOUSE_USER,
 CLICKHOUSE_PASSWORD, CLICKHOUSE_DATABASE, CITYOPS_API_KEY, CITYOPS_SIMULATOR,
-CITYOPS_SIM_SPEEDUP, FFMPEG_PATH, CITYOPS_RESPONSIBILITY_FILE (see README)`;
+CITYOPS_SIM_SPEEDUP, FFMPEG_PATH, CITYOPS_RESPONSIBILITY_FILE, CITYOPS_SECURE_COOKIES,
+CITYOPS_TRUST_PROXY, CITYOPS_ADMIN_PASSWORD (see README)
+
+first start: the dashboard creates the administrator 'admin' and prints a one-time password
+once; log in at /login and choose a new one. Accounts, ingest API keys and the audit trail
+live in $CITYOPS_DATA_DIR/auth/.`;
 
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);

@@ -7,7 +7,7 @@ import { createIngestHandler, createDemoCity, demoCityGeoJson, runSimulator } fr
 import { startAnomalyWorker } from '@cityops/detectors';
 import { startForecastWorker } from '@cityops/forecaster';
 import { defaultResponsibilityTablePath, loadResponsibilityTable, startIncidentWorker } from '@cityops/incidents';
-import { createDashboardServer } from '@cityops/dashboard';
+import { ApiKeyStore, apiKeysFilePath, createDashboardServer, openAuth, type DashboardAuth } from '@cityops/dashboard';
 import type { CityOpsConfig, Role } from './config.js';
 import { ConfigError } from './config.js';
 import { createHealthHandler } from './health.js';
@@ -84,11 +84,47 @@ export async function startSystem(config: CityOpsConfig, options: SystemOptions 
     );
   }
 
+  // Accounts, sessions and ingest keys live in <dataDir>/auth/. The dashboard owns them; an ingest
+  // process on its own reads the key file only (and re-reads it, so keys made in the dashboard work there).
+  let auth: DashboardAuth | undefined;
+  let apiKeys: ApiKeyStore | undefined;
+  try {
+    if (store && has('dashboard')) {
+      const opened = await openAuth({
+        dataDir: config.dataDir,
+        clock,
+        secureCookie: config.secureCookies,
+        trustProxy: config.trustProxy,
+        bootstrapApiKeys: [config.apiKey],
+        ...(config.adminPassword === '' ? {} : { initialAdminPassword: config.adminPassword }),
+      });
+      auth = opened.auth;
+      apiKeys = auth.apiKeys;
+      const first = opened.firstAdmin;
+      if (first?.generated === true) {
+        // Printed here once and nowhere else: only the scrypt hash is stored.
+        log('auth', `first start: created administrator '${first.login}' with one-time password: ${first.password}`);
+        log('auth', 'log in at /login and choose a new password; this password is not shown again');
+      } else if (first !== undefined) {
+        log('auth', `first start: created administrator '${first.login}' with the password from CITYOPS_ADMIN_PASSWORD`);
+      }
+    } else if (has('ingest')) {
+      apiKeys = await ApiKeyStore.open({ path: apiKeysFilePath(config.dataDir), clock, bootstrapKeys: [config.apiKey] });
+    }
+  } catch (e) {
+    await bus.close();
+    await store?.close();
+    throw e;
+  }
+
   const workers: RunningWorker[] = [];
   // Producers of new data: stopped first on shutdown so consumers can drain behind them.
   const sources: RunningWorker[] = [];
   const handlers: RequestHandler[] = [];
   const stoppers: (() => Promise<void>)[] = [];
+  const authStores = auth ?? apiKeys;
+  // Last: pending API-key last-use times are written after the servers stop.
+  const closeAuth = () => authStores?.close() ?? Promise.resolve();
   const producer = bus.producer();
 
   try {
@@ -103,7 +139,9 @@ export async function startSystem(config: CityOpsConfig, options: SystemOptions 
       workers.push(await startIncidentWorker({ bus, clock, table }));
     }
     if (has('ingest')) {
-      handlers.push(createIngestHandler({ producer, apiKeys: () => [config.apiKey], clock }));
+      // Keys made by administrators (stored hashed) and the bootstrap CITYOPS_API_KEY.
+      const keys = apiKeys;
+      handlers.push(createIngestHandler({ producer, checkApiKey: (key) => keys?.verify(key) ?? false, clock }));
       if (config.apiKeyGenerated) log('ingest', `API key for POST /api/ingest/* (set CITYOPS_API_KEY to choose one): ${config.apiKey}`);
       if (config.simulator) {
         const city = createDemoCity();
@@ -117,13 +155,14 @@ export async function startSystem(config: CityOpsConfig, options: SystemOptions 
       }
     }
     if (store && has('dashboard')) {
-      const dashboard = createDashboardServer({ store, bus, basemap: demoCityGeoJson(), clock });
+      if (!auth) throw new Error('expected the auth stores to be open for the dashboard role');
+      const dashboard = createDashboardServer({ store, bus, basemap: demoCityGeoJson(), clock, auth });
       await dashboard.start();
       handlers.push((req, res) => dashboard.handle(req, res));
       stoppers.push(() => dashboard.stop());
     }
   } catch (e) {
-    await Promise.allSettled([...stoppers.map((s) => s()), ...workers.map((w) => w.stop())]);
+    await Promise.allSettled([...stoppers.map((s) => s()), ...workers.map((w) => w.stop()), closeAuth()]);
     await bus.close();
     await store?.close();
     throw e;
@@ -136,14 +175,14 @@ export async function startSystem(config: CityOpsConfig, options: SystemOptions 
     http = await startHttpServer(config.port, [health.handler, ...handlers], (e) => logError('http', 'request failed', e));
   } catch (e) {
     // A taken port must not leave workers running behind a process that is about to exit.
-    await Promise.allSettled([...stoppers.map((s) => s()), ...workers.map((w) => w.stop())]);
+    await Promise.allSettled([...stoppers.map((s) => s()), ...workers.map((w) => w.stop()), closeAuth()]);
     await bus.close();
     await store?.close();
     throw e;
   }
   log(
     'http',
-    `listening on http://localhost:${http.port} (dashboard, /api/health${has('ingest') ? ', /api/ingest/readings, /api/ingest/ticks' : ''})`,
+    `listening on http://localhost:${http.port} (dashboard${store && has('dashboard') ? ' with login at /login' : ''}, /api/health${has('ingest') ? ', /api/ingest/readings, /api/ingest/ticks' : ''})`,
   );
 
   let stopping: Promise<void> | undefined;
@@ -171,6 +210,7 @@ export async function startSystem(config: CityOpsConfig, options: SystemOptions 
       await ordered[i]!.stop();
       await drain(ordered.slice(i + 1), 5_000);
     }
+    await closeAuth();
     await bus.close();
     await store?.close();
     log('system', 'stopped');

@@ -11,6 +11,7 @@ import type {
   SensorSeriesResponse,
   WarningsResponse,
 } from './api-types.js';
+import { canSeeIncident, describePrincipal, type Principal } from './auth/authorize.js';
 import { DashboardError } from './errors.js';
 import { epochMsParam, idSegment, incidentStatusesParam, intParam } from './query-params.js';
 
@@ -23,7 +24,13 @@ export interface RouteContext {
   params: URLSearchParams;
   /** Path segments captured by `:name` in the route pattern, still URL-encoded. */
   segments: Readonly<Record<string, string>>;
+  /** Who asks: a department user gets its department's incidents and dispatches only. */
+  principal: Principal;
 }
+
+/** A department user's list is filtered after the query: ask the store for the most, so the filtered page is not short. */
+const SCOPED_FETCH_LIMIT = 1000;
+const scoped = (p: Principal): boolean => p.department_id !== undefined && p.department_id !== '';
 
 interface JsonRoute {
   kind: 'json';
@@ -116,27 +123,42 @@ export function createApiRoutes(deps: { queries: StoreQueries; basemap: Basemap;
       kind: 'json',
       pattern: ['incidents'],
       query: ['limit', 'status'],
-      async run({ params }): Promise<IncidentsResponse> {
+      async run({ params, principal }): Promise<IncidentsResponse> {
         const statuses = incidentStatusesParam(params, 'status');
         const n = limit(params, 200);
-        return { incidents: await queries.incidents(statuses === undefined ? { limit: n } : { limit: n, statuses }) };
+        const fetch = scoped(principal) ? SCOPED_FETCH_LIMIT : n;
+        const incidents = await queries.incidents(statuses === undefined ? { limit: fetch } : { limit: fetch, statuses });
+        return { incidents: scoped(principal) ? incidents.filter((i) => canSeeIncident(principal, i)).slice(0, n) : incidents };
       },
     },
     {
       kind: 'json',
       pattern: ['incidents', ':id', 'events'],
       query: [],
-      async run({ segments }): Promise<IncidentEventsResponse> {
+      async run({ segments, principal }): Promise<IncidentEventsResponse> {
         const incidentId = idSegment('id', segments.id ?? '');
-        return { incident_id: incidentId, events: await queries.incidentEvents(incidentId) };
+        const events = await queries.incidentEvents(incidentId);
+        // The newest step says who leads and assists now; an incident of another department is
+        // 'not found' rather than 'forbidden', so its existence does not leak either.
+        const latest = events.at(-1);
+        if (latest !== undefined && !canSeeIncident(principal, latest)) {
+          throw new DashboardError(
+            'not-found',
+            `expected an incident visible to ${describePrincipal(principal)}; got none with id '${incidentId}'`,
+          );
+        }
+        return { incident_id: incidentId, events };
       },
     },
     {
       kind: 'json',
       pattern: ['dispatches'],
       query: ['limit'],
-      async run({ params }): Promise<DispatchesResponse> {
-        return { dispatches: await queries.dispatches({ limit: limit(params, 200) }) };
+      async run({ params, principal }): Promise<DispatchesResponse> {
+        const n = limit(params, 200);
+        if (!scoped(principal)) return { dispatches: await queries.dispatches({ limit: n }) };
+        const all = await queries.dispatches({ limit: SCOPED_FETCH_LIMIT });
+        return { dispatches: all.filter((d) => canSeeIncident(principal, d)).slice(0, n) };
       },
     },
     { kind: 'stream', pattern: ['stream'], query: [] },

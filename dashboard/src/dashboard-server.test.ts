@@ -7,6 +7,7 @@ import { createInProcessBus, type Bus } from '@cityops/bus';
 import { TOPICS, encodeRecord, type EarlyWarning, type Incident } from '@cityops/schemas';
 import { BASEMAP, SENSORS, createMemoryQueries, incident, reading, warning, type QueryLog } from '../test/fixtures/demo-city.js';
 import { SseClient } from '../test/fixtures/sse-client.js';
+import { addUser, ApiClient, createTestAuth, type TestAuth } from '../test/fixtures/auth.js';
 import type { ApiErrorBody, CityResponse, LiveReadings } from './index.js';
 import { createDashboardServer, type DashboardServer, type DashboardServerOptions } from './index.js';
 
@@ -18,10 +19,15 @@ interface Harness {
   log: QueryLog;
   /** Requests the dashboard's handle() left to the platform (resolved false). */
   passedOn: string[];
+  testAuth: TestAuth;
+  /** The session cookie of a logged-in wall account. */
+  cookie: string;
 }
 
 async function startHarness(options: Partial<DashboardServerOptions> = {}): Promise<Harness> {
   const bus = createInProcessBus();
+  const testAuth = await createTestAuth();
+  await addUser(testAuth.auth, 'wall-1', 'wall');
   const { queries, log } = createMemoryQueries({ incidents: [incident({ opened_at: Date.now() - 60_000 })] });
   const dashboard = createDashboardServer({
     store: { queries },
@@ -30,6 +36,7 @@ async function startHarness(options: Partial<DashboardServerOptions> = {}): Prom
     staticDir: join(tmpdir(), 'cityops-dashboard-no-such-dir'),
     liveIntervalMs: 100,
     liveGroupId: `dashboard-test-${Math.random().toString(36).slice(2)}`,
+    auth: testAuth.auth,
     ...options,
   });
   await dashboard.start();
@@ -45,18 +52,28 @@ async function startHarness(options: Partial<DashboardServerOptions> = {}): Prom
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : 0;
-  return { bus, dashboard, server, base: `http://127.0.0.1:${port}`, log, passedOn };
+  const base = `http://127.0.0.1:${port}`;
+  const { cookie } = await ApiClient.login(base, 'wall-1');
+  cookie_ = cookie;
+  return { bus, dashboard, server, base, log, passedOn, testAuth, cookie };
 }
+
+/** The newest harness's session cookie, sent by get() and the SSE clients below. */
+let cookie_ = '';
+const connect = (url: string) => SseClient.connect(url, { cookie: cookie_ });
 
 async function stopHarness(h: Harness): Promise<void> {
   await h.dashboard.stop();
   h.server.closeAllConnections();
   await new Promise<void>((resolve) => h.server.close(() => resolve()));
   await h.bus.close();
+  await h.testAuth.cleanup();
 }
 
 async function get(url: string, init: RequestInit = {}): Promise<{ status: number; headers: Headers; text: string }> {
-  const res = await fetch(url, init);
+  const headers = new Headers(init.headers);
+  if (!headers.has('cookie')) headers.set('cookie', cookie_);
+  const res = await fetch(url, { ...init, headers });
   return { status: res.status, headers: res.headers, text: await res.text() };
 }
 
@@ -74,7 +91,7 @@ describe('live stream (GET /api/stream)', () => {
   });
 
   it('coalesces readings into one event per interval with the newest value per sensor', async () => {
-    const client = await SseClient.connect(`${h.base}/api/stream`);
+    const client = await connect(`${h.base}/api/stream`);
     expect(client.status).toBe(200);
     await client.next((e) => e.event === 'hello');
     const [s1, s2] = SENSORS;
@@ -104,8 +121,8 @@ describe('live stream (GET /api/stream)', () => {
   });
 
   it('pushes a warning at once to every client, as the contract record', async () => {
-    const a = await SseClient.connect(`${h.base}/api/stream`);
-    const b = await SseClient.connect(`${h.base}/api/stream`);
+    const a = await connect(`${h.base}/api/stream`);
+    const b = await connect(`${h.base}/api/stream`);
     await Promise.all([a.next((e) => e.event === 'hello'), b.next((e) => e.event === 'hello')]);
     expect(h.dashboard.health().counters.sse_clients).toBe(2);
     const w = warning({ ts: Date.now(), level: 'red', kind: 'waterlogging' });
@@ -122,7 +139,7 @@ describe('live stream (GET /api/stream)', () => {
   });
 
   it('drops a malformed record instead of forwarding it, and counts it', async () => {
-    const client = await SseClient.connect(`${h.base}/api/stream`);
+    const client = await connect(`${h.base}/api/stream`);
     await client.next((e) => e.event === 'hello');
     const good = warning({ ts: Date.now(), kind: 'congestion' });
     await h.bus.producer().send(TOPICS.warnings, [
@@ -137,7 +154,7 @@ describe('live stream (GET /api/stream)', () => {
   });
 
   it('ends the clients when the server stops', async () => {
-    const client = await SseClient.connect(`${h.base}/api/stream`);
+    const client = await connect(`${h.base}/api/stream`);
     await client.next((e) => e.event === 'hello');
     await h.dashboard.stop();
     await client.whenClosed();
@@ -151,7 +168,7 @@ describe('live stream heartbeats', () => {
   it('sends a heartbeat with the server clock', async () => {
     const h = await startHarness({ heartbeatIntervalMs: 50, clock: () => 1_800_000_000_000 });
     try {
-      const client = await SseClient.connect(`${h.base}/api/stream`);
+      const client = await connect(`${h.base}/api/stream`);
       const hb = await client.next((e) => e.event === 'heartbeat');
       expect(parse<{ server_ts: number }>(hb.data).server_ts).toBe(1_800_000_000_000);
       client.close();
@@ -220,6 +237,7 @@ describe('JSON API', () => {
     const res = await get(`${h.base}/api/warnings`, { method: 'POST' });
     expect(res.status).toBe(405);
     expect(res.headers.get('allow')).toBe('GET, HEAD');
+    expect(parse<ApiErrorBody>(res.text).error.message).toBe('/api/warnings: expected GET or HEAD; got POST');
     const health = await get(`${h.base}/api/health`);
     expect(health.text).toBe('platform 404');
     expect(h.passedOn).toEqual(['/api/health']);

@@ -6,6 +6,11 @@ import type { Bus } from '@cityops/bus';
 import type { Store } from '@cityops/store';
 import type { ApiErrorBody, Basemap } from './api-types.js';
 import { assertKnownParams, createApiRoutes, JsonText, matchRoute } from './api-routes.js';
+import { clientIp, type DashboardAuth } from './auth/auth.js';
+import { createAuthRoutes, type AuthRouteResult } from './auth/auth-routes.js';
+import { canSeeIncident, findPolicy, requirePermission, type RoutePolicy } from './auth/authorize.js';
+import { assertCsrf, assertSameOrigin } from './auth/csrf.js';
+import { sessionIdFrom, type Session } from './auth/sessions.js';
 import { DashboardError, toDashboardError } from './errors.js';
 import { LiveHub } from './live-hub.js';
 import { createStaticFiles } from './static-files.js';
@@ -16,6 +21,11 @@ export interface DashboardServerOptions {
   bus: Bus;
   /** Roads and water to draw under the districts; the caller owns the data (no tiles at run time). */
   basemap: Basemap;
+  /**
+   * Accounts, sessions, API keys, rate limits and the audit trail (openAuth). Required: every
+   * /api route but /api/auth/login needs a session, so there is no way to serve the city open.
+   */
+  auth: DashboardAuth;
   /** The Next.js static export. Default: this package's `out/` folder. */
   staticDir?: string;
   /** Default Date.now. Stamps live events so wall clocks can be corrected to the platform's time. */
@@ -37,9 +47,11 @@ export interface DashboardServerOptions {
 
 export interface DashboardServer extends RunningWorker {
   /**
-   * Answers `/api/{city,basemap,sensors/…,warnings,anomalies,incidents…,dispatches,stream}` and
-   * every non-`/api` path (the static export). Resolves false, without touching `res`, for any
-   * other `/api/…` path so the platform's server can route it elsewhere (e.g. /api/health).
+   * Answers `/api/{city,basemap,sensors/…,warnings,anomalies,incidents…,dispatches,stream}`,
+   * `/api/auth/…`, `/api/admin/…` and every non-`/api` path (the static export). Resolves false,
+   * without touching `res`, for any other `/api/…` path so the platform's server can route it
+   * elsewhere (e.g. /api/health, /api/ingest). Every /api route it answers needs a session,
+   * except POST /api/auth/login; static files are public (the pages hold no data).
    */
   handle(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
   /** Subscribes to the bus and starts the live stream's timers. */
@@ -62,8 +74,23 @@ export function createDashboardServer(options: DashboardServerOptions): Dashboar
     maxClients: positiveInt('maxLiveClients', options.maxLiveClients ?? 200),
     maxClientBufferBytes: positiveInt('maxClientBufferBytes', options.maxClientBufferBytes ?? 4 * 1024 * 1024),
   });
+  const { auth } = options;
   const routes = createApiRoutes({ queries: options.store.queries, basemap: options.basemap, clock });
+  const authRoutes = createAuthRoutes(auth, {
+    departmentIds: async () => (await options.store.queries.departments()).map((d) => d.id),
+  });
   const staticFiles = createStaticFiles(options.staticDir ?? DEFAULT_STATIC_DIR);
+  /** Open live streams per session key, closed when the session ends (logout, timeout, account change). */
+  const streams = new Map<string, Set<ServerResponse>>();
+  auth.sessions.onEnd((session) => {
+    const open = streams.get(session.key);
+    streams.delete(session.key);
+    for (const res of open ?? []) res.end();
+  });
+  let sweepTimer: NodeJS.Timeout | undefined;
+
+  /** These work while the account still has to change its one-time password; nothing else does. */
+  const BEFORE_PASSWORD_CHANGE = new Set(['auth.me', 'auth.password', 'auth.logout']);
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
     const url = new URL(req.url ?? '/', 'http://dashboard.invalid');
@@ -72,35 +99,131 @@ export function createDashboardServer(options: DashboardServerOptions): Dashboar
       await staticFiles.serve(req, res, path);
       return true;
     }
-    const match = matchRoute(routes, path.split('/').slice(2));
-    if (match === undefined) return false;
+    const method = req.method ?? 'GET';
+    const { match, allowed } = findPolicy(method, path.split('/').slice(2));
+    if (allowed.length === 0) return false;
+    const ip = clientIp(req, auth.trustProxy);
+    let session: Session | undefined;
+    let policy: RoutePolicy | undefined;
     try {
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
-        throw new DashboardError('method-not-allowed', `${path}: expected GET or HEAD; got ${req.method ?? 'no method'}`);
+      if (match === undefined) {
+        throw new DashboardError('method-not-allowed', `${path}: expected ${allowed.join(' or ')}; got ${method}`);
       }
-      assertKnownParams(match.route, url.searchParams);
-      if (match.route.kind === 'stream') {
-        openStream(req, res);
+      policy = match.policy;
+      const mutating = policy.method !== 'GET';
+      if (policy.requires !== 'public') {
+        const id = sessionIdFrom(req.headers);
+        session = auth.sessions.get(id);
+        if (session === undefined) {
+          throw new DashboardError(
+            'unauthorized',
+            `${method} ${path}: expected a session (log in at /login); got ${id === undefined ? 'no session cookie' : 'an expired or ended session'}`,
+          );
+        }
+        if (mutating) {
+          // Session-cookie writes only: API-key calls (ingest) never reach this handler.
+          assertSameOrigin(req.headers, `${method} ${path}`);
+          assertCsrf(session.csrfToken, req.headers, `${method} ${path}`);
+          const limit = auth.rateLimits.mutation(session.key);
+          if (!limit.ok) {
+            const retryAfterS = Math.max(1, Math.ceil(limit.retryAfterMs / 1000));
+            throw new DashboardError(
+              'rate-limited',
+              `${method} ${path}: expected fewer changes per minute; try again in ${retryAfterS} s`,
+              { retryAfterS },
+            );
+          }
+        }
+        if (session.mustChangePassword && !BEFORE_PASSWORD_CHANGE.has(policy.action)) {
+          throw new DashboardError(
+            'password-change-required',
+            `${method} ${path}: expected an account with its own password; got '${session.principal.login}', which must first replace its one-time password (POST /api/auth/password)`,
+          );
+        }
+        if (policy.requires !== 'session') requirePermission(session.principal, policy.requires);
+      }
+
+      const authRoute = authRoutes[policy.action];
+      if (authRoute !== undefined) {
+        assertKnownQuery(authRoute.query, url.searchParams);
+        const result = await authRoute.run({ req, session, ip, segments: match.segments, params: url.searchParams });
+        if (mutating && authRoute.selfAudited !== true)
+          await recordAudit(policy, session, ip, 'success', result.audit?.target ?? path, result.audit?.detail ?? '');
+        sendResult(req, res, result);
         return true;
       }
-      const body = await match.route.run({ params: url.searchParams, segments: match.segments });
+      const data = matchRoute(routes, path.split('/').slice(2));
+      if (data === undefined || session === undefined) {
+        // The policy table names a route that createApiRoutes does not have: a programming error.
+        throw new DashboardError('not-found', `${method} ${path}: expected a route behind the policy '${policy.action}'; got none`);
+      }
+      assertKnownParams(data.route, url.searchParams);
+      if (data.route.kind === 'stream') {
+        openStream(req, res, session);
+        return true;
+      }
+      const body = await data.route.run({ params: url.searchParams, segments: data.segments, principal: session.principal });
       sendJson(req, res, 200, body);
     } catch (error) {
       const e = toDashboardError(error);
+      await auditFailure(e, policy, session, ip, path);
       if (res.headersSent) {
         res.destroy(e);
       } else {
         const body: ApiErrorBody = { error: { code: e.code, message: e.message } };
         const headers: Record<string, string> = {};
-        if (e.code === 'method-not-allowed') headers.allow = 'GET, HEAD';
-        if (e.retriable) headers['retry-after'] = '5';
+        if (e.code === 'method-not-allowed') headers.allow = allowed.join(', ');
+        if (e.retryAfterS !== undefined) headers['retry-after'] = String(e.retryAfterS);
+        else if (e.retriable) headers['retry-after'] = '5';
+        // A cookie that names no session is cleared, so the browser stops sending it.
+        if (e.code === 'unauthorized' && sessionIdFrom(req.headers) !== undefined) headers['set-cookie'] = auth.sessions.clearCookie();
         sendJson(req, res, e.httpStatus, body, headers);
       }
     }
     return true;
   }
 
-  function openStream(req: IncomingMessage, res: ServerResponse): void {
+  /** Refused and failed writes are audited, and every refusal (403) of a read too: probing for rights is worth knowing about. */
+  async function auditFailure(
+    e: DashboardError,
+    policy: RoutePolicy | undefined,
+    session: Session | undefined,
+    ip: string,
+    path: string,
+  ): Promise<void> {
+    if (policy === undefined || authRoutes[policy.action]?.selfAudited === true) return;
+    const refused = e.httpStatus === 403 || e.httpStatus === 429;
+    if (policy.method === 'GET' && !refused) return;
+    if (policy.method === 'GET' && session === undefined) return;
+    await recordAudit(policy, session, ip, refused || e.httpStatus === 401 ? 'denied' : 'failure', path, `${e.code}: ${e.message}`).catch(
+      () => undefined,
+    );
+  }
+
+  function recordAudit(
+    policy: RoutePolicy,
+    session: Session | undefined,
+    ip: string,
+    outcome: 'success' | 'failure' | 'denied',
+    target: string,
+    detail: string,
+  ) {
+    return auth.audit.append({
+      actor: session?.principal.login ?? '',
+      role: session?.principal.role ?? '',
+      action: policy.action,
+      target,
+      outcome,
+      ip,
+      detail: detail.slice(0, 1000),
+    });
+  }
+
+  function sendResult(req: IncomingMessage, res: ServerResponse, result: AuthRouteResult): void {
+    sendJson(req, res, result.status ?? 200, result.body, result.setCookie === undefined ? {} : { 'set-cookie': result.setCookie });
+  }
+
+  function openStream(req: IncomingMessage, res: ServerResponse, session: Session): void {
     hub.assertAccepting();
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
@@ -116,14 +239,28 @@ export function createDashboardServer(options: DashboardServerOptions): Dashboar
     // Small frames must leave at once, not wait for Nagle.
     res.socket?.setNoDelay(true);
     res.flushHeaders();
-    hub.addClient(res);
+    const principal = session.principal;
+    hub.addClient(res, principal.department_id === undefined ? undefined : (record) => canSeeIncident(principal, record));
+    let open = streams.get(session.key);
+    if (open === undefined) streams.set(session.key, (open = new Set()));
+    open.add(res);
+    res.once('close', () => open.delete(res));
   }
 
   return {
     name: 'dashboard',
     handle,
-    start: () => hub.start(),
-    stop: () => hub.stop(),
+    async start() {
+      await hub.start();
+      // Expired sessions are ended once a minute, which closes their open live streams too.
+      sweepTimer ??= setInterval(() => auth.sessions.sweep(), 60_000);
+      sweepTimer.unref();
+    },
+    async stop() {
+      clearInterval(sweepTimer);
+      sweepTimer = undefined;
+      await hub.stop();
+    },
     health(): WorkerHealth {
       return { ...hub.health(), name: 'dashboard' };
     },
@@ -141,6 +278,18 @@ function sendJson(req: IncomingMessage, res: ServerResponse, status: number, bod
     ...headers,
   });
   res.end(req.method === 'HEAD' ? undefined : text);
+}
+
+function assertKnownQuery(known: readonly string[], params: URLSearchParams): void {
+  for (const [name, value] of params) {
+    if (!known.includes(name)) {
+      const expected = known.length === 0 ? 'no query parameters' : `one of ${known.join(', ')}`;
+      throw new DashboardError(
+        'bad-request',
+        `unknown query parameter '${name}': expected ${expected}; got '${name}=${value.slice(0, 60)}'`,
+      );
+    }
+  }
 }
 
 function positiveInt(name: string, value: number): number {

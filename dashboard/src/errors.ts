@@ -16,7 +16,25 @@ export type DashboardErrorCode =
   /** Too many live-stream clients connected at once. */
   | 'too-many-clients'
   /** createDashboardServer was given an option outside its documented range. */
-  | 'invalid-option';
+  | 'invalid-option'
+  /** No valid session (or API key): log in first. */
+  | 'unauthorized'
+  /** Authenticated, but the role or department lacks the right; the message says what was required and what the principal has. */
+  | 'forbidden'
+  /** A state-changing call made with a session cookie lacked a valid X-CSRF-Token header. */
+  | 'csrf-failed'
+  /** The account must change its one-time password before anything else. */
+  | 'password-change-required'
+  /** Too many attempts; `retryAfterS` says when to try again. */
+  | 'rate-limited'
+  /** The addressed user, key or record does not exist (or is not visible to the principal). */
+  | 'not-found'
+  /** The change conflicts with the current state (a login that exists, the last administrator). */
+  | 'conflict'
+  /** The request body is larger than the route accepts. */
+  | 'payload-too-large'
+  /** The request body is not JSON (cross-site forms cannot send application/json without a preflight). */
+  | 'unsupported-media-type';
 
 const HTTP_STATUS: Readonly<Record<DashboardErrorCode, number>> = {
   'bad-request': 400,
@@ -25,6 +43,15 @@ const HTTP_STATUS: Readonly<Record<DashboardErrorCode, number>> = {
   'live-unavailable': 503,
   'too-many-clients': 503,
   'invalid-option': 500,
+  unauthorized: 401,
+  forbidden: 403,
+  'csrf-failed': 403,
+  'password-change-required': 403,
+  'rate-limited': 429,
+  'not-found': 404,
+  conflict: 409,
+  'payload-too-large': 413,
+  'unsupported-media-type': 415,
 };
 
 export class DashboardError extends Error {
@@ -32,12 +59,15 @@ export class DashboardError extends Error {
   readonly code: DashboardErrorCode;
   readonly retriable: boolean;
   override readonly cause: unknown;
+  /** Seconds until a retry can succeed (the Retry-After header); set for 'rate-limited'. */
+  readonly retryAfterS: number | undefined;
 
-  constructor(code: DashboardErrorCode, message: string, options: { retriable?: boolean; cause?: unknown } = {}) {
+  constructor(code: DashboardErrorCode, message: string, options: { retriable?: boolean; cause?: unknown; retryAfterS?: number } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
-    this.retriable = options.retriable ?? false;
+    this.retriable = options.retriable ?? options.retryAfterS !== undefined;
     this.cause = options.cause;
+    this.retryAfterS = options.retryAfterS;
   }
 
   get httpStatus(): number {

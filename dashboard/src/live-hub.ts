@@ -51,6 +51,12 @@ const CLIENT_RETRY_MS = 2000;
 const DONE: Promise<void> = Promise.resolve();
 
 /**
+ * Which incident-bound records a client may see (incidents, dispatches): a department user's
+ * stream carries its department's only. Undefined = everything.
+ */
+export type LiveScope = (record: { department_id: string }) => boolean;
+
+/**
  * One bus subscription per process, fanned out to every wall display connected to it.
  *
  * The consumer's batch handler never waits for a client: it decodes, updates the pending
@@ -62,6 +68,8 @@ const DONE: Promise<void> = Promise.resolve();
 export class LiveHub {
   private readonly options: LiveHubOptions;
   private readonly clients = new Set<LiveSink>();
+  /** Clients that see only some incidents; the rest see everything. */
+  private readonly scopes = new Map<LiveSink, LiveScope>();
   /** Newest reading per sensor since the last flush; bounded by the number of sensors. */
   private readonly pending = new Map<string, { value: number; ts: number }>();
   /** Lag per topic-partition as the last batch reported it. */
@@ -115,6 +123,7 @@ export class LiveHub {
     clearInterval(this.heartbeatTimer);
     for (const client of this.clients) client.end();
     this.clients.clear();
+    this.scopes.clear();
     this.pending.clear();
     const consumer = this.consumer;
     this.consumer = undefined;
@@ -135,11 +144,15 @@ export class LiveHub {
     }
   }
 
-  /** Registers a client whose SSE response headers are already written. */
-  addClient(sink: LiveSink): void {
+  /** Registers a client whose SSE response headers are already written; `scope` filters its incidents and dispatches. */
+  addClient(sink: LiveSink, scope?: LiveScope): void {
     this.assertAccepting();
     this.clients.add(sink);
-    sink.once('close', () => this.clients.delete(sink));
+    if (scope !== undefined) this.scopes.set(sink, scope);
+    sink.once('close', () => {
+      this.clients.delete(sink);
+      this.scopes.delete(sink);
+    });
     const { clock, liveIntervalMs, heartbeatIntervalMs } = this.options;
     this.write(sink, `retry: ${CLIENT_RETRY_MS}\n\n`);
     this.write(sink, frame('hello', { server_ts: clock(), live_interval_ms: liveIntervalMs, heartbeat_interval_ms: heartbeatIntervalMs }));
@@ -189,13 +202,13 @@ export class LiveHub {
         }
         case TOPICS.incidents: {
           const r = decodeRecord(Incident, message.value);
-          if (r.ok) this.broadcast('incident', r.value);
+          if (r.ok) this.broadcast('incident', r.value, r.value);
           else this.reject(batch.topic, r.reason);
           break;
         }
         case TOPICS.dispatches: {
           const r = decodeRecord(DispatchOrder, message.value);
-          if (r.ok) this.broadcast('dispatch', r.value);
+          if (r.ok) this.broadcast('dispatch', r.value, r.value);
           else this.reject(batch.topic, r.reason);
           break;
         }
@@ -236,17 +249,21 @@ export class LiveHub {
     this.pending.clear();
   }
 
-  /** Serialises once, writes the same chunk to every client. */
-  private broadcast<E extends LiveEventName>(event: E, data: LiveEventMap[E]): void {
+  /** Serialises once, writes the same chunk to every client (that may see `scoped`, when given). */
+  private broadcast<E extends LiveEventName>(event: E, data: LiveEventMap[E], scoped?: { department_id: string }): void {
     if (this.clients.size === 0) return;
     const chunk = frame(event, data);
-    for (const client of this.clients) this.write(client, chunk);
+    for (const client of this.clients) {
+      const scope = scoped === undefined ? undefined : this.scopes.get(client);
+      if (scope === undefined || scope(scoped ?? { department_id: '' })) this.write(client, chunk);
+    }
   }
 
   private write(client: LiveSink, chunk: string): void {
     client.write(chunk);
     if (client.writableLength > this.options.maxClientBufferBytes) {
       this.clients.delete(client);
+      this.scopes.delete(client);
       this.clientsDropped++;
       client.destroy();
     }

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createInProcessBus, type Bus, type Consumer } from '@cityops/bus';
 import { EVENT_KIND_LABELS, TOPICS, encodeRecord, stableId, type DispatchOrder } from '@cityops/schemas';
 import { createDashboardServer, type DashboardServer } from '../src/index.js';
+import { addUser, createTestAuth, TEST_PASSWORD, type TestAuth } from './fixtures/auth.js';
 import {
   AREAS,
   BASEMAP,
@@ -57,6 +58,7 @@ describe.skipIf(missing.length > 0)('wall display in headless Chromium', () => {
   let page: Page;
   let pump: NodeJS.Timeout | undefined;
   let sink: Consumer;
+  let testAuth: TestAuth;
 
   const now = Date.now();
   const [centralArea, northArea] = AREAS;
@@ -94,7 +96,17 @@ describe.skipIf(missing.length > 0)('wall display in headless Chromium', () => {
         }),
       ],
     });
-    dashboard = createDashboardServer({ store: { queries }, bus, basemap: BASEMAP, staticDir: OUT_DIR, liveIntervalMs: 500 });
+    // A wall account, created through the user store as an administrator would.
+    testAuth = await createTestAuth();
+    await addUser(testAuth.auth, 'wall-1', 'wall');
+    dashboard = createDashboardServer({
+      store: { queries },
+      bus,
+      basemap: BASEMAP,
+      staticDir: OUT_DIR,
+      liveIntervalMs: 500,
+      auth: testAuth.auth,
+    });
     // start() creates the topics the dashboard reads; the stand-in sink reads the same ones.
     await dashboard.start();
     sink = await startMemorySink(bus, data);
@@ -127,6 +139,14 @@ describe.skipIf(missing.length > 0)('wall display in headless Chromium', () => {
     page = context.pages()[0] ?? (await context.newPage());
     page.on('pageerror', (error) => console.error(`[wall page error] ${error.message}`));
     await mkdir(RESULTS_DIR, { recursive: true });
+
+    // The wall sends an anonymous browser to the login page; log in there as the wall account.
+    await page.goto(`${base}/`);
+    await page.waitForURL(/\/login\?next=/, { timeout: 30_000 });
+    await page.getByTestId('login-name').fill('wall-1');
+    await page.getByTestId('login-password').fill(TEST_PASSWORD);
+    await page.getByTestId('login-submit').click();
+    await page.waitForURL(`${base}/`, { timeout: 30_000 });
   }, 120_000);
 
   afterAll(async () => {
@@ -137,6 +157,7 @@ describe.skipIf(missing.length > 0)('wall display in headless Chromium', () => {
     server?.closeAllConnections();
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
     await bus?.close();
+    await testAuth?.cleanup();
     if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
   });
 

@@ -1,6 +1,8 @@
 'use client';
 
 import { lazy, Suspense, useCallback, useEffect, useMemo, useState, useSyncExternalStore } from 'react';
+import { fetchMe, logout, type MeResponse } from '../_lib/auth-client.js';
+import { AUTH_TEXT } from '../_lib/auth-text.js';
 import { formatDate, formatTime } from '../_lib/format.js';
 import { isLang, LANG_STORAGE_KEY, LangContext, UI_TEXT, type Lang, type LangContextValue } from '../_lib/i18n.js';
 import { LiveFeed } from '../_lib/live-feed.js';
@@ -13,12 +15,23 @@ import { WarningsTicker } from './warnings-ticker.js';
 // deck.gl needs WebGL: load it in the browser only, in its own chunk, after the first paint.
 const CityMap = lazy(() => import('./city-map.js').then((m) => ({ default: m.CityMap })));
 
+const toLogin = () => window.location.replace(`/login?next=${encodeURIComponent(window.location.pathname)}`);
+
 export function WallDisplay() {
-  const [feed] = useState(() => new LiveFeed());
+  const [feed] = useState(() => new LiveFeed('', toLogin));
+  // Nothing is fetched before the session is known: an anonymous browser goes to /login.
+  const [me, setMe] = useState<MeResponse | null>(null);
   useEffect(() => {
+    void fetchMe().then((r) => {
+      if (r.kind === 'anonymous' || (r.kind === 'ok' && r.me.must_change_password)) toLogin();
+      else if (r.kind === 'ok') setMe(r.me);
+    });
+  }, []);
+  useEffect(() => {
+    if (me === null) return;
     feed.start();
     return () => feed.stop();
-  }, [feed]);
+  }, [feed, me]);
   const view = useSyncExternalStore(feed.subscribe, feed.getView, feed.getView);
 
   // Chinese first; the pre-rendered HTML is Chinese, a saved choice applies after hydration.
@@ -70,6 +83,19 @@ export function WallDisplay() {
               <span className="conn-dot" aria-hidden="true" />
               {text.connection[view.connection]}
             </span>
+            {me !== null && me.user.role !== 'wall' && (
+              <span className="user-chip" data-testid="user-chip">
+                {me.user.login} · {AUTH_TEXT[lang].roles[me.user.role]}
+                {me.user.role === 'admin' && (
+                  <a href="/admin" className="user-link">
+                    {AUTH_TEXT[lang].adminTitle}
+                  </a>
+                )}
+                <button type="button" className="user-link" data-testid="logout" onClick={() => void logout()}>
+                  {AUTH_TEXT[lang].logout}
+                </button>
+              </span>
+            )}
             <button
               type="button"
               className="lang-toggle"

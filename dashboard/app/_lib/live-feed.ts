@@ -166,7 +166,11 @@ export class LiveFeed {
   private emitTimer: number | undefined;
   private running = false;
 
-  constructor(baseUrl = '') {
+  /** `onUnauthorized`: the session ended (logout elsewhere, timeout, account disabled); the page goes to /login. */
+  constructor(
+    baseUrl = '',
+    private readonly onUnauthorized: () => void = () => undefined,
+  ) {
     this.baseUrl = baseUrl;
     this.view = this.buildView(null);
   }
@@ -235,7 +239,16 @@ export class LiveFeed {
       this.emitSoon();
       // The browser retries by itself after a network error; after an HTTP error (503 while the
       // platform restarts) it gives up, so retry with backoff here.
-      if (es.readyState === EventSource.CLOSED) this.reconnectLater();
+      if (es.readyState === EventSource.CLOSED) {
+        // EventSource hides the status: ask whether the session is still there before retrying.
+        void fetch(`${this.baseUrl}/api/auth/me`, { cache: 'no-store' }).then(
+          (res) => {
+            if (res.status === 401) this.onUnauthorized();
+          },
+          () => undefined,
+        );
+        this.reconnectLater();
+      }
     };
     const names: readonly LiveEventName[] = ['hello', 'readings', 'warning', 'incident', 'dispatch', 'anomaly', 'heartbeat'];
     for (const name of names) {

@@ -1,0 +1,186 @@
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type BrowserContext } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createInProcessBus, type Bus } from '@cityops/bus';
+import { EVENT_KIND_LABELS } from '@cityops/schemas';
+import { createDashboardServer, type DashboardServer } from '../src/index.js';
+import { addUser, createTestAuth, TEST_PASSWORD, type TestAuth } from './fixtures/auth.js';
+import { BASEMAP, createMemoryQueries, incident } from './fixtures/demo-city.js';
+
+/*
+ * Each role through the real login page in headless Chromium, with a screenshot per view under
+ * test-results/: the first-start administrator forced to change its one-time password, then the
+ * admin page; a department commander who sees its own incidents only; an analyst whom the API
+ * refuses the admin page (403 shown, not just a hidden link); a wall account. Skipped, like the
+ * wall-display suite, without /usr/bin/chromium or a built out/.
+ */
+
+const CHROMIUM = '/usr/bin/chromium';
+const OUT_DIR = fileURLToPath(new URL('../out/', import.meta.url));
+const RESULTS_DIR = fileURLToPath(new URL('../../test-results/', import.meta.url));
+const requireAll = process.env.CITYOPS_REQUIRE_ALL_SUITES === '1';
+const missing: string[] = [];
+if (!existsSync(CHROMIUM)) missing.push(`${CHROMIUM} is not installed`);
+if (!existsSync(join(OUT_DIR, 'login.html')))
+  missing.push('dashboard/out/ is not built with the login page (run: npm run build -w @cityops/dashboard)');
+if (missing.length > 0 && !requireAll) console.warn(`\n[dashboard] SKIPPING the roles suite: ${missing.join('; ')}\n`);
+
+describe('prerequisites of the roles suite', () => {
+  it.runIf(requireAll)('are present (CITYOPS_REQUIRE_ALL_SUITES=1)', () => {
+    expect(missing).toEqual([]);
+  });
+});
+
+describe.skipIf(missing.length > 0)('each role through the login page', () => {
+  let bus: Bus;
+  let dashboard: DashboardServer;
+  let server: Server;
+  let base: string;
+  let t: TestAuth;
+  let userDataDir: string;
+  const contexts: BrowserContext[] = [];
+
+  beforeAll(async () => {
+    bus = createInProcessBus();
+    const now = Date.now();
+    const { queries } = createMemoryQueries({
+      incidents: [
+        incident({
+          opened_at: now - 5 * 60_000,
+          level: 'orange',
+          kind: 'congestion',
+          department_id: 'dept-traffic',
+          status: 'dispatched',
+          area_id: 'area-north',
+        }),
+        incident({
+          opened_at: now - 9 * 60_000,
+          level: 'red',
+          kind: 'waterlogging',
+          department_id: 'dept-drainage',
+          status: 'dispatched',
+          area_id: 'area-central',
+        }),
+      ],
+    });
+    t = await createTestAuth();
+    await addUser(t.auth, 'wall-1', 'wall');
+    await addUser(t.auth, 'traffic-duty', 'commander', 'dept-traffic');
+    await addUser(t.auth, 'ana', 'analyst');
+    dashboard = createDashboardServer({ store: { queries }, bus, basemap: BASEMAP, staticDir: OUT_DIR, auth: t.auth, liveIntervalMs: 500 });
+    await dashboard.start();
+    server = createServer((req, res) => {
+      void dashboard.handle(req, res).then((handled) => {
+        if (!handled) res.writeHead(404).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address();
+    base = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
+    userDataDir = await mkdtemp(join(tmpdir(), 'cityops-roles-'));
+    await mkdir(RESULTS_DIR, { recursive: true });
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const c of contexts) await c.close();
+    await dashboard?.stop();
+    server?.closeAllConnections();
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    await bus?.close();
+    await t?.cleanup();
+    if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
+  });
+
+  /** A fresh browser (no cookies) at the login page, logged in as `login`. */
+  async function logIn(login: string, password: string, path = '/') {
+    const context = await chromium.launchPersistentContext(await mkdtemp(join(userDataDir, `${login}-`)), {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
+      viewport: { width: 1920, height: 1080 },
+    });
+    contexts.push(context);
+    const page = context.pages()[0] ?? (await context.newPage());
+    page.on('pageerror', (error) => console.error(`[${login} page error] ${error.message}`));
+    // One browser at a time: a deck.gl wall in software WebGL left running slows the next one's screenshots.
+    for (const c of contexts.slice(0, -1)) await c.close();
+    contexts.splice(0, contexts.length - 1);
+    await page.goto(`${base}${path}`);
+    await page.getByTestId('login-form').waitFor({ timeout: 30_000 });
+    await page.getByTestId('login-name').fill(login);
+    await page.getByTestId('login-password').fill(password);
+    await page.getByTestId('login-submit').click();
+    return page;
+  }
+
+  it('first-start administrator: must change the one-time password, then manages users', async () => {
+    const first = t.firstAdmin;
+    expect(first?.generated).toBe(true);
+    const page = await logIn('admin', first?.password ?? '', '/admin');
+    await page.getByTestId('password-form').waitFor({ timeout: 15_000 });
+    await page.screenshot({ path: join(RESULTS_DIR, 'roles-admin-change-password.png') });
+    await page.getByTestId('current-password').fill(first?.password ?? '');
+    await page.getByTestId('new-password').fill('a much better passphrase');
+    await page.getByTestId('confirm-password').fill('a much better passphrase');
+    await page.getByTestId('password-submit').click();
+    await page.waitForURL(`${base}/admin`, { timeout: 15_000 });
+    await expect.poll(() => page.getByTestId('user-row').count(), { timeout: 15_000 }).toBe(4);
+
+    // Create a wall account from the UI: its one-time password is shown once.
+    const form = page.getByTestId('create-user');
+    await form.locator('input[name=login]').fill('wall-2');
+    await form.locator('select[name=role]').selectOption('wall');
+    await form.locator('button[type=submit]').click();
+    await expect.poll(() => page.getByTestId('secret-value').innerText(), { timeout: 15_000 }).toMatch(/^[\w-]{24}$/);
+    await expect.poll(() => page.getByTestId('user-row').count()).toBe(5);
+    await page.getByTestId('create-key').locator('input[name=label]').fill('river gauges');
+    await page.getByTestId('create-key').locator('button[type=submit]').click();
+    await expect.poll(() => page.getByTestId('secret-value').innerText(), { timeout: 15_000 }).toMatch(/^co_/);
+    await expect.poll(() => page.getByTestId('key-row').count()).toBe(1);
+    expect(await page.getByTestId('audit-table').innerText()).toContain('user.create');
+    await page.screenshot({ path: join(RESULTS_DIR, 'roles-admin.png'), fullPage: true });
+    expect(t.auth.users.get('wall-2')?.must_change_password).toBe(true);
+  }, 120_000);
+
+  it("department commander: sees its own department's incidents only", async () => {
+    const page = await logIn('traffic-duty', TEST_PASSWORD);
+    await page.waitForURL(`${base}/`, { timeout: 15_000 });
+    const rows = page.getByTestId('incident-row');
+    await expect.poll(() => rows.count(), { timeout: 30_000 }).toBe(1);
+    expect(await rows.first().innerText()).toContain(EVENT_KIND_LABELS.congestion.zh);
+    expect(await page.getByTestId('user-chip').innerText()).toContain('traffic-duty');
+    await page.waitForTimeout(1000);
+    await page.screenshot({ path: join(RESULTS_DIR, 'roles-commander-traffic.png') });
+  }, 120_000);
+
+  it('analyst: reads the wall, and the API refuses it the admin page with 403', async () => {
+    const page = await logIn('ana', TEST_PASSWORD);
+    await page.waitForURL(`${base}/`, { timeout: 15_000 });
+    await expect.poll(() => page.getByTestId('incident-row').count(), { timeout: 30_000 }).toBe(2);
+    await page.screenshot({ path: join(RESULTS_DIR, 'roles-analyst.png') });
+    await page.goto(`${base}/admin`);
+    await expect
+      .poll(() => page.getByTestId('admin-error').innerText(), { timeout: 15_000 })
+      .toContain("expected a principal with 'users:manage'");
+    expect(await page.getByTestId('user-row').count()).toBe(0);
+    await page.screenshot({ path: join(RESULTS_DIR, 'roles-analyst-admin-403.png') });
+  }, 120_000);
+
+  it('wall account: the full wall, without a user menu; a wrong password stays on the login page', async () => {
+    const wrong = await logIn('wall-1', 'not the password');
+    await expect.poll(() => wrong.getByTestId('auth-error').innerText(), { timeout: 15_000 }).toContain('账号或密码错误');
+    await wrong.screenshot({ path: join(RESULTS_DIR, 'roles-login-failed.png') });
+
+    const page = await logIn('wall-1', TEST_PASSWORD);
+    await page.waitForURL(`${base}/`, { timeout: 15_000 });
+    await expect.poll(() => page.getByTestId('incident-row').count(), { timeout: 30_000 }).toBe(2);
+    expect(await page.getByTestId('user-chip').count()).toBe(0);
+    await page.waitForTimeout(1000);
+    await page.screenshot({ path: join(RESULTS_DIR, 'roles-wall.png') });
+  }, 120_000);
+});
