@@ -27,6 +27,30 @@ describe('readConfig', () => {
     });
   });
 
+  it('reads signed webhooks, the forecast model and the vision config file', () => {
+    const c = readConfig([], {
+      CITYOPS_WEBHOOKS: JSON.stringify([{ url: 'https://hotline.example/hook', secret: 'a-long-shared-secret', types: ['dispatched'] }]),
+      CITYOPS_FORECAST_MODEL: 'seasonal-naive',
+      CITYOPS_VISION_CONFIG: '/etc/cityops/vision.json',
+    });
+    expect(c.webhooks).toEqual([{ url: 'https://hotline.example/hook', secret: 'a-long-shared-secret', types: ['dispatched'] }]);
+    expect(c).toMatchObject({ forecastModel: 'seasonal-naive', visionConfigFile: '/etc/cityops/vision.json' });
+    expect(readConfig([], {})).toMatchObject({ forecastModel: 'builtin', visionConfigFile: '', webhooks: [] });
+  });
+
+  it('refuses webhooks that are not JSON, lack a secret, or have a short one', () => {
+    expect(() => readConfig([], { CITYOPS_WEBHOOKS: '[{' })).toThrow(/CITYOPS_WEBHOOKS to be a JSON array .* not JSON/);
+    expect(() => readConfig([], { CITYOPS_WEBHOOKS: '[{"url":"https://x.example"}]' })).toThrow(
+      /CITYOPS_WEBHOOKS\[0\]: expected \{url: string, secret: string\}/,
+    );
+    expect(() => readConfig([], { CITYOPS_WEBHOOKS: '[{"url":"https://x.example","secret":"short"}]' })).toThrow(
+      /CITYOPS_WEBHOOKS\[0\].secret: expected at least 16 characters; got 5/,
+    );
+    expect(() => readConfig([], { CITYOPS_WEBHOOKS: '[{"url":"ftp://x","secret":"a-long-shared-secret"}]' })).toThrow(
+      /expected an http\(s\) URL/,
+    );
+  });
+
   it('names what it expected and what came for a bad role, port or speed-up', () => {
     expect(() => readConfig(['ingset'], {})).toThrow(
       new ConfigError(

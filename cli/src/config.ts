@@ -43,6 +43,20 @@ export interface CityOpsConfig {
    * is generated and printed once, and must be changed at first login.
    */
   adminPassword: string;
+  /**
+   * Vision: a JSON file with `models` (by name, see the detectors package's VisionModelConfig),
+   * `cameras` (zones, rules, homography) and `sources` (camera id, url, fps) for the ffmpeg camera
+   * sources (`CITYOPS_VISION_CONFIG`). Unset: no camera analysis (there is no bundled model).
+   */
+  visionConfigFile: string;
+  /**
+   * The forecaster's trained ensemble (`CITYOPS_FORECAST_MODEL`): a model file from
+   * `npm run train:m4`, 'builtin' (default: the model shipped in forecaster/models) or
+   * 'seasonal-naive' for the first simple forecaster.
+   */
+  forecastModel: string;
+  /** Signed webhooks for incident events: a JSON array of {url, secret, types?, departmentIds?} (`CITYOPS_WEBHOOKS`). */
+  webhooks: { url: string; secret: string; types?: string[]; departmentIds?: string[] }[];
 }
 
 export class ConfigError extends Error {
@@ -93,7 +107,38 @@ export function readConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Cit
     secureCookies: flag(env.CITYOPS_SECURE_COOKIES),
     trustProxy: flag(env.CITYOPS_TRUST_PROXY),
     adminPassword,
+    visionConfigFile: env.CITYOPS_VISION_CONFIG ?? '',
+    forecastModel: env.CITYOPS_FORECAST_MODEL || 'builtin',
+    webhooks: parseWebhooks(env.CITYOPS_WEBHOOKS),
   };
+}
+
+function parseWebhooks(raw: string | undefined): CityOpsConfig['webhooks'] {
+  if (raw === undefined || raw.trim() === '') return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (e) {
+    throw new ConfigError(
+      `expected CITYOPS_WEBHOOKS to be a JSON array of {url, secret}; got text that is not JSON (${(e as Error).message})`,
+    );
+  }
+  if (!Array.isArray(parsed)) throw new ConfigError(`expected CITYOPS_WEBHOOKS to be a JSON array of {url, secret}; got ${typeof parsed}`);
+  return parsed.map((entry: unknown, i) => {
+    const e = entry as Record<string, unknown> | null;
+    if (typeof e !== 'object' || e === null || typeof e.url !== 'string' || typeof e.secret !== 'string') {
+      throw new ConfigError(`CITYOPS_WEBHOOKS[${i}]: expected {url: string, secret: string}; got ${JSON.stringify(entry)?.slice(0, 200)}`);
+    }
+    if (!/^https?:\/\//.test(e.url)) throw new ConfigError(`CITYOPS_WEBHOOKS[${i}].url: expected an http(s) URL; got '${e.url}'`);
+    if (e.secret.length < 16)
+      throw new ConfigError(`CITYOPS_WEBHOOKS[${i}].secret: expected at least 16 characters; got ${e.secret.length}`);
+    return {
+      url: e.url,
+      secret: e.secret,
+      ...(Array.isArray(e.types) ? { types: e.types.map(String) } : {}),
+      ...(Array.isArray(e.departmentIds) ? { departmentIds: e.departmentIds.map(String) } : {}),
+    };
+  });
 }
 
 function flag(value: string | undefined): boolean {

@@ -1,12 +1,27 @@
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { Server } from 'node:http';
-import { DEFAULT_PARTITIONS, TOPICS, type Clock, type RunningWorker } from '@cityops/schemas';
+import { DEFAULT_PARTITIONS, TOPICS, type Clock, type Incident, type IncidentEvent, type RunningWorker } from '@cityops/schemas';
 import { createBus, type Bus } from '@cityops/bus';
 import { openStore, startSink, type Store } from '@cityops/store';
-import { createIngestHandler, createDemoCity, demoCityGeoJson, runSimulator } from '@cityops/ingest';
-import { startAnomalyWorker } from '@cityops/detectors';
-import { startForecastWorker } from '@cityops/forecaster';
-import { defaultResponsibilityTablePath, loadResponsibilityTable, startIncidentWorker } from '@cityops/incidents';
+import { createIngestHandler, createDemoCity, demoCityGeoJson, runSimulator, startCameraSource } from '@cityops/ingest';
+import {
+  startAnomalyWorker,
+  startVisionWorker,
+  visionInputLayout,
+  type VisionModelConfig,
+  type VisionWorkerConfig,
+} from '@cityops/detectors';
+import { builtinEnsembleModelPath, readEnsembleModelFile, startForecastWorker, type ForecastWorkerConfig } from '@cityops/forecaster';
+import {
+  createIncidentsApi,
+  defaultResponsibilityTablePath,
+  openTableSource,
+  startIncidentWorker,
+  type IncidentsApi,
+  type IncidentsBackend,
+  type WebhookEndpoint,
+} from '@cityops/incidents';
 import { ApiKeyStore, apiKeysFilePath, createDashboardServer, openAuth, type DashboardAuth } from '@cityops/dashboard';
 import type { CityOpsConfig, Role } from './config.js';
 import { ConfigError } from './config.js';
@@ -44,10 +59,12 @@ export async function startSystem(config: CityOpsConfig, options: SystemOptions 
   const role = config.role;
   const has = (r: Role) => role === 'all' || role === r;
 
-  if (role === 'vision') {
+  // Read before anything starts: a broken vision file fails the start, not the first frame.
+  const vision = config.visionConfigFile === '' ? undefined : readVisionFile(config.visionConfigFile);
+  if (role === 'vision' && vision === undefined) {
     // Said plainly rather than starting a process that consumes frames and does nothing.
     throw new ConfigError(
-      "the vision role (ONNX detection on camera frames) is not in this release yet: camera sources and frames on the bus exist in ingest/, the detector worker is the vision issue's work",
+      'the vision role needs CITYOPS_VISION_CONFIG: a JSON file naming the ONNX model(s), the cameras and their rules (no model is bundled: see detectors/README.md)',
     );
   }
   if (role !== 'all' && config.kafkaBrokers.length === 0) {
@@ -126,17 +143,59 @@ export async function startSystem(config: CityOpsConfig, options: SystemOptions 
   // Last: pending API-key last-use times are written after the servers stop.
   const closeAuth = () => authStores?.close() ?? Promise.resolve();
   const producer = bus.producer();
+  let incidentsApi: IncidentsApi | undefined;
 
   try {
     // Sink first, so it is consuming before anything is produced; it is stopped last.
     if (store && has('sink')) workers.push(await startSink({ bus, store }));
     if (has('anomaly')) workers.push(await startAnomalyWorker({ bus, clock }));
-    if (has('forecast')) workers.push(await startForecastWorker({ bus, clock }));
+    if (has('forecast')) workers.push(await startForecastWorker({ bus, clock, config: await forecastConfig(config.forecastModel) }));
     if (has('incidents')) {
       const file = config.responsibilityFile || defaultResponsibilityTablePath();
-      const table = loadResponsibilityTable(readFileSync(file, 'utf8'), file);
+      // Watched: an edited table applies without a restart; a broken edit keeps the last good one.
+      const tableSource = await openTableSource({
+        path: file,
+        onChange: (next, previous) => log('incidents', `responsibility table ${previous.version} → ${next.version} from ${file}`),
+        onError: (e) => logError('incidents', `responsibility table ${file} not reloaded, the previous version stays in force`, e),
+      });
+      stoppers.push(() => Promise.resolve(tableSource.close()));
+      const table = tableSource.current();
       log('incidents', `responsibility table ${table.version} from ${file}`);
-      workers.push(await startIncidentWorker({ bus, clock, table }));
+      // On the in-process bus the topics start empty: open cases come back from the store.
+      const restored = store && bus.kind === 'in-process' ? await openCasesFrom(store) : undefined;
+      const worker = await startIncidentWorker({
+        bus,
+        clock,
+        table,
+        tableSource,
+        ...(restored === undefined ? {} : { initialIncidents: restored.incidents, initialEvents: restored.events }),
+        ...(config.webhooks.length === 0 ? {} : { webhooks: { endpoints: config.webhooks as WebhookEndpoint[] } }),
+      });
+      if (config.webhooks.length > 0) log('incidents', `webhooks to ${config.webhooks.map((w) => new URL(w.url).host).join(', ')}`);
+      incidentsApi = createIncidentsApi({ backend: withStoreHistory(worker.backend, store), clock });
+      workers.push(worker);
+    }
+    if (vision !== undefined && has('vision')) {
+      workers.push(await startVisionWorker({ bus, clock, log: (line) => log('vision', line), config: vision.worker }));
+    }
+    if (vision !== undefined && has('ingest')) {
+      for (const source of vision.sources) {
+        const layout = visionInputLayout(vision.modelFor(source.id));
+        const camera = startCameraSource({
+          producer,
+          camera: source,
+          clock,
+          ffmpegPath: config.ffmpegPath,
+          width: layout.width,
+          height: layout.height,
+          letterbox: layout.letterbox,
+        });
+        sources.push(camera);
+        workers.push(camera);
+      }
+      if (vision.sources.length > 0) log('ingest', `camera sources: ${vision.sources.map((s) => s.id).join(', ')}`);
+    } else if (vision === undefined && role === 'all') {
+      log('vision', 'no CITYOPS_VISION_CONFIG: cameras are not analysed (no model is bundled; see detectors/README.md)');
     }
     if (has('ingest')) {
       // Keys made by administrators (stored hashed) and the bootstrap CITYOPS_API_KEY.
@@ -156,7 +215,14 @@ export async function startSystem(config: CityOpsConfig, options: SystemOptions 
     }
     if (store && has('dashboard')) {
       if (!auth) throw new Error('expected the auth stores to be open for the dashboard role');
-      const dashboard = createDashboardServer({ store, bus, basemap: demoCityGeoJson(), clock, auth });
+      const dashboard = createDashboardServer({
+        store,
+        bus,
+        basemap: demoCityGeoJson(),
+        clock,
+        auth,
+        ...(incidentsApi === undefined ? {} : { incidents: incidentsApi }),
+      });
       await dashboard.start();
       handlers.push((req, res) => dashboard.handle(req, res));
       stoppers.push(() => dashboard.stop());
@@ -225,4 +291,77 @@ async function drain(workers: readonly RunningWorker[], timeoutMs: number): Prom
     await new Promise((r) => setTimeout(r, 100));
   }
   log('system', `drain timed out after ${timeoutMs} ms; uncommitted messages are redelivered on the next start`);
+}
+
+/** The trained ensemble the forecaster runs, or none (seasonal naive). */
+async function forecastConfig(model: string): Promise<ForecastWorkerConfig> {
+  if (model === 'seasonal-naive') {
+    log('forecast', 'seasonal-naive forecaster (CITYOPS_FORECAST_MODEL=seasonal-naive)');
+    return {};
+  }
+  const path = model === 'builtin' ? builtinEnsembleModelPath() : resolve(model);
+  const ensemble = await readEnsembleModelFile(path);
+  log('forecast', `ensemble model ${ensemble.version} from ${path}`);
+  return { ensemble };
+}
+
+/** Open incidents and their events from the store, for an incidents worker on a bus that kept no history. */
+async function openCasesFrom(store: Store): Promise<{ incidents: Incident[]; events: IncidentEvent[] }> {
+  const incidents = await store.queries.incidents({ limit: 10_000, statuses: ['open', 'dispatched', 'accepted', 'resolved'] });
+  const events: IncidentEvent[] = [];
+  for (const incident of incidents) events.push(...(await store.queries.incidentEvents(incident.id)));
+  if (incidents.length > 0) log('incidents', `restored ${incidents.length} open incidents from the store`);
+  return { incidents, events };
+}
+
+/** The worker's backend, with each incident's audit trail read from the store. */
+function withStoreHistory(backend: IncidentsBackend, store: Store | undefined): IncidentsBackend {
+  if (store === undefined) return backend;
+  return { ...backend, history: (incidentId) => store.queries.incidentEvents(incidentId) };
+}
+
+interface VisionFile {
+  worker: VisionWorkerConfig;
+  sources: { id: string; url: string; fps: number }[];
+  modelFor(cameraId: string): VisionModelConfig;
+}
+
+/**
+ * CITYOPS_VISION_CONFIG: `{ "models": {...}, "cameras": [...], "sources": [{ "id", "url", "fps" }] }`.
+ * Relative model and label paths are relative to the file.
+ */
+function readVisionFile(path: string): VisionFile {
+  let json: Record<string, unknown>;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    throw new ConfigError(`CITYOPS_VISION_CONFIG: expected a readable JSON file at '${path}'; ${(e as Error).message}`);
+  }
+  const base = dirname(resolve(path));
+  const models: Record<string, VisionModelConfig> = {};
+  for (const [name, raw] of Object.entries((json.models ?? {}) as Record<string, Record<string, unknown>>)) {
+    const m = { ...raw };
+    for (const key of ['modelPath', 'labelsPath']) if (typeof m[key] === 'string') m[key] = resolve(base, m[key]);
+    models[name] = m as unknown as VisionModelConfig;
+  }
+  const cameras = (Array.isArray(json.cameras) ? json.cameras : []) as Record<string, unknown>[];
+  const sources = (Array.isArray(json.sources) ? json.sources : []) as { id: string; url: string; fps: number }[];
+  for (const [i, s] of sources.entries()) {
+    if (typeof s.id !== 'string' || typeof s.url !== 'string' || typeof s.fps !== 'number') {
+      throw new ConfigError(
+        `CITYOPS_VISION_CONFIG sources[${i}]: expected {id: string, url: string, fps: number}; got ${JSON.stringify(s)}`,
+      );
+    }
+  }
+  return {
+    worker: { models, cameras },
+    sources,
+    modelFor(cameraId) {
+      const name = cameras.find((c) => c.cameraId === cameraId)?.model;
+      const model = models[typeof name === 'string' ? name : 'default'] ?? Object.values(models)[0];
+      if (model === undefined)
+        throw new ConfigError(`CITYOPS_VISION_CONFIG: expected a model for camera '${cameraId}'; the file names none`);
+      return model;
+    },
+  };
 }

@@ -8,6 +8,8 @@ import type { ApiErrorBody, Basemap } from './api-types.js';
 import { assertKnownParams, createApiRoutes, JsonText, matchRoute } from './api-routes.js';
 import { clientIp, type DashboardAuth } from './auth/auth.js';
 import { createAuthRoutes, type AuthRouteResult } from './auth/auth-routes.js';
+import { createCaseRoutes } from './case-routes.js';
+import type { IncidentsApi } from '@cityops/incidents';
 import { canSeeIncident, findPolicy, requirePermission, type RoutePolicy } from './auth/authorize.js';
 import { assertCsrf, assertSameOrigin } from './auth/csrf.js';
 import { sessionIdFrom, type Session } from './auth/sessions.js';
@@ -16,7 +18,7 @@ import { LiveHub } from './live-hub.js';
 import { createStaticFiles } from './static-files.js';
 
 export interface DashboardServerOptions {
-  /** Only the read queries are used: the dashboard never writes. */
+  /** Only the read queries are used: the dashboard never writes (commands go through `incidents`). */
   store: Pick<Store, 'queries'>;
   bus: Bus;
   /** Roads and water to draw under the districts; the caller owns the data (no tiles at run time). */
@@ -26,6 +28,11 @@ export interface DashboardServerOptions {
    * /api route but /api/auth/login needs a session, so there is no way to serve the city open.
    */
   auth: DashboardAuth;
+  /**
+   * The incidents role's API, when that role runs in this process (`cityops all`): commanders'
+   * actions on cases go through it. Without it, /api/cases answers 404 saying so.
+   */
+  incidents?: IncidentsApi;
   /** The Next.js static export. Default: this package's `out/` folder. */
   staticDir?: string;
   /** Default Date.now. Stamps live events so wall clocks can be corrected to the platform's time. */
@@ -76,9 +83,13 @@ export function createDashboardServer(options: DashboardServerOptions): Dashboar
   });
   const { auth } = options;
   const routes = createApiRoutes({ queries: options.store.queries, basemap: options.basemap, clock });
-  const authRoutes = createAuthRoutes(auth, {
-    departmentIds: async () => (await options.store.queries.departments()).map((d) => d.id),
-  });
+  // Auth, admin and case routes share one table, keyed by their policy action (authorize.ts).
+  const authRoutes = {
+    ...createAuthRoutes(auth, {
+      departmentIds: async () => (await options.store.queries.departments()).map((d) => d.id),
+    }),
+    ...createCaseRoutes({ api: options.incidents, queries: options.store.queries, clock }),
+  };
   const staticFiles = createStaticFiles(options.staticDir ?? DEFAULT_STATIC_DIR);
   /** Open live streams per session key, closed when the session ends (logout, timeout, account change). */
   const streams = new Map<string, Set<ServerResponse>>();
@@ -220,6 +231,13 @@ export function createDashboardServer(options: DashboardServerOptions): Dashboar
   }
 
   function sendResult(req: IncomingMessage, res: ServerResponse, result: AuthRouteResult): void {
+    if (result.raw !== undefined) {
+      const headers: Record<string, string> = { 'content-type': result.raw.contentType, 'cache-control': 'no-store' };
+      if (result.raw.filename !== undefined) headers['content-disposition'] = `attachment; filename="${result.raw.filename}"`;
+      res.writeHead(result.status ?? 200, headers);
+      res.end(req.method === 'HEAD' ? undefined : result.raw.text);
+      return;
+    }
     sendJson(req, res, result.status ?? 200, result.body, result.setCookie === undefined ? {} : { 'set-cookie': result.setCookie });
   }
 

@@ -83,3 +83,4 @@ export {
   FORECAST_METHOD_ENSEMBLE,
   type EnsembleForecasterOptions,
 } from './ensemble-forecaster.js';
+export { BUILTIN_ENSEMBLE_MODEL_FILE, builtinEnsembleModelPath, readEnsembleModelFile } from './model-file.js';

@@ -140,6 +140,22 @@ export function createQueries(client: SqlClient): StoreQueries {
     incidentEvents: (incidentId: string): Promise<IncidentEvent[]> =>
       select('incident_events', 'WHERE incident_id = {incidentId:String} ORDER BY ts, id', { incidentId }),
 
+    async incidentHistory(range: TimeRange): Promise<{ incidents: Incident[]; events: IncidentEvent[] }> {
+      const { fromMs, toMs } = checkRange(range);
+      const incidents = await select(
+        'incidents',
+        `WHERE opened_at >= ${MS('fromMs')} AND opened_at < ${MS('toMs')} ORDER BY opened_at, id LIMIT 100000`,
+        { fromMs, toMs },
+      );
+      // Events of those incidents only; they may run past toMs (a case opened at 23:50 closes tomorrow).
+      const events = await select(
+        'incident_events',
+        `WHERE incident_id IN (SELECT id FROM incidents WHERE opened_at >= ${MS('fromMs')} AND opened_at < ${MS('toMs')}) ORDER BY ts, id`,
+        { fromMs, toMs },
+      );
+      return { incidents, events };
+    },
+
     dispatches: ({ limit, incidentId }: { limit: number; incidentId?: string }): Promise<DispatchOrder[]> =>
       select(
         'dispatches',

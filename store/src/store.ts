@@ -92,6 +92,11 @@ export interface StoreQueries {
   /** Latest revision of each incident, newest first. */
   incidents(options: { limit: number; statuses?: readonly IncidentStatus[] }): Promise<Incident[]>;
   incidentEvents(incidentId: string): Promise<IncidentEvent[]>;
+  /**
+   * Incidents opened in [fromMs, toMs) (latest revision each) and all their lifecycle events: the
+   * input of the daily and weekly incident reports.
+   */
+  incidentHistory(range: TimeRange): Promise<{ incidents: Incident[]; events: IncidentEvent[] }>;
   dispatches(options: { limit: number; incidentId?: string }): Promise<DispatchOrder[]>;
   marketTicks(indicatorId: string, range: TimeRange): Promise<MarketTick[]>;
   forecasts(indicatorId: string, options: { issuedSinceMs?: number; limit: number }): Promise<Forecast[]>;

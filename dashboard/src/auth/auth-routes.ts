@@ -30,6 +30,8 @@ export interface AuthRouteResult {
   setCookie?: string;
   /** What the audit record says (target, detail); the server adds actor, action, outcome, ip. */
   audit?: { target: string; detail: string };
+  /** A body that is not JSON (a CSV export), sent instead of `body`, as a download when `filename` is set. */
+  raw?: { contentType: string; text: string; filename?: string };
 }
 
 export interface AuthRoute {
