@@ -258,7 +258,12 @@ export async function startIncidentWorker(options: IncidentWorkerOptions): Promi
       }
       counters.all_clears_in++;
       const c = decoded.value;
-      for (const change of engine.onAllClear({ ts: c.ts, source_id: c.source_id, reason: c.reason })) collect(change);
+      // Named warnings when the producer names them; otherwise every warning of the source.
+      const signal =
+        c.warning_ids.length > 0
+          ? { ts: c.ts, warning_ids: c.warning_ids, reason: c.reason }
+          : { ts: c.ts, source_id: c.source_id, reason: c.reason };
+      for (const change of engine.onAllClear(signal)) collect(change);
     }
     tick();
     await flush();

@@ -186,6 +186,8 @@ export const WarningCleared = Type.Object(
     source_id: Id,
     /** Event time of the episode's first anomalous point: with source_id, the episode's identity. */
     started_at: EpochMs,
+    /** The warnings this all-clear ends (every level the episode raised); empty: all of the source's. */
+    warning_ids: Type.Array(Id, { maxItems: 20 }),
     reason: Type.String({ maxLength: 500 }),
     produced_by: Name,
     machine_made: Type.Boolean(),

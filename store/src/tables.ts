@@ -152,6 +152,7 @@ const SPECS: { readonly [T in TableName]: ColumnSpec<TableRowMap[T]> } = {
     source_kind: 'string',
     source_id: 'string',
     started_at: 'time',
+    warning_ids: 'strings',
     reason: 'string',
     produced_by: 'string',
     machine_made: 'bool',

@@ -102,6 +102,7 @@ export const SAMPLES: { [T in TableName]: TableRowMap[T] } = {
     source_kind: 'sensor',
     source_id: 's-001',
     started_at: T0 + 2_000,
+    warning_ids: ['w-1'],
     reason: `back in band: ${TRICKY}`,
     produced_by: 'anomaly-worker/rolling-robust-z@1',
     machine_made: true,

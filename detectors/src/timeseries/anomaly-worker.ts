@@ -24,6 +24,7 @@ import {
   randomId,
   readingDomainErrors,
   stableId,
+  WARNING_LEVELS,
   truncate,
   validator,
   type Anomaly,
@@ -396,6 +397,8 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
         source_kind: 'sensor',
         source_id: sensorId,
         started_at: c.startTs,
+        // Every level the episode can have raised (ids are stable per source, start and level).
+        warning_ids: WARNING_LEVELS.slice(0, WARNING_LEVELS.indexOf(c.level) + 1).map((level) => stableId(sensorId, c.startTs, level)),
         reason: clip(
           `back within the expected range for ${policy.closeAfterPoints} consecutive readings at ${iso(c.endTs)}; the ${c.level} ${c.event} episode since ${iso(c.startTs)} (peak score ${fmt(c.peakScore)}) has ended`,
           500,

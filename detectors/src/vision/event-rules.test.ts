@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { Anomaly as AnomalySchema, EarlyWarning as EarlyWarningSchema, validator } from '@cityops/schemas';
+import {
+  Anomaly as AnomalySchema,
+  EarlyWarning as EarlyWarningSchema,
+  WarningCleared as WarningClearedSchema,
+  validator,
+} from '@cityops/schemas';
 import type { Track } from './byte-tracker.js';
 import { parseCameraVisionConfig } from './camera-config.js';
 import { CameraRules, type RuleContext, type RuleOutput } from './event-rules.js';
@@ -27,6 +32,7 @@ const ctx: RuleContext = {
 };
 const checkAnomaly = validator(AnomalySchema);
 const checkWarning = validator(EarlyWarningSchema);
+const checkCleared = validator(WarningClearedSchema);
 
 /** A track whose box bottom centre is at (x, y). */
 function track(id: string, x: number, y: number, className = 'person', v: [number, number] = [0, 0]): Track {
@@ -109,10 +115,16 @@ describe('crowd rule', () => {
     expect(raised.map((x) => x.level)).toEqual(['yellow']);
     expect(raised[0]!.reasons[2]).toContain('raised from blue');
     // Below the lowest level for the clear time: the episode ends.
-    rules.evaluate(T0 + 3000, people(1), [], ctx);
+    expect(rules.evaluate(T0 + 3000, people(1), [], ctx).cleared).toEqual([]);
     expect(rules.openEpisodes).toBe(1);
-    rules.evaluate(T0 + 5000, people(1), [], ctx);
+    const ended = rules.evaluate(T0 + 5000, people(1), [], ctx).cleared;
     expect(rules.openEpisodes).toBe(0);
+    // The end of a warned episode is an all-clear naming its warnings, for incidents to verify with.
+    expect(ended).toHaveLength(1);
+    expect(checkCleared.errors(ended[0])).toEqual([]);
+    expect(ended[0]).toMatchObject({ source_kind: 'camera', source_id: 'cam-1', kind: 'crowd', started_at: T0, ts: T0 + 5000 });
+    expect(ended[0]!.warning_ids).toEqual([w.id, raised[0]!.id]);
+    expect(ended[0]!.reason).toMatch(/crowd rule 'crowd' on .*: the condition has ended \(not seen for 2 s\)/);
     rules.evaluate(T0 + 6000, people(3), [], ctx);
     const again = rules.evaluate(T0 + 7000, people(3), [], ctx).warnings;
     expect(again).toHaveLength(1);

@@ -1,4 +1,12 @@
-import { EVENT_KIND_LABELS, WARNING_LEVEL_INFO, stableId, type Anomaly, type EarlyWarning, type WarningLevel } from '@cityops/schemas';
+import {
+  EVENT_KIND_LABELS,
+  WARNING_LEVEL_INFO,
+  stableId,
+  type Anomaly,
+  type EarlyWarning,
+  type WarningCleared,
+  type WarningLevel,
+} from '@cityops/schemas';
 import type { Track } from './byte-tracker.js';
 import { levelLadder, type CameraVisionConfig, type RuleConfig, type ZoneConfig } from './camera-config.js';
 import { applyHomography, pointInPolygon, polygonCentroid, segmentsIntersect, sideOfLine, type Point } from './geometry.js';
@@ -37,6 +45,8 @@ export interface RuleContext {
 export interface RuleOutput {
   anomalies: Anomaly[];
   warnings: EarlyWarning[];
+  /** Episodes that raised a warning and have ended: the condition is no longer seen (incidents verifies with these). */
+  cleared: WarningCleared[];
 }
 
 interface Episode {
@@ -86,7 +96,7 @@ export class CameraRules {
 
   /** Evaluates every rule on one frame's confirmed, matched tracks; `removed` tracks end their episodes. */
   evaluate(ts: number, active: readonly Track[], removed: readonly Track[], ctx: RuleContext): RuleOutput {
-    const out: RuleOutput = { anomalies: [], warnings: [] };
+    const out: RuleOutput = { anomalies: [], warnings: [], cleared: [] };
     for (const t of removed) this.lastPoint.delete(t.id);
     const crossed = this.updateLines(active);
     for (const rule of this.config.rules) {
@@ -141,7 +151,11 @@ export class CameraRules {
     // Tracks that ended: their episodes end with them.
     for (const t of removed) {
       states.delete(t.id);
-      this.episodes.delete(`${rule.id}|${zone.id}/${t.id}`);
+      const key = `${rule.id}|${zone.id}/${t.id}`;
+      const e = this.episodes.get(key);
+      if (e !== undefined && e.reported >= 0)
+        out.cleared.push(this.clearedRecord(rule, `${zone.id}/${t.id}`, e, ts, ctx, `${t.className} #${t.id} has left the picture`));
+      this.episodes.delete(key);
     }
     // Tracks not matched this frame (lost for a moment) keep their state until they are removed.
   }
@@ -229,7 +243,12 @@ export class CameraRules {
       e.lastAboveTs = ts;
       e.peak = Math.max(e.peak, value!);
     } else {
-      if (ts - e.lastAboveTs >= rule.clearMs) this.episodes.delete(key);
+      if (ts - e.lastAboveTs >= rule.clearMs) {
+        if (e.reported >= 0) {
+          out.cleared.push(this.clearedRecord(rule, subject, e, ts, ctx, `not seen for ${fmtS(rule.clearMs / 1000)}`));
+        }
+        this.episodes.delete(key);
+      }
       return;
     }
     let effective = -1;
@@ -311,6 +330,30 @@ export class CameraRules {
       machine_made: true,
     };
     out.warnings.push(warning);
+  }
+
+  /** The all-clear of an episode that raised warnings: the ids of every level it can have reached. */
+  private clearedRecord(rule: RuleConfig, subject: string, e: Episode, ts: number, ctx: RuleContext, why: string): WarningCleared {
+    const ladder = levelLadder(rule.levels);
+    return {
+      id: stableId('vision-cleared', ctx.cameraId, rule.id, subject, e.startTs),
+      schema_version: 1,
+      ts,
+      kind: rule.kind,
+      area_id: this.config.areaId,
+      source_kind: 'camera',
+      source_id: ctx.cameraId,
+      started_at: e.startTs,
+      warning_ids: ladder
+        .slice(0, e.reported + 1)
+        .map((step) => stableId('vision-warning', ctx.cameraId, rule.id, subject, e.startTs, step.level)),
+      reason: clip(
+        `${rule.type} rule '${rule.id}' on ${ctx.cameraName}: the condition has ended (${why}); episode since ${iso(e.startTs)}`,
+        500,
+      ),
+      produced_by: `vision-worker/${rule.type}@${VISION_RULES_VERSION}`,
+      machine_made: true,
+    };
   }
 
   /** The subject's ground point on the map: homography if calibrated, else the camera's location. */

@@ -12,6 +12,7 @@ import {
   Anomaly as AnomalySchema,
   DEFAULT_PARTITIONS,
   EarlyWarning as EarlyWarningSchema,
+  WarningCleared as WarningClearedSchema,
   TOPICS,
   VisionDetection as VisionDetectionSchema,
   decodeDimension,
@@ -139,6 +140,7 @@ const TOPICS_USED = [
   TOPICS.visionDetections,
   TOPICS.anomalies,
   TOPICS.warnings,
+  TOPICS.warningsCleared,
   TOPICS.deadLetters,
 ] as const;
 
@@ -206,11 +208,12 @@ export async function startVisionWorker(options: VisionWorkerOptions): Promise<V
   const cameras = new Map<string, CameraState>();
   const cameraInfo = new Map<string, Camera>();
   const slots = new Map<string, ModelSlot>();
-  const outbox = new Outbox([TOPICS.visionDetections, TOPICS.anomalies, TOPICS.warnings]);
+  const outbox = new Outbox([TOPICS.visionDetections, TOPICS.anomalies, TOPICS.warnings, TOPICS.warningsCleared]);
   const outboxSerial = serializer();
   const checkDetection = validator(VisionDetectionSchema);
   const checkAnomaly = validator(AnomalySchema);
   const checkWarning = validator(EarlyWarningSchema);
+  const checkCleared = validator(WarningClearedSchema);
   /** Wakes the inference loops when a frame arrives. */
   let wake: (() => void) | undefined;
   let wakeSignal = new Promise<void>((r) => (wake = r));
@@ -490,6 +493,8 @@ export async function startVisionWorker(options: VisionWorkerOptions): Promise<V
         if (push(TOPICS.warnings, h.camera_id, w, 'EarlyWarning', checkWarning.check(w) ? undefined : checkWarning.errors(w)))
           camera.status.warnings_emitted++;
       }
+      for (const c of result.cleared)
+        push(TOPICS.warningsCleared, h.camera_id, c, 'WarningCleared', checkCleared.check(c) ? undefined : checkCleared.errors(c));
       const now = clock();
       camera.status.frames_out++;
       camera.status.latency_ms = now - h.ts;

@@ -335,6 +335,8 @@ describe('anomaly worker on the in-process bus', () => {
       started_at: T0 + 200 * MINUTE,
       machine_made: true,
     });
+    // It names the episode's warnings (blue, then raised to orange), so only they are cleared.
+    expect(cleared[0]!.warning_ids).toEqual(['blue', 'yellow', 'orange'].map((level) => stableId(SENSOR, T0 + 200 * MINUTE, level)));
     expect(cleared[0]!.ts).toBe(T0 + (207 + DEFAULT_WARNING_POLICY.closeAfterPoints - 1) * MINUTE);
     expect(cleared[0]!.reason).toMatch(/back within the expected range .* orange waterlogging episode since 2026-06-01T11:20:00Z/);
     expect(h.worker.health().counters['warnings_cleared_emitted']).toBe(1);

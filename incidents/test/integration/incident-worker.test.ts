@@ -185,6 +185,7 @@ describe('incident worker on the in-process bus', () => {
       source_kind: 'sensor',
       source_id: 's-water-clear',
       started_at: T0,
+      warning_ids: [],
       reason: 'back within the expected range for 5 consecutive readings',
       produced_by: 'anomaly-worker/rolling-robust-z@1',
       machine_made: true,

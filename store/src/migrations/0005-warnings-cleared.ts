@@ -22,6 +22,7 @@ CREATE TABLE IF NOT EXISTS warnings_cleared
     source_kind LowCardinality(String),
     source_id String,
     started_at DateTime64(3, 'UTC'),
+    warning_ids Array(String),
     reason String,
     produced_by LowCardinality(String),
     machine_made Bool,
