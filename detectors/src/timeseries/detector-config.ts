@@ -121,6 +121,11 @@ export interface KnnDistanceConfig extends LikelihoodConfig {
   memory: number;
   /** Nearest windows whose mean distance is the surprise. Default 3. */
   neighbours: number;
+  /**
+   * Compare every this-many-th past window only (newest first): cost per point ∝ memory · window /
+   * searchStride. Default 4.
+   */
+  searchStride: number;
   /** Slowest EWMA weight of the normalising mean and spread. Default 0.001. */
   normAlpha: number;
   /** Distance (in normalised units) at which the surprise is capped. Default 50. */
@@ -152,6 +157,14 @@ export interface EnsembleConfig {
   refractoryDecay: number;
   /** Factor on scores below the decayed peak. Default 0.25. */
   suppressedFactor: number;
+  /**
+   * Alarm onsets per point a series may raise before its scores are discounted: a series alarming
+   * r times this rate loses log10(r) / 10 of score (its alarms are r times less surprising than
+   * the members' tails say). 0 disables. Default 0.001 (one onset per 1,000 points).
+   */
+  expectedAlarmRate: number;
+  /** Slowest EWMA weight of a series' alarm-onset rate (≈ 1 / points remembered). Default 0.002. */
+  alarmRateAlpha: number;
   /** Score at or above which a point is anomalous. Default 0.5. */
   threshold: number;
 }
@@ -284,6 +297,7 @@ export const KNN_DISTANCE_DEFAULTS: Readonly<KnnDistanceConfig> = {
   window: 8,
   memory: 1000,
   neighbours: 3,
+  searchStride: 4,
   normAlpha: 0.001,
   surpriseCap: 50,
   warmupPoints: 100,
@@ -297,6 +311,7 @@ const KNN_DISTANCE_RULES: Readonly<Record<Exclude<keyof KnnDistanceConfig, 'type
   window: { min: 1, max: 256, integer: true },
   memory: { min: 16, max: 100_000, integer: true },
   neighbours: { min: 1, max: 64, integer: true },
+  searchStride: { min: 1, max: 64, integer: true },
   normAlpha: { min: 1e-7, max: 1, integer: false },
   surpriseCap: { min: 1e-3, max: 1e6, integer: false },
   warmupPoints: { min: 2, max: 1_000_000, integer: true },
@@ -314,6 +329,8 @@ export const ENSEMBLE_DEFAULTS: Readonly<EnsembleConfig> = {
   maxBlend: 0.5,
   refractoryDecay: LIKELIHOOD_DEFAULTS.refractoryDecay,
   suppressedFactor: LIKELIHOOD_DEFAULTS.suppressedFactor,
+  expectedAlarmRate: 0.001,
+  alarmRateAlpha: 0.002,
   threshold: 0.5,
 };
 
@@ -322,6 +339,8 @@ const ENSEMBLE_RULES: Readonly<Record<Exclude<keyof EnsembleConfig, 'type' | 'se
   maxBlend: { min: 0, max: 1, integer: false },
   refractoryDecay: LIKELIHOOD_RULES.refractoryDecay,
   suppressedFactor: LIKELIHOOD_RULES.suppressedFactor,
+  expectedAlarmRate: { min: 0, max: 1, integer: false },
+  alarmRateAlpha: { min: 1e-7, max: 1, integer: false },
   threshold: { min: 0, max: 1, integer: false },
 };
 
@@ -367,6 +386,12 @@ export function parseTimeseriesDetectorConfig(input: unknown = {}): TimeseriesDe
       const config = parseNumbers(input, KNN_DISTANCE_DEFAULTS, KNN_DISTANCE_RULES, problems);
       if (problems.length === 0 && config.memory <= config.window + config.neighbours) {
         problems.push(`'memory': expected more than window + neighbours (${config.window + config.neighbours}); got ${config.memory}`);
+      }
+      if (problems.length === 0 && config.memory < config.searchStride * config.neighbours * 2) {
+        // The coarse pass must see a few candidates per neighbour, or the refine step has nothing to refine.
+        problems.push(
+          `'searchStride': expected at most memory / (2 · neighbours) (${Math.floor(config.memory / (2 * config.neighbours))}); got ${config.searchStride}`,
+        );
       }
       return finish(type, config, problems);
     }

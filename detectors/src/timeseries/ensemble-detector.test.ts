@@ -186,6 +186,41 @@ describe('ensemble', () => {
   });
 });
 
+describe('ensemble alarm-rate discount', () => {
+  /** A spike of a new, random height every 150 points: a series that alarms far more than 1 in 1,000. */
+  function restless(length: number): Float64Array {
+    const g = noise(11);
+    const values = series(length);
+    for (let i = 300; i < length; i += 150) values[i] = values[i]! + 15 + 10 * Math.abs(g());
+    return values;
+  }
+
+  function outcomes(d: EnsembleDetector, values: Float64Array): Float64Array {
+    d.addSeries();
+    const raw = new Float64Array(values.length);
+    for (let i = 0; i < values.length; i++) {
+      d.acceptOne(0, values[i]!, T0 + i * STEP_MS);
+      raw[i] = d.outcome.raw;
+    }
+    return raw;
+  }
+
+  it('discounts a series that alarms often, and leaves a quiet one alone', () => {
+    const values = restless(ONSET + 600);
+    const plain = outcomes(new EnsembleDetector(parseTimeseriesDetectorConfig({ type: 'ensemble', expectedAlarmRate: 0 })), values);
+    const discounted = outcomes(new EnsembleDetector(), values);
+    let lower = 0;
+    for (let i = ONSET; i < values.length; i++) if (discounted[i]! < plain[i]! - 1e-9) lower++;
+    expect(lower).toBeGreaterThan(100);
+    for (let i = ONSET; i < values.length; i++) expect(discounted[i]!).toBeLessThanOrEqual(plain[i]! + 1e-12);
+
+    const quiet = series(ONSET + 50, (i, v) => (i === ONSET ? v + 15 : v));
+    const a = outcomes(new EnsembleDetector(parseTimeseriesDetectorConfig({ type: 'ensemble', expectedAlarmRate: 0 })), quiet);
+    const b = outcomes(new EnsembleDetector(), quiet);
+    expect(b[ONSET]).toBeCloseTo(a[ONSET]!, 6);
+  });
+});
+
 describe('config', () => {
   it('fills defaults per type', () => {
     expect(parseTimeseriesDetectorConfig({ type: 'ensemble' })).toMatchObject({

@@ -9,9 +9,10 @@ import { StreamingDetector } from './streaming-detector.js';
 
 /**
  * The ensemble: the seasonal robust detector (statistical), the online AR detector (learned) and the
- * nearest-neighbour distance detector (novelty, joined by maximum below). The first two
- * score every point, each through its own anomaly likelihood, and their calibrated scores are
- * combined before one refractory step.
+ * nearest-neighbour distance detector (novelty, joined by maximum below). All three score every
+ * point, each through its own anomaly likelihood; their calibrated scores are combined, discounted
+ * for a series that alarms far more often than `expectedAlarmRate`, then go through one refractory
+ * step.
  *
  * All members' scores are tail scores on one scale (log10 tail / −10), which is what makes
  * combining them meaningful. The combination blends their weighted mean — an alarm both members
@@ -20,14 +21,18 @@ import { StreamingDetector } from './streaming-detector.js';
  * AR model; a broken trajectory within the normal range is invisible to the profiles).
  *
  * The ensemble owns point intake (skips, gaps) and passes members only accepted points, so its
- * stats are the ones that count. A checkpoint holds the ensemble's state and both members'.
+ * stats are the ones that count. A checkpoint holds the ensemble's state and the three members'.
  */
 
-export const ENSEMBLE_VERSION = '1.1.0';
+export const ENSEMBLE_VERSION = '1.2.0';
 
 export function ensembleFields() {
   return {
     peak: { stride: 1, kind: 'f64', init: 0 },
+    /** The combined score of the previous point (an onset is a crossing of the threshold). */
+    lastRaw: { stride: 1, kind: 'f64', init: 0 },
+    /** EWMA of threshold crossings per point; NaN until the series' first scored point. */
+    alarmRate: { stride: 1, kind: 'f64', init: Number.NaN },
   } as const;
 }
 
@@ -108,11 +113,37 @@ export class EnsembleDetector extends StreamingDetector<ReturnType<typeof ensemb
     const blend = c.maxBlend * max + (1 - c.maxBlend) * mean;
     // The novelty member joins by maximum: it fires where a forecast error is ordinary for the
     // series but the pattern is new, and otherwise stays low (its own likelihood calibrates it).
-    const raw = rawC > blend ? rawC : blend;
+    let raw = rawC > blend ? rawC : blend;
+    if (c.expectedAlarmRate > 0) raw = this.discountByAlarmRate(s, raw);
     o.raw = raw;
     const score = refractoryStep(this.state.get('peak'), s, raw, c.refractoryDecay, c.suppressedFactor, this.threshold);
     // Direction: the statistical member's (the residual against the expected value it reports).
     return a < 0 ? -score : score;
+  }
+
+  /**
+   * A label-free brake on series that alarm all the time (NAB's tweet volumes: every burst is
+   * "a 1-in-100,000 event" to the members, and bursts come daily). The combined score is a
+   * −log10 tail / 10; if a series crosses the threshold r times as often as `expectedAlarmRate`,
+   * its crossings are r times less rare than the tail says, so log10(r) / 10 is taken off. The rate
+   * counts crossings of the undiscounted score, so the discount does not feed back into it.
+   */
+  private discountByAlarmRate(s: number, raw: number): number {
+    const c = this.config;
+    const st = this.state;
+    const lastArr = st.get('lastRaw');
+    const rateArr = st.get('alarmRate');
+    const onset = raw >= this.threshold && lastArr[s]! < this.threshold ? 1 : 0;
+    lastArr[s] = raw;
+    // Start from the expected rate, so a young series is neither punished nor favoured.
+    const kept = rateArr[s]!;
+    const prior = kept === kept ? kept : c.expectedAlarmRate;
+    const rate = prior + c.alarmRateAlpha * (onset - prior);
+    rateArr[s] = rate;
+    const ratio = prior / c.expectedAlarmRate;
+    if (!(ratio > 1)) return raw;
+    const discounted = raw - Math.log10(ratio) / 10;
+    return discounted > 0 ? discounted : 0;
   }
 
   override checkpoint(): Uint8Array {

@@ -34,11 +34,11 @@ function score(d: KnnDistanceDetector, values: Float64Array, from = 0): Float64A
 }
 
 describe('knn-distance', () => {
-  it('stays quiet on bursts the series has made before and rises on a new pattern', () => {
+  it.each([1, 4])('stays quiet on bursts the series has made before and rises on a new pattern (searchStride %i)', (searchStride) => {
     const values = bursty(3000);
     // A burst three times the usual size: a shape with no near neighbour in memory.
     for (let i = 2851; i < 2854; i++) values[i] = values[i]! + 90;
-    const d = new KnnDistanceDetector();
+    const d = new KnnDistanceDetector(parseTimeseriesDetectorConfig({ type: 'knn-distance', searchStride }));
     d.addSeries();
     const s = score(d, values);
     let quiet = 0;
@@ -66,6 +66,10 @@ describe('knn-distance', () => {
   it('is registered and its config is validated', () => {
     expect(createTimeseriesDetector({ type: 'knn-distance' }).type).toBe('knn-distance');
     expect(() => parseTimeseriesDetectorConfig({ type: 'knn-distance', memory: 8 })).toThrow(DetectorError);
+    expect(() => parseTimeseriesDetectorConfig({ type: 'knn-distance', searchStride: 0 })).toThrow(DetectorError);
+    expect(() => parseTimeseriesDetectorConfig({ type: 'knn-distance', memory: 40, searchStride: 8 })).toThrow(
+      /'searchStride': expected at most/,
+    );
     expect(() => parseTimeseriesDetectorConfig({ type: 'ensemble', neighbour: { window: 0 } })).toThrow(DetectorError);
   });
 });

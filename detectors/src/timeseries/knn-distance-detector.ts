@@ -20,11 +20,12 @@ import { StreamingDetector } from './streaming-detector.js';
  * KNN-CAD calibrates the distance by a conformal p-value against a calibration set; here it goes
  * through the same anomaly likelihood (likelihood.ts) and refractory step as the other members,
  * so the three members' scores share one scale. Values are normalised by a slow mean and mean
- * absolute deviation (as the online AR member), so one setting fits series of any unit. Each
- * point costs O(memory · window): this member is the ensemble's slow part (see the README).
+ * absolute deviation (as the online AR member), so one setting fits series of any unit. An exact
+ * search costs O(memory · window) per point, the ensemble's slow part; by default the search is
+ * coarse to fine (`searchStride`, see scorePoint), about a quarter of that (see the README).
  */
 
-export const KNN_DISTANCE_VERSION = '1.0.0';
+export const KNN_DISTANCE_VERSION = '1.1.0';
 
 const MAE_TO_SIGMA = 1.2533141373155003;
 /** Windows a series must have seen before distances mean anything. */
@@ -54,6 +55,9 @@ export class KnnDistanceDetector extends StreamingDetector<ReturnType<typeof knn
   /** Scratch: the current window, newest first, and the k smallest squared distances. */
   private readonly current: Float64Array;
   private readonly nearest: Float64Array;
+  /** Scratch: where each of the nearest windows ends, and the coarse pass's copy of it. */
+  private readonly nearestAt: Int32Array;
+  private readonly coarseAt: Int32Array;
 
   constructor(config: Readonly<KnnDistanceConfig> = KNN_DISTANCE_DEFAULTS, initialCapacity = 64) {
     super(knnDistanceFields(config.window, config.memory), config.maxGapMs, config.scaleFloor, initialCapacity);
@@ -62,6 +66,8 @@ export class KnnDistanceDetector extends StreamingDetector<ReturnType<typeof knn
     this.ringLength = config.memory + config.window;
     this.current = new Float64Array(config.window);
     this.nearest = new Float64Array(config.neighbours);
+    this.nearestAt = new Int32Array(config.neighbours);
+    this.coarseAt = new Int32Array(config.neighbours);
     this.likelihoodOptions = {
       shortAlpha: config.shortAlpha,
       longAlpha: config.longAlpha,
@@ -123,25 +129,31 @@ export class KnnDistanceDetector extends StreamingDetector<ReturnType<typeof knn
     const cb = base + (cur % R) + R;
     for (let k = 0; k < L; k++) win[k] = ring[cb - k]!;
     const near = this.nearest;
+    const nearAt = this.nearestAt;
     const K = near.length;
     near.fill(Number.POSITIVE_INFINITY);
+    nearAt.fill(-1);
     // Past windows end at j ≤ cur − L, so none overlaps the current one (a window is not its own neighbour).
     const lo = cur - c.memory > L - 1 ? cur - c.memory : L - 1;
-    for (let j = lo; j <= cur - L; j++) {
-      let d = 0;
-      const worst = near[K - 1]!;
-      const jb = base + (j % R) + R;
-      for (let k = 0; k < L && d < worst; k++) {
-        const e = win[k]! - ring[jb - k]!;
-        d += e * e;
-      }
-      if (d < worst) {
-        let p = K - 1;
-        while (p > 0 && near[p - 1]! > d) {
-          near[p] = near[p - 1]!;
-          p--;
-        }
-        near[p] = d;
+    const hi = cur - L;
+    const step = c.searchStride;
+    // Coarse to fine: every step-th past window first (newest first), then the step − 1 windows
+    // around each of the K best found. A repeated pattern lies within step/2 points of phase of a
+    // coarse window, so refining around the best ones recovers the exact neighbours in most cases
+    // at a cost of memory / step + K · (step − 1) comparisons instead of memory.
+    for (let j = hi; j >= lo; j -= step) this.compare(ring, base, j);
+    if (step > 1) {
+      const coarse = this.coarseAt;
+      coarse.set(nearAt);
+      const before = step >> 1;
+      for (let k = 0; k < K; k++) {
+        const p = coarse[k]!;
+        if (p < 0) continue;
+        // The ranges [p − before, p − before + step − 1] of different coarse windows are disjoint,
+        // so no window is counted twice.
+        const from = p - before > lo ? p - before : lo;
+        const to = p - before + step - 1 < hi ? p - before + step - 1 : hi;
+        for (let j = from; j <= to; j++) if (j !== p) this.compare(ring, base, j);
       }
     }
     let a = 0;
@@ -154,5 +166,31 @@ export class KnnDistanceDetector extends StreamingDetector<ReturnType<typeof knn
     if (n <= c.warmupPoints) return Number.NaN;
     // Direction: the current value against the slow mean.
     return u < 0 ? -score : score;
+  }
+
+  /** Squared distance of the current window to the past one ending at point j, into the K nearest if it belongs. */
+  private compare(ring: Float64Array, base: number, j: number): void {
+    const win = this.current;
+    const near = this.nearest;
+    const nearAt = this.nearestAt;
+    const K = near.length;
+    const L = win.length;
+    const worst = near[K - 1]!;
+    const jb = base + (j % this.ringLength) + this.ringLength;
+    let d = 0;
+    // Early abandon: a window already farther than the K-th nearest cannot enter.
+    for (let k = 0; k < L && d < worst; k++) {
+      const e = win[k]! - ring[jb - k]!;
+      d += e * e;
+    }
+    if (d >= worst) return;
+    let p = K - 1;
+    while (p > 0 && near[p - 1]! > d) {
+      near[p] = near[p - 1]!;
+      nearAt[p] = nearAt[p - 1]!;
+      p--;
+    }
+    near[p] = d;
+    nearAt[p] = j;
   }
 }
