@@ -53,7 +53,7 @@ export interface InProcessBusOptions {
   /**
    * The same bound in bytes of message values, per partition: a backlog of camera frames hits
    * it long before the message bound (100_000 frames would be gigabytes). A single message
-   * larger than the bound is still accepted into an empty backlog. Default 8 MiB.
+   * larger than the bound is still accepted into an empty backlog. Default 4 MiB.
    */
   maxBacklogBytes?: number;
   /** Delay before a batch whose handler threw is delivered again; doubles per consecutive failure. Default 100 ms. */
@@ -67,10 +67,11 @@ export interface InProcessBusOptions {
 // 20k per partition: enough to keep every consumer's batches full, small enough that a
 // saturated pipeline queues about a second of data, not tens (latency and memory both follow
 // the queue; measured 100k → 6 s ingest-to-warning and 1.7 GB under overload). Readings travel
-// ~600 to a message (~100 KB), so for them the byte bound is the one that holds: 8 MiB × 8
-// partitions is ~450k readings, under two seconds at the platform's target rate.
+// ~600 to a message (~100 KB), so for them the byte bound is the one that holds: 4 MiB × 8
+// partitions is ~220k readings, about a second at the platform's target rate (8 MiB measured
+// p99 ingest-to-warning above a second whenever the pipeline briefly fell behind).
 const DEFAULT_MAX_BACKLOG_MESSAGES = 20_000;
-const DEFAULT_MAX_BACKLOG_BYTES = 8 * 1024 * 1024;
+const DEFAULT_MAX_BACKLOG_BYTES = 4 * 1024 * 1024;
 const DEFAULT_RETRY_DELAY_MS = 100;
 const DEFAULT_MAX_RETRY_DELAY_MS = 5_000;
 const DEFAULT_MAX_BATCH_SIZE = 1000;
