@@ -1,23 +1,38 @@
-import type { Clock } from '@cityops/schemas';
+import type { Clock, Indicator } from '@cityops/schemas';
 import type { StoreQueries } from '@cityops/store';
 import type {
   AnomaliesResponse,
   Basemap,
   CityResponse,
   DispatchesResponse,
+  ForecastTrackRecordResponse,
+  ForecastTrackRecordRow,
   IncidentEventsResponse,
+  IndicatorForecastsResponse,
+  IndicatorsResponse,
+  IndicatorTicksResponse,
+  IndicatorWarningsResponse,
   IncidentsResponse,
   LatestReadingsResponse,
   SensorSeriesResponse,
   WarningsResponse,
 } from './api-types.js';
 import { canSeeIncident, describePrincipal, type Principal } from './auth/authorize.js';
+import { isoTime, toCsv } from './csv.js';
 import { DashboardError } from './errors.js';
-import { epochMsParam, idSegment, incidentStatusesParam, intParam } from './query-params.js';
+import { epochMsParam, formatParam, idParam, idSegment, incidentStatusesParam, intParam } from './query-params.js';
 
 /** A body that is already JSON text (serialised once, e.g. the basemap). */
 export class JsonText {
   constructor(readonly text: string) {}
+}
+
+/** A CSV download (`format=csv` on the analysts' routes), sent as an attachment. */
+export class CsvText {
+  constructor(
+    readonly text: string,
+    readonly filename: string,
+  ) {}
 }
 
 export interface RouteContext {
@@ -52,6 +67,36 @@ export type ApiRoute = JsonRoute | StreamRoute;
 /** Longest span a series request may cover: 7 days of per-minute points is ~10k points. */
 const MAX_SERIES_SPAN_MS = 7 * 24 * 3_600_000;
 const DEFAULT_SERIES_SPAN_MS = 3_600_000;
+
+const DAY_MS = 86_400_000;
+/** Longest span of the analysts' range queries: a quarter of minute ticks is ~130k rows. */
+const MAX_ANALYTICS_SPAN_MS = 92 * DAY_MS;
+/** Half an indicator's tick interval: a forecast is scored against a tick at most this far from its target time. */
+const TRACK_TOLERANCE_MS: Readonly<Record<Indicator['frequency'], number>> = {
+  minute: 30_000,
+  hour: 30 * 60_000,
+  day: DAY_MS / 2,
+  week: 3.5 * DAY_MS,
+  month: 15 * DAY_MS,
+};
+
+/** `from`/`to` with defaults around now; 400 naming the parameter when reversed or too wide. */
+function rangeParams(
+  params: URLSearchParams,
+  defaults: { fromMs: (to: number) => number; toMs: number },
+  maxSpanMs: number,
+): { from: number; to: number } {
+  const to = epochMsParam(params, 'to') ?? defaults.toMs;
+  const from = epochMsParam(params, 'from') ?? defaults.fromMs(to);
+  if (from >= to) throw new DashboardError('bad-request', `query parameter 'from': expected a time before 'to' (${to}); got '${from}'`);
+  if (to - from > maxSpanMs) {
+    throw new DashboardError(
+      'bad-request',
+      `query parameters 'from'/'to': expected a span of at most ${maxSpanMs} ms (${maxSpanMs / DAY_MS} days); got ${to - from} ms`,
+    );
+  }
+  return { from, to };
+}
 
 export function createApiRoutes(deps: { queries: StoreQueries; basemap: Basemap; clock: Clock }): readonly ApiRoute[] {
   const { queries, clock } = deps;
@@ -162,6 +207,187 @@ export function createApiRoutes(deps: { queries: StoreQueries; basemap: Basemap;
       },
     },
     { kind: 'stream', pattern: ['stream'], query: [] },
+    ...createAnalyticsRoutes(queries, clock),
+  ];
+}
+
+/**
+ * The analysts' reads: indicators, their realised values, forecasts with 95% intervals and
+ * breach probabilities, market warnings, and each model's forecast-vs-actual track record.
+ * Each range route also answers `format=csv` (an attachment) for the analysts' own tools.
+ */
+function createAnalyticsRoutes(queries: StoreQueries, clock: Clock): JsonRoute[] {
+  /** The indicator named by the path; 404 naming it when the city has none with that id. */
+  const indicatorOf = async (segments: Readonly<Record<string, string>>): Promise<Indicator> => {
+    const id = idSegment('id', segments.id ?? '');
+    const indicator = (await queries.indicators()).find((i) => i.id === id);
+    if (indicator === undefined) throw new DashboardError('not-found', `path segment 'id': expected a known indicator; got '${id}'`);
+    return indicator;
+  };
+  const csv = (name: string, from: number, to: number, text: string) =>
+    new CsvText(text, `${name.replace(/[^A-Za-z0-9._-]/g, '_')}-${isoTime(from).slice(0, 10)}-${isoTime(to).slice(0, 10)}.csv`);
+
+  return [
+    {
+      kind: 'json',
+      pattern: ['indicators'],
+      query: [],
+      async run(): Promise<IndicatorsResponse> {
+        return { indicators: await queries.indicators() };
+      },
+    },
+    {
+      kind: 'json',
+      pattern: ['indicators', ':id', 'ticks'],
+      query: ['from', 'to', 'format'],
+      async run({ params, segments }): Promise<IndicatorTicksResponse | CsvText> {
+        const format = formatParam(params);
+        const { from, to } = rangeParams(params, { toMs: clock(), fromMs: (t) => t - 7 * DAY_MS }, MAX_ANALYTICS_SPAN_MS);
+        const indicator = await indicatorOf(segments);
+        const ticks = await queries.marketTicks(indicator.id, { fromMs: from, toMs: to });
+        if (format === 'csv') {
+          const rows = ticks.map((t) => [isoTime(t.ts), t.ts, t.indicator_id, t.value, indicator.unit]);
+          return csv(`${indicator.id}-ticks`, from, to, toCsv(['time_utc', 'ts', 'indicator_id', 'value', 'unit'], rows));
+        }
+        return { indicator_id: indicator.id, from, to, ticks };
+      },
+    },
+    {
+      kind: 'json',
+      pattern: ['indicators', ':id', 'forecasts'],
+      query: ['from', 'to', 'limit', 'format'],
+      async run({ params, segments }): Promise<IndicatorForecastsResponse | CsvText> {
+        const format = formatParam(params);
+        const now = clock();
+        const { from, to } = rangeParams(params, { toMs: now + 7 * DAY_MS, fromMs: () => now - 7 * DAY_MS }, MAX_ANALYTICS_SPAN_MS);
+        const limit = intParam(params, 'limit', { min: 1, max: 100_000, default: 20_000 });
+        const indicator = await indicatorOf(segments);
+        const forecasts = await queries.forecastsForTargets(indicator.id, { fromMs: from, toMs: to }, { limit });
+        if (format === 'csv') {
+          const header = [
+            'target_time_utc',
+            'target_ts',
+            'issued_at_utc',
+            'issued_at',
+            'horizon_step',
+            'mean',
+            'lower_95',
+            'upper_95',
+            'breach_probability',
+            'model',
+            'model_version',
+            'indicator_id',
+          ];
+          const rows = forecasts.map((f) => [
+            isoTime(f.target_ts),
+            f.target_ts,
+            isoTime(f.issued_at),
+            f.issued_at,
+            f.horizon_step,
+            f.mean,
+            f.lower,
+            f.upper,
+            f.breach_probability,
+            f.model,
+            f.model_version,
+            f.indicator_id,
+          ]);
+          return csv(`${indicator.id}-forecasts`, from, to, toCsv(header, rows));
+        }
+        return { indicator_id: indicator.id, from, to, forecasts };
+      },
+    },
+    {
+      kind: 'json',
+      pattern: ['indicators', ':id', 'warnings'],
+      query: ['from', 'to', 'limit', 'format'],
+      async run({ params, segments }): Promise<IndicatorWarningsResponse | CsvText> {
+        const format = formatParam(params);
+        const { from, to } = rangeParams(params, { toMs: clock(), fromMs: (t) => t - 7 * DAY_MS }, MAX_ANALYTICS_SPAN_MS);
+        const limit = intParam(params, 'limit', { min: 1, max: 10_000, default: 1000 });
+        const indicator = await indicatorOf(segments);
+        const warnings = await queries.warningsInRange({
+          range: { fromMs: from, toMs: to },
+          sourceKind: 'indicator',
+          sourceId: indicator.id,
+          limit,
+        });
+        if (format === 'csv') {
+          const header = ['time_utc', 'ts', 'id', 'level', 'kind', 'title', 'reasons', 'score', 'produced_by', 'machine_made'];
+          const rows = warnings.map((w) => [
+            isoTime(w.ts),
+            w.ts,
+            w.id,
+            w.level,
+            w.kind,
+            w.title,
+            w.reasons.join(' | '),
+            w.score,
+            w.produced_by,
+            w.machine_made,
+          ]);
+          return csv(`${indicator.id}-warnings`, from, to, toCsv(header, rows));
+        }
+        return { indicator_id: indicator.id, from, to, warnings };
+      },
+    },
+    {
+      kind: 'json',
+      pattern: ['forecast-track-record'],
+      query: ['indicator_id', 'from', 'to', 'format'],
+      async run({ params }): Promise<ForecastTrackRecordResponse | CsvText> {
+        const format = formatParam(params);
+        const now = clock();
+        const range = rangeParams(params, { toMs: now, fromMs: (t) => t - 30 * DAY_MS }, MAX_ANALYTICS_SPAN_MS);
+        // Only forecasts whose target time has come can be scored.
+        const to = Math.min(range.to, now);
+        const from = range.from;
+        if (from >= to)
+          throw new DashboardError('bad-request', `query parameter 'from': expected a time in the past (before ${now}); got '${from}'`);
+        const wanted = idParam(params, 'indicator_id');
+        const indicators = await queries.indicators();
+        const scored = wanted === undefined ? indicators : indicators.filter((i) => i.id === wanted);
+        if (wanted !== undefined && scored.length === 0) {
+          throw new DashboardError('bad-request', `query parameter 'indicator_id': expected a known indicator; got '${wanted}'`);
+        }
+        // One query per indicator: the tick-matching tolerance follows each indicator's frequency.
+        const records: ForecastTrackRecordRow[] = (
+          await Promise.all(
+            scored.map(async (i) => {
+              const toleranceMs = TRACK_TOLERANCE_MS[i.frequency];
+              const rows = await queries.forecastTrackRecord({ indicatorId: i.id, range: { fromMs: from, toMs: to }, toleranceMs });
+              return rows.map((r) => ({ ...r, tolerance_ms: toleranceMs }));
+            }),
+          )
+        ).flat();
+        if (format === 'csv') {
+          const header = [
+            'indicator_id',
+            'model',
+            'model_version',
+            'forecasts',
+            'mae',
+            'bias',
+            'coverage_95',
+            'first_target_utc',
+            'last_target_utc',
+          ];
+          const rows = records.map((r) => [
+            r.indicator_id,
+            r.model,
+            r.model_version,
+            r.forecasts,
+            r.mae,
+            r.bias,
+            r.coverage,
+            isoTime(r.first_target_ts),
+            isoTime(r.last_target_ts),
+          ]);
+          return csv(`forecast-track-record${wanted === undefined ? '' : `-${wanted}`}`, from, to, toCsv(header, rows));
+        }
+        return { from, to, records };
+      },
+    },
   ];
 }
 

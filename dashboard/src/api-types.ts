@@ -5,12 +5,15 @@ import type {
   Department,
   DispatchOrder,
   EarlyWarning,
+  Forecast,
   Incident,
   IncidentEvent,
+  Indicator,
+  MarketTick,
   Sensor,
   SensorReading,
 } from '@cityops/schemas';
-import type { RollupPoint } from '@cityops/store';
+import type { RollupPoint, StoreQueries } from '@cityops/store';
 
 /*
  * The dashboard's HTTP API, as the wall display (app/) reads it. Bodies are the contracts from
@@ -89,6 +92,54 @@ export interface SensorSeriesResponse {
   from: number;
   to: number;
   points: RollupPoint[];
+}
+
+/** GET /api/indicators — the market and economic indicators, with their risk thresholds. */
+export interface IndicatorsResponse {
+  indicators: Indicator[];
+}
+
+/** GET /api/indicators/:id/ticks?from=&to= — realised values in [from, to), oldest first. */
+export interface IndicatorTicksResponse {
+  indicator_id: string;
+  from: number;
+  to: number;
+  ticks: MarketTick[];
+}
+
+/**
+ * GET /api/indicators/:id/forecasts?from=&to=&limit= — forecast steps whose target time lies in
+ * [from, to), by target time then issue time; each carries its 95% interval and breach probability.
+ */
+export interface IndicatorForecastsResponse {
+  indicator_id: string;
+  from: number;
+  to: number;
+  forecasts: Forecast[];
+}
+
+/** GET /api/indicators/:id/warnings?from=&to=&limit= — the market warnings on the indicator, newest first. */
+export interface IndicatorWarningsResponse {
+  indicator_id: string;
+  from: number;
+  to: number;
+  warnings: EarlyWarning[];
+}
+
+/** One model's forecast-vs-actual record on one indicator (the store's row) and the match tolerance used. */
+export type ForecastTrackRecordRow = Awaited<ReturnType<StoreQueries['forecastTrackRecord']>>[number] & {
+  /** A forecast is scored against the tick nearest its target time, at most this far away (half the indicator's tick interval). */
+  tolerance_ms: number;
+};
+
+/**
+ * GET /api/forecast-track-record?indicator_id=&from=&to= — per indicator and model, the forecasts
+ * whose target time lies in [from, to) and has passed (`to` is clamped to now).
+ */
+export interface ForecastTrackRecordResponse {
+  from: number;
+  to: number;
+  records: ForecastTrackRecordRow[];
 }
 
 /** Every error response. `code` is DashboardError's code. */

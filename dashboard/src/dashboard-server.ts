@@ -5,7 +5,7 @@ import type { Clock, RunningWorker, WorkerHealth } from '@cityops/schemas';
 import type { Bus } from '@cityops/bus';
 import type { Store } from '@cityops/store';
 import type { ApiErrorBody, Basemap } from './api-types.js';
-import { assertKnownParams, createApiRoutes, JsonText, matchRoute } from './api-routes.js';
+import { assertKnownParams, createApiRoutes, CsvText, JsonText, matchRoute } from './api-routes.js';
 import { clientIp, type DashboardAuth } from './auth/auth.js';
 import { createAuthRoutes, type AuthRouteResult } from './auth/auth-routes.js';
 import { createCaseRoutes } from './case-routes.js';
@@ -174,7 +174,14 @@ export function createDashboardServer(options: DashboardServerOptions): Dashboar
         return true;
       }
       const body = await data.route.run({ params: url.searchParams, segments: data.segments, principal: session.principal });
-      sendJson(req, res, 200, body);
+      if (body instanceof CsvText) {
+        sendResult(req, res, {
+          body: undefined,
+          raw: { contentType: 'text/csv; charset=utf-8', text: body.text, filename: body.filename },
+        });
+      } else {
+        sendJson(req, res, 200, body);
+      }
     } catch (error) {
       const e = toDashboardError(error);
       await auditFailure(e, policy, session, ip, path);

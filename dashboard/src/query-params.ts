@@ -29,6 +29,14 @@ export function intParam(params: URLSearchParams, name: string, range: { min: nu
   return value;
 }
 
+/** `format=json` (default) or `format=csv`: the analysts' routes answer both. */
+export function formatParam(params: URLSearchParams): 'json' | 'csv' {
+  const raw = single(params, 'format');
+  if (raw === undefined || raw === '' || raw === 'json') return 'json';
+  if (raw === 'csv') return 'csv';
+  throw bad('format', 'json or csv', raw);
+}
+
 /** Bounds of EpochMs in @cityops/schemas: catches seconds or microseconds passed by mistake. */
 const MIN_EPOCH_MS = 946_684_800_000;
 const MAX_EPOCH_MS = 4_102_444_800_000;
@@ -63,6 +71,14 @@ export function incidentStatusesParam(params: URLSearchParams, name: string): In
 
 /** Same bounds as the contracts' Id: what a stored record's id can be. */
 const ID_PATTERN = /^[A-Za-z0-9._:@/-]{1,128}$/;
+
+/** A query parameter that must be a record id; undefined when absent or empty. */
+export function idParam(params: URLSearchParams, name: string): string | undefined {
+  const raw = single(params, name);
+  if (raw === undefined || raw === '') return undefined;
+  if (!ID_PATTERN.test(raw)) throw bad(name, 'an id of 1–128 characters [A-Za-z0-9._:@/-]', raw);
+  return raw;
+}
 
 /** A path segment that must be a record id (already URL-decoded). */
 export function idSegment(name: string, raw: string): string {

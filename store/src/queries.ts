@@ -19,7 +19,7 @@ import type {
 import { StoreError } from './errors.js';
 import { decodeRows } from './row-decoder.js';
 import type { SqlClient } from './sql-client.js';
-import { TABLES, type RollupPoint, type StoreQueries, type TableName, type TimeRange } from './store.js';
+import { TABLES, type ForecastTrackRecord, type RollupPoint, type StoreQueries, type TableName, type TimeRange } from './store.js';
 import { columnList } from './tables.js';
 
 /*
@@ -186,6 +186,88 @@ export function createQueries(client: SqlClient): StoreQueries {
          ORDER BY issued_at DESC, horizon_step, id LIMIT {limit:UInt32}`,
         { indicatorId, issuedSinceMs, limit: checkLimit(limit) },
       ),
+
+    forecastsForTargets(indicatorId: string, range: TimeRange, { limit }: { limit: number }): Promise<Forecast[]> {
+      const { fromMs, toMs } = checkRange(range);
+      return select(
+        'forecasts',
+        `WHERE indicator_id = {indicatorId:String} AND target_ts >= ${MS('fromMs')} AND target_ts < ${MS('toMs')}
+         ORDER BY target_ts, issued_at, id LIMIT {limit:UInt32}`,
+        { indicatorId, fromMs, toMs, limit: checkLimit(limit) },
+      );
+    },
+
+    async forecastTrackRecord({ indicatorId = '', range, toleranceMs }): Promise<ForecastTrackRecord[]> {
+      const { fromMs, toMs } = checkRange(range);
+      if (!Number.isSafeInteger(toleranceMs) || toleranceMs < 0) {
+        throw new StoreError('invalid_config', `toleranceMs: expected a whole number ≥ 0; got ${toleranceMs}`);
+      }
+      // A forecaster's target times come from an estimated tick interval, so a target rarely
+      // equals a tick's time: each forecast takes the nearer of the tick at or before it and the
+      // tick at or after it (two ASOF joins: ClickHouse's ASOF matches in one direction only).
+      const ticks = `SELECT indicator_id, toUnixTimestamp64Milli(ts) AS ts_ms, value FROM market_ticks FINAL
+         WHERE ({indicatorId:String} = '' OR indicator_id = {indicatorId:String})
+           AND ts >= ${MS('fromMs')} - toIntervalMillisecond({toleranceMs:Int64})
+           AND ts < ${MS('toMs')} + toIntervalMillisecond({toleranceMs:Int64})`;
+      const rows = await client.query<{
+        indicator_id: string;
+        model: string;
+        model_version: string;
+        n: number | string;
+        mae: number;
+        bias: number;
+        coverage: number;
+        first_ms: number | string;
+        last_ms: number | string;
+      }>(
+        `SELECT indicator_id, model, model_version, count() AS n,
+                avg(abs(actual - mean)) AS mae, avg(actual - mean) AS bias,
+                avg(actual >= lower AND actual <= upper) AS coverage,
+                min(target_ms) AS first_ms, max(target_ms) AS last_ms
+         FROM (
+           SELECT f.indicator_id AS indicator_id, f.model AS model, f.model_version AS model_version,
+                  f.mean AS mean, f.lower AS lower, f.upper AS upper, f.target_ms AS target_ms,
+                  if(b.ts_ms = 0, 9223372036854775807, f.target_ms - b.ts_ms) AS gap_before,
+                  if(a.ts_ms = 0, 9223372036854775807, a.ts_ms - f.target_ms) AS gap_after,
+                  if(gap_before <= gap_after, b.value, a.value) AS actual
+           FROM (
+             SELECT indicator_id, toUnixTimestamp64Milli(target_ts) AS target_ms, mean, lower, upper, model, model_version
+             FROM forecasts FINAL
+             WHERE ({indicatorId:String} = '' OR indicator_id = {indicatorId:String})
+               AND target_ts >= ${MS('fromMs')} AND target_ts < ${MS('toMs')}
+           ) AS f
+           ASOF LEFT JOIN (${ticks}) AS b ON f.indicator_id = b.indicator_id AND f.target_ms >= b.ts_ms
+           ASOF LEFT JOIN (${ticks}) AS a ON f.indicator_id = a.indicator_id AND f.target_ms <= a.ts_ms
+           WHERE least(gap_before, gap_after) <= {toleranceMs:Int64}
+         )
+         GROUP BY indicator_id, model, model_version
+         ORDER BY indicator_id, model, model_version`,
+        { indicatorId, fromMs, toMs, toleranceMs },
+      );
+      return rows.map((r) => ({
+        indicator_id: r.indicator_id,
+        model: r.model,
+        model_version: r.model_version,
+        forecasts: Number(r.n),
+        mae: r.mae,
+        bias: r.bias,
+        coverage: r.coverage,
+        first_target_ts: Number(r.first_ms),
+        last_target_ts: Number(r.last_ms),
+      }));
+    },
+
+    warningsInRange({ range, sourceKind = '', sourceId = '', limit }): Promise<EarlyWarning[]> {
+      const { fromMs, toMs } = checkRange(range);
+      return select(
+        'warnings',
+        `WHERE ts >= ${MS('fromMs')} AND ts < ${MS('toMs')}
+           AND ({sourceKind:String} = '' OR source_kind = {sourceKind:String})
+           AND ({sourceId:String} = '' OR source_id = {sourceId:String})
+         ORDER BY ts DESC, id LIMIT {limit:UInt32}`,
+        { fromMs, toMs, sourceKind, sourceId, limit: checkLimit(limit) },
+      );
+    },
 
     deadLetters: ({ limit }): Promise<DeadLetter[]> =>
       select('dead_letters', 'ORDER BY ts DESC, id LIMIT {limit:UInt32}', { limit: checkLimit(limit) }),

@@ -63,6 +63,28 @@ export interface TimeRange {
   toMs: number;
 }
 
+/**
+ * How one forecasting model did on one indicator: its forecasts whose target time has passed,
+ * each compared with the tick nearest that time. The forecast-vs-actual track record analysts
+ * read before trusting a model's warnings.
+ */
+export interface ForecastTrackRecord {
+  indicator_id: string;
+  model: string;
+  model_version: string;
+  /** Forecast steps that found a tick within the tolerance (the others are not scored). */
+  forecasts: number;
+  /** Mean absolute error, in the indicator's unit. */
+  mae: number;
+  /** Mean of actual − forecast: positive when the model forecasts too low. */
+  bias: number;
+  /** Share of actual values inside the 95% interval (0…1); near 0.95 when the intervals are honest. */
+  coverage: number;
+  /** Target time of the earliest and latest scored forecast, epoch ms. */
+  first_target_ts: number;
+  last_target_ts: number;
+}
+
 /** One point of a per-minute rollup. */
 export interface RollupPoint {
   ts: number;
@@ -100,6 +122,20 @@ export interface StoreQueries {
   dispatches(options: { limit: number; incidentId?: string }): Promise<DispatchOrder[]>;
   marketTicks(indicatorId: string, range: TimeRange): Promise<MarketTick[]>;
   forecasts(indicatorId: string, options: { issuedSinceMs?: number; limit: number }): Promise<Forecast[]>;
+  /** Forecast steps whose target time lies in [fromMs, toMs), by target time, then issue time (newest last). */
+  forecastsForTargets(indicatorId: string, range: TimeRange, options: { limit: number }): Promise<Forecast[]>;
+  /**
+   * Per indicator, model and version: the forecasts whose target time lies in [fromMs, toMs),
+   * each matched with the tick nearest its target time (before or after, at most `toleranceMs`
+   * away; unmatched forecasts are left out). `indicatorId` '' or absent: every indicator. The
+   * caller keeps toMs at or before now, so only forecasts whose time has come are scored.
+   */
+  forecastTrackRecord(options: { indicatorId?: string; range: TimeRange; toleranceMs: number }): Promise<ForecastTrackRecord[]>;
+  /**
+   * Warnings raised in [fromMs, toMs), newest first; `sourceKind`/`sourceId` ('' or absent: any)
+   * narrow them to one kind of source (e.g. 'indicator': the market warnings) or one source.
+   */
+  warningsInRange(options: { range: TimeRange; sourceKind?: string; sourceId?: string; limit: number }): Promise<EarlyWarning[]>;
   deadLetters(options: { limit: number }): Promise<DeadLetter[]>;
   groundTruth(): Promise<GroundTruthEvent[]>;
 }

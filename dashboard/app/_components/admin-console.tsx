@@ -9,6 +9,7 @@ import type { PublicUser } from '../../src/auth/user-store.js';
 import { api, fetchMe, logout, type MeResponse } from '../_lib/auth-client.js';
 import { AUTH_TEXT } from '../_lib/auth-text.js';
 import { localName } from '../_lib/i18n.js';
+import { OPS_TEXT } from '../_lib/ops-text.js';
 import { useStoredLang } from '../_lib/use-stored-lang.js';
 
 /**
@@ -111,6 +112,12 @@ export function AdminConsole() {
         </span>
         <a href="/" className="admin-link">
           {text.toWall}
+        </a>
+        <a href="/console" className="admin-link" data-testid="nav-console">
+          {OPS_TEXT[lang].pages.console}
+        </a>
+        <a href="/analyst" className="admin-link" data-testid="nav-analyst">
+          {OPS_TEXT[lang].pages.analyst}
         </a>
         <button type="button" className="lang-toggle" data-testid="lang-toggle" onClick={() => setLang(lang === 'zh' ? 'en' : 'zh')}>
           {text.toggleTo}

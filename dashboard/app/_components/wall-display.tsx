@@ -6,6 +6,8 @@ import { AUTH_TEXT } from '../_lib/auth-text.js';
 import { formatDate, formatTime } from '../_lib/format.js';
 import { isLang, LANG_STORAGE_KEY, LangContext, UI_TEXT, type Lang, type LangContextValue } from '../_lib/i18n.js';
 import { LiveFeed } from '../_lib/live-feed.js';
+import { OPS_TEXT } from '../_lib/ops-text.js';
+import { canOpen, PAGES } from '../_lib/page-access.js';
 import { IncidentsList } from './incidents-list.js';
 import { KpiTiles } from './kpi-tiles.js';
 import { MapLegend } from './map-legend.js';
@@ -86,11 +88,11 @@ export function WallDisplay() {
             {me !== null && me.user.role !== 'wall' && (
               <span className="user-chip" data-testid="user-chip">
                 {me.user.login} · {AUTH_TEXT[lang].roles[me.user.role]}
-                {me.user.role === 'admin' && (
-                  <a href="/admin" className="user-link">
-                    {AUTH_TEXT[lang].adminTitle}
+                {PAGES.filter((p) => p.id !== 'wall' && canOpen(me, p.id)).map((p) => (
+                  <a key={p.id} href={p.path} className="user-link" data-testid={`nav-${p.id}`}>
+                    {OPS_TEXT[lang].pages[p.id]}
                   </a>
-                )}
+                ))}
                 <button type="button" className="user-link" data-testid="logout" onClick={() => void logout()}>
                   {AUTH_TEXT[lang].logout}
                 </button>
