@@ -1,16 +1,19 @@
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createInProcessBus, type Bus } from '@cityops/bus';
 import { createIncidentsApi, engineBackend, IncidentEngine, readResponsibilityTableFile } from '@cityops/incidents';
 import { encodeRecord, TOPICS, type EarlyWarning } from '@cityops/schemas';
-import { createDashboardServer, type DashboardServer } from '../src/index.js';
+import { createDashboardServer } from '../src/index.js';
 import { addUser, createTestAuth, TEST_PASSWORD, type TestAuth } from './fixtures/auth.js';
+import {
+  missingForBrowserSuite,
+  OUT_DIR,
+  REQUIRE_ALL_SUITES,
+  RESULTS_DIR,
+  serveInBrowser,
+  type BrowserHarness,
+  type Screen,
+} from './fixtures/browser.js';
 import { BASEMAP, createMemoryQueries, marketHistory } from './fixtures/demo-city.js';
 
 /*
@@ -22,18 +25,10 @@ import { BASEMAP, createMemoryQueries, marketHistory } from './fixtures/demo-cit
  * /usr/bin/chromium or a built out/.
  */
 
-const CHROMIUM = '/usr/bin/chromium';
-const OUT_DIR = fileURLToPath(new URL('../out/', import.meta.url));
-const RESULTS_DIR = fileURLToPath(new URL('../../test-results/', import.meta.url));
-const requireAll = process.env.CITYOPS_REQUIRE_ALL_SUITES === '1';
-const missing: string[] = [];
-if (!existsSync(CHROMIUM)) missing.push(`${CHROMIUM} is not installed`);
-if (!existsSync(join(OUT_DIR, 'console.html')) || !existsSync(join(OUT_DIR, 'analyst.html')))
-  missing.push('dashboard/out/ is not built with the console and analyst pages (run: npm run build -w @cityops/dashboard)');
-if (missing.length > 0 && !requireAll) console.warn(`\n[dashboard] SKIPPING the console suite: ${missing.join('; ')}\n`);
+const missing = missingForBrowserSuite('console', ['login', 'console', 'analyst']);
 
 describe('prerequisites of the console suite', () => {
-  it.runIf(requireAll)('are present (CITYOPS_REQUIRE_ALL_SUITES=1)', () => {
+  it.runIf(REQUIRE_ALL_SUITES)('are present (CITYOPS_REQUIRE_ALL_SUITES=1)', () => {
     expect(missing).toEqual([]);
   });
 });
@@ -64,13 +59,9 @@ function warning(over: Partial<EarlyWarning>): EarlyWarning {
 
 describe.skipIf(missing.length > 0)('commander console and analyst view in Chromium', () => {
   let bus: Bus;
-  let dashboard: DashboardServer;
-  let server: Server;
-  let base: string;
   let t: TestAuth;
-  let userDataDir: string;
   let engine: IncidentEngine;
-  const contexts: BrowserContext[] = [];
+  let h: BrowserHarness;
 
   beforeAll(async () => {
     bus = createInProcessBus();
@@ -90,7 +81,7 @@ describe.skipIf(missing.length > 0)('commander console and analyst view in Chrom
     await addUser(t.auth, 'chief', 'commander');
     await addUser(t.auth, 'ana', 'analyst');
     await addUser(t.auth, 'wall-1', 'wall');
-    dashboard = createDashboardServer({
+    const dashboard = createDashboardServer({
       store: { queries },
       bus,
       basemap: BASEMAP,
@@ -104,50 +95,16 @@ describe.skipIf(missing.length > 0)('commander console and analyst view in Chrom
       liveGroupId: `console-test-${Math.random().toString(36).slice(2)}`,
     });
     await dashboard.start();
-    server = createServer((req, res) => {
-      void dashboard.handle(req, res).then((handled) => {
-        if (!handled) res.writeHead(404).end();
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const address = server.address();
-    base = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
-    userDataDir = await mkdtemp(join(tmpdir(), 'cityops-console-'));
-    await mkdir(RESULTS_DIR, { recursive: true });
+    h = await serveInBrowser(dashboard);
   }, 120_000);
 
   afterAll(async () => {
-    for (const c of contexts) await c.close();
-    await dashboard?.stop();
-    server?.closeAllConnections();
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    await h?.close();
     await bus?.close();
     await t?.cleanup();
-    if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
   });
 
-  /** A fresh browser at `path`, sent to the login page and back, logged in as `login`. */
-  async function logIn(login: string, path: string, screen: 'phone' | 'desk') {
-    const context = await chromium.launchPersistentContext(await mkdtemp(join(userDataDir, `${login}-`)), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-      ...(screen === 'phone'
-        ? { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true }
-        : { viewport: { width: 1440, height: 1000 } }),
-    });
-    for (const c of contexts) await c.close();
-    contexts.splice(0, contexts.length, context);
-    const page = context.pages()[0] ?? (await context.newPage());
-    page.on('pageerror', (error) => console.error(`[${login} page error] ${error.message}`));
-    await page.goto(`${base}${path}`);
-    await page.getByTestId('login-form').waitFor({ timeout: 30_000 });
-    await page.getByTestId('login-name').fill(login);
-    await page.getByTestId('login-password').fill(TEST_PASSWORD);
-    await page.getByTestId('login-submit').click();
-    await page.waitForURL(`${base}${path}`, { timeout: 15_000 });
-    return page;
-  }
+  const logIn = (login: string, path: string, screen: Screen) => h.logIn(login, TEST_PASSWORD, path, screen);
 
   it('commander on a phone: sees the red case in the inbox, accepts it, and its status changes', async () => {
     const page = await logIn('chief', '/console', 'phone');
@@ -235,7 +192,7 @@ describe.skipIf(missing.length > 0)('commander console and analyst view in Chrom
     await page.waitForTimeout(300);
     await page.screenshot({ path: join(RESULTS_DIR, 'analyst-seasonal-naive.png') });
 
-    await page.goto(`${base}/console`);
+    await page.goto(`${h.base}/console`);
     await expect.poll(() => page.getByTestId('forbidden').innerText(), { timeout: 15_000 }).toContain('incidents:act');
     expect(await page.getByTestId('case-row').count()).toBe(0);
     await page.screenshot({ path: join(RESULTS_DIR, 'analyst-console-403.png') });

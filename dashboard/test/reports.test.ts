@@ -1,15 +1,17 @@
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createInProcessBus, type Bus } from '@cityops/bus';
 import { createIncidentsApi, engineBackend, IncidentEngine, readResponsibilityTableFile } from '@cityops/incidents';
-import { createDashboardServer, type DashboardServer } from '../src/index.js';
+import { createDashboardServer } from '../src/index.js';
 import { addUser, createTestAuth, TEST_PASSWORD, type TestAuth } from './fixtures/auth.js';
+import {
+  missingForBrowserSuite,
+  OUT_DIR,
+  REQUIRE_ALL_SUITES,
+  RESULTS_DIR,
+  serveInBrowser,
+  type BrowserHarness,
+} from './fixtures/browser.js';
 import { BASEMAP, createMemoryQueries } from './fixtures/demo-city.js';
 
 /*
@@ -19,30 +21,18 @@ import { BASEMAP, createMemoryQueries } from './fixtures/demo-city.js';
  * or a built out/.
  */
 
-const CHROMIUM = '/usr/bin/chromium';
-const OUT_DIR = fileURLToPath(new URL('../out/', import.meta.url));
-const RESULTS_DIR = fileURLToPath(new URL('../../test-results/', import.meta.url));
-const requireAll = process.env.CITYOPS_REQUIRE_ALL_SUITES === '1';
-const missing: string[] = [];
-if (!existsSync(CHROMIUM)) missing.push(`${CHROMIUM} is not installed`);
-if (!existsSync(join(OUT_DIR, 'reports.html')))
-  missing.push('dashboard/out/ is not built with the reports page (run: npm run build -w @cityops/dashboard)');
-if (missing.length > 0 && !requireAll) console.warn(`\n[dashboard] SKIPPING the reports page suite: ${missing.join('; ')}\n`);
+const missing = missingForBrowserSuite('reports page', ['login', 'reports']);
 
 describe('prerequisites of the reports page suite', () => {
-  it.runIf(requireAll)('are present (CITYOPS_REQUIRE_ALL_SUITES=1)', () => {
+  it.runIf(REQUIRE_ALL_SUITES)('are present (CITYOPS_REQUIRE_ALL_SUITES=1)', () => {
     expect(missing).toEqual([]);
   });
 });
 
 describe.skipIf(missing.length > 0)('incident analysis page', () => {
   let bus: Bus;
-  let dashboard: DashboardServer;
-  let server: Server;
-  let base: string;
   let t: TestAuth;
-  let userDataDir: string;
-  const contexts: BrowserContext[] = [];
+  let h: BrowserHarness;
 
   beforeAll(async () => {
     bus = createInProcessBus();
@@ -76,7 +66,7 @@ describe.skipIf(missing.length > 0)('incident analysis page', () => {
     t = await createTestAuth();
     await addUser(t.auth, 'ana', 'analyst');
     await addUser(t.auth, 'wall-1', 'wall');
-    dashboard = createDashboardServer({
+    const dashboard = createDashboardServer({
       store: { queries },
       bus,
       basemap: BASEMAP,
@@ -85,55 +75,24 @@ describe.skipIf(missing.length > 0)('incident analysis page', () => {
       incidents: createIncidentsApi({ backend: engineBackend(engine), clock: () => now }),
     });
     await dashboard.start();
-    server = createServer((req, res) => {
-      void dashboard.handle(req, res).then((handled) => {
-        if (!handled) res.writeHead(404).end();
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const address = server.address();
-    base = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
-    userDataDir = await mkdtemp(join(tmpdir(), 'cityops-reports-'));
-    await mkdir(RESULTS_DIR, { recursive: true });
+    h = await serveInBrowser(dashboard);
   }, 120_000);
 
   afterAll(async () => {
-    for (const c of contexts) await c.close();
-    await dashboard?.stop();
-    server?.closeAllConnections();
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    await h?.close();
     await bus?.close();
     await t?.cleanup();
-    if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
   });
 
-  async function logIn(login: string) {
-    const context = await chromium.launchPersistentContext(await mkdtemp(join(userDataDir, `${login}-`)), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-      viewport: { width: 1600, height: 1000 },
-    });
-    contexts.push(context);
-    const page = context.pages()[0] ?? (await context.newPage());
-    await page.goto(`${base}/reports`);
-    await page.getByTestId('login-form').waitFor({ timeout: 30_000 });
-    await page.getByTestId('login-name').fill(login);
-    await page.getByTestId('login-password').fill(TEST_PASSWORD);
-    await page.getByTestId('login-submit').click();
-    await page.waitForURL(`${base}/reports`, { timeout: 15_000 });
-    return page;
-  }
-
   it('shows an analyst the daily analysis with its CSV export', async () => {
-    const page = await logIn('ana');
+    const page = await h.logIn('ana', TEST_PASSWORD, '/reports', 'desk');
     await expect.poll(() => page.getByTestId('total').innerText(), { timeout: 15_000 }).toBe('2');
     expect(await page.getByTestId('csv').getAttribute('href')).toBe('/api/reports/incidents?period=day&format=csv');
     await page.screenshot({ path: join(RESULTS_DIR, 'reports-analyst.png'), fullPage: true });
   });
 
   it("shows a wall display account the API's refusal, not the figures", async () => {
-    const page = await logIn('wall-1');
+    const page = await h.logIn('wall-1', TEST_PASSWORD, '/reports', 'desk');
     await expect.poll(() => page.getByTestId('reports-error').innerText(), { timeout: 15_000 }).toMatch(/analytics:read/);
     expect(await page.getByTestId('summary').count()).toBe(0);
     await page.screenshot({ path: join(RESULTS_DIR, 'reports-wall-refused.png') });

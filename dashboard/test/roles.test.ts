@@ -1,15 +1,17 @@
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createInProcessBus, type Bus } from '@cityops/bus';
 import { EVENT_KIND_LABELS } from '@cityops/schemas';
-import { createDashboardServer, type DashboardServer } from '../src/index.js';
+import { createDashboardServer } from '../src/index.js';
 import { addUser, createTestAuth, TEST_PASSWORD, type TestAuth } from './fixtures/auth.js';
+import {
+  missingForBrowserSuite,
+  OUT_DIR,
+  REQUIRE_ALL_SUITES,
+  RESULTS_DIR,
+  serveInBrowser,
+  type BrowserHarness,
+} from './fixtures/browser.js';
 import { BASEMAP, createMemoryQueries, incident } from './fixtures/demo-city.js';
 
 /*
@@ -20,30 +22,19 @@ import { BASEMAP, createMemoryQueries, incident } from './fixtures/demo-city.js'
  * wall-display suite, without /usr/bin/chromium or a built out/.
  */
 
-const CHROMIUM = '/usr/bin/chromium';
-const OUT_DIR = fileURLToPath(new URL('../out/', import.meta.url));
-const RESULTS_DIR = fileURLToPath(new URL('../../test-results/', import.meta.url));
-const requireAll = process.env.CITYOPS_REQUIRE_ALL_SUITES === '1';
-const missing: string[] = [];
-if (!existsSync(CHROMIUM)) missing.push(`${CHROMIUM} is not installed`);
-if (!existsSync(join(OUT_DIR, 'login.html')))
-  missing.push('dashboard/out/ is not built with the login page (run: npm run build -w @cityops/dashboard)');
-if (missing.length > 0 && !requireAll) console.warn(`\n[dashboard] SKIPPING the roles suite: ${missing.join('; ')}\n`);
+const missing = missingForBrowserSuite('roles', ['login', 'admin']);
 
 describe('prerequisites of the roles suite', () => {
-  it.runIf(requireAll)('are present (CITYOPS_REQUIRE_ALL_SUITES=1)', () => {
+  it.runIf(REQUIRE_ALL_SUITES)('are present (CITYOPS_REQUIRE_ALL_SUITES=1)', () => {
     expect(missing).toEqual([]);
   });
 });
 
 describe.skipIf(missing.length > 0)('each role through the login page', () => {
   let bus: Bus;
-  let dashboard: DashboardServer;
-  let server: Server;
-  let base: string;
   let t: TestAuth;
-  let userDataDir: string;
-  const contexts: BrowserContext[] = [];
+  let h: BrowserHarness;
+  let base: string;
 
   beforeAll(async () => {
     bus = createInProcessBus();
@@ -72,51 +63,27 @@ describe.skipIf(missing.length > 0)('each role through the login page', () => {
     await addUser(t.auth, 'wall-1', 'wall');
     await addUser(t.auth, 'traffic-duty', 'commander', 'dept-traffic');
     await addUser(t.auth, 'ana', 'analyst');
-    dashboard = createDashboardServer({ store: { queries }, bus, basemap: BASEMAP, staticDir: OUT_DIR, auth: t.auth, liveIntervalMs: 500 });
-    await dashboard.start();
-    server = createServer((req, res) => {
-      void dashboard.handle(req, res).then((handled) => {
-        if (!handled) res.writeHead(404).end();
-      });
+    const dashboard = createDashboardServer({
+      store: { queries },
+      bus,
+      basemap: BASEMAP,
+      staticDir: OUT_DIR,
+      auth: t.auth,
+      liveIntervalMs: 500,
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const address = server.address();
-    base = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
-    userDataDir = await mkdtemp(join(tmpdir(), 'cityops-roles-'));
-    await mkdir(RESULTS_DIR, { recursive: true });
+    await dashboard.start();
+    h = await serveInBrowser(dashboard);
+    base = h.base;
   }, 120_000);
 
   afterAll(async () => {
-    for (const c of contexts) await c.close();
-    await dashboard?.stop();
-    server?.closeAllConnections();
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    await h?.close();
     await bus?.close();
     await t?.cleanup();
-    if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
   });
 
-  /** A fresh browser (no cookies) at the login page, logged in as `login`. */
-  async function logIn(login: string, password: string, path = '/') {
-    const context = await chromium.launchPersistentContext(await mkdtemp(join(userDataDir, `${login}-`)), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-      viewport: { width: 1920, height: 1080 },
-    });
-    contexts.push(context);
-    const page = context.pages()[0] ?? (await context.newPage());
-    page.on('pageerror', (error) => console.error(`[${login} page error] ${error.message}`));
-    // One browser at a time: a deck.gl wall in software WebGL left running slows the next one's screenshots.
-    for (const c of contexts.slice(0, -1)) await c.close();
-    contexts.splice(0, contexts.length - 1);
-    await page.goto(`${base}${path}`);
-    await page.getByTestId('login-form').waitFor({ timeout: 30_000 });
-    await page.getByTestId('login-name').fill(login);
-    await page.getByTestId('login-password').fill(password);
-    await page.getByTestId('login-submit').click();
-    return page;
-  }
+  /** A fresh browser (no cookies) at `path`, logged in as `login` through the login page. */
+  const logIn = (login: string, password: string, path = '/') => h.logIn(login, password, path, 'wall', false);
 
   it('first-start administrator: must change the one-time password, then manages users', async () => {
     const first = t.firstAdmin;
