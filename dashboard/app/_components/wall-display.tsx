@@ -1,10 +1,10 @@
 'use client';
 
-import { lazy, Suspense, useCallback, useEffect, useMemo, useState, useSyncExternalStore } from 'react';
+import { lazy, Suspense, useEffect, useMemo, useState, useSyncExternalStore } from 'react';
 import { fetchMe, logout, type MeResponse } from '../_lib/auth-client.js';
 import { AUTH_TEXT } from '../_lib/auth-text.js';
 import { formatDate, formatTime } from '../_lib/format.js';
-import { isLang, LANG_STORAGE_KEY, LangContext, UI_TEXT, type Lang, type LangContextValue } from '../_lib/i18n.js';
+import { LangContext, UI_TEXT, type LangContextValue } from '../_lib/i18n.js';
 import { LiveFeed } from '../_lib/live-feed.js';
 import { OPS_TEXT } from '../_lib/ops-text.js';
 import { canOpen, PAGES } from '../_lib/page-access.js';
@@ -13,6 +13,7 @@ import { KpiTiles } from './kpi-tiles.js';
 import { MapLegend } from './map-legend.js';
 import { StaleBanner } from './stale-banner.js';
 import { WarningsTicker } from './warnings-ticker.js';
+import { useStoredLang } from '../_lib/use-stored-lang.js';
 
 // deck.gl needs WebGL: load it in the browser only, in its own chunk, after the first paint.
 const CityMap = lazy(() => import('./city-map.js').then((m) => ({ default: m.CityMap })));
@@ -37,26 +38,7 @@ export function WallDisplay() {
   const view = useSyncExternalStore(feed.subscribe, feed.getView, feed.getView);
 
   // Chinese first; the pre-rendered HTML is Chinese, a saved choice applies after hydration.
-  const [lang, setLangState] = useState<Lang>('zh');
-  useEffect(() => {
-    try {
-      const saved = window.localStorage.getItem(LANG_STORAGE_KEY);
-      if (isLang(saved)) setLangState(saved);
-    } catch {
-      // Storage can be disabled by policy on locked-down wall PCs: stay on the default.
-    }
-  }, []);
-  useEffect(() => {
-    document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
-  }, [lang]);
-  const setLang = useCallback((next: Lang) => {
-    setLangState(next);
-    try {
-      window.localStorage.setItem(LANG_STORAGE_KEY, next);
-    } catch {
-      // See above: the toggle still works for this session.
-    }
-  }, []);
+  const [lang, setLang] = useStoredLang();
   const langValue = useMemo((): LangContextValue => ({ lang, text: UI_TEXT[lang], setLang }), [lang, setLang]);
   const text = langValue.text;
   const mounted = view.now !== null;
