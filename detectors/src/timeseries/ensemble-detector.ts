@@ -6,6 +6,7 @@ import { OnlineArDetector } from './online-ar-detector.js';
 import { refractoryStep } from './refractory.js';
 import { SeasonalRobustDetector } from './seasonal-robust-detector.js';
 import { StreamingDetector } from './streaming-detector.js';
+import { calibratedProbability } from './likelihood.js';
 
 /**
  * The ensemble: the seasonal robust detector (statistical), the online AR detector (learned) and the
@@ -81,8 +82,7 @@ export class EnsembleDetector extends StreamingDetector<ReturnType<typeof ensemb
   }
 
   probability(score: number): number {
-    const a = score < 0 ? -score : score;
-    return a > 1 ? 1 : a;
+    return calibratedProbability(score);
   }
 
   describe(): string {

@@ -1,6 +1,6 @@
 import type { KnnDistanceConfig } from './detector-config.js';
 import { KNN_DISTANCE_DEFAULTS } from './detector-config.js';
-import { LIKELIHOOD_STRIDE, likelihoodStep } from './likelihood.js';
+import { LIKELIHOOD_STRIDE, likelihoodStep, likelihoodOptionsOf, calibratedProbability } from './likelihood.js';
 import type { LikelihoodOptions } from './likelihood.js';
 import { refractoryStep } from './refractory.js';
 import { StreamingDetector } from './streaming-detector.js';
@@ -68,13 +68,7 @@ export class KnnDistanceDetector extends StreamingDetector<ReturnType<typeof knn
     this.nearest = new Float64Array(config.neighbours);
     this.nearestAt = new Int32Array(config.neighbours);
     this.coarseAt = new Int32Array(config.neighbours);
-    this.likelihoodOptions = {
-      shortAlpha: config.shortAlpha,
-      longAlpha: config.longAlpha,
-      warmupPoints: config.warmupPoints,
-      decades: config.tailDecades,
-      minRelativeSpread: config.minRelativeSpread,
-    };
+    this.likelihoodOptions = likelihoodOptionsOf(config);
   }
 
   protected configJson(): string {
@@ -82,8 +76,7 @@ export class KnnDistanceDetector extends StreamingDetector<ReturnType<typeof knn
   }
 
   probability(score: number): number {
-    const a = score < 0 ? -score : score;
-    return a > 1 ? 1 : a;
+    return calibratedProbability(score);
   }
 
   describe(): string {

@@ -54,6 +54,35 @@ const MEAN = 1;
 const VAR = 2;
 const COUNT = 3;
 
+/** The likelihood settings every calibrated member's config carries, under their config names. */
+export interface LikelihoodConfig {
+  shortAlpha: number;
+  longAlpha: number;
+  warmupPoints: number;
+  tailDecades: number;
+  minRelativeSpread: number;
+}
+
+/** A member config's likelihood settings as likelihoodStep takes them. */
+export function likelihoodOptionsOf(c: Readonly<LikelihoodConfig>): LikelihoodOptions {
+  return {
+    shortAlpha: c.shortAlpha,
+    longAlpha: c.longAlpha,
+    warmupPoints: c.warmupPoints,
+    decades: c.tailDecades,
+    minRelativeSpread: c.minRelativeSpread,
+  };
+}
+
+/**
+ * A calibrated score is already a probability-like value in [0, 1] (a −log10 tail over
+ * `decades`): its magnitude, capped at 1, is the probability the worker reports.
+ */
+export function calibratedProbability(score: number): number {
+  const a = score < 0 ? -score : score;
+  return a > 1 ? 1 : a;
+}
+
 export interface LikelihoodOptions {
   /** EWMA weight of the short average of surprise; 0.2 ≈ the paper's last 10 points. */
   shortAlpha: number;

@@ -1,6 +1,6 @@
 import type { OnlineArConfig } from './detector-config.js';
 import { ONLINE_AR_DEFAULTS } from './detector-config.js';
-import { LIKELIHOOD_STRIDE, likelihoodStep } from './likelihood.js';
+import { LIKELIHOOD_STRIDE, likelihoodStep, likelihoodOptionsOf, calibratedProbability } from './likelihood.js';
 import type { LikelihoodOptions } from './likelihood.js';
 import { refractoryStep } from './refractory.js';
 import { StreamingDetector } from './streaming-detector.js';
@@ -76,13 +76,7 @@ export class OnlineArDetector extends StreamingDetector<ReturnType<typeof online
     this.features = config.lags + 2;
     this.phi = new Float64Array(this.features);
     this.pphi = new Float64Array(this.features);
-    this.likelihoodOptions = {
-      shortAlpha: config.shortAlpha,
-      longAlpha: config.longAlpha,
-      warmupPoints: config.warmupPoints,
-      decades: config.tailDecades,
-      minRelativeSpread: config.minRelativeSpread,
-    };
+    this.likelihoodOptions = likelihoodOptionsOf(config);
   }
 
   protected configJson(): string {
@@ -90,8 +84,7 @@ export class OnlineArDetector extends StreamingDetector<ReturnType<typeof online
   }
 
   probability(score: number): number {
-    const a = score < 0 ? -score : score;
-    return a > 1 ? 1 : a;
+    return calibratedProbability(score);
   }
 
   describe(): string {

@@ -1,6 +1,6 @@
 import type { SeasonalRobustConfig } from './detector-config.js';
 import { SEASONAL_ROBUST_DEFAULTS } from './detector-config.js';
-import { LIKELIHOOD_STRIDE, likelihoodStep } from './likelihood.js';
+import { LIKELIHOOD_STRIDE, likelihoodStep, likelihoodOptionsOf, calibratedProbability } from './likelihood.js';
 import type { LikelihoodOptions } from './likelihood.js';
 import { refractoryStep } from './refractory.js';
 import { StreamingDetector } from './streaming-detector.js';
@@ -88,13 +88,7 @@ export class SeasonalRobustDetector extends StreamingDetector<ReturnType<typeof 
     super(seasonalRobustFields(), config.maxGapMs, config.scaleFloor, initialCapacity);
     this.config = config;
     this.threshold = config.threshold;
-    this.likelihoodOptions = {
-      shortAlpha: config.shortAlpha,
-      longAlpha: config.longAlpha,
-      warmupPoints: config.warmupPoints,
-      decades: config.tailDecades,
-      minRelativeSpread: config.minRelativeSpread,
-    };
+    this.likelihoodOptions = likelihoodOptionsOf(config);
   }
 
   protected configJson(): string {
@@ -102,9 +96,7 @@ export class SeasonalRobustDetector extends StreamingDetector<ReturnType<typeof 
   }
 
   probability(score: number): number {
-    // The score already is a calibrated tail score in [0, 1] (log10 tail / −10).
-    const a = score < 0 ? -score : score;
-    return a > 1 ? 1 : a;
+    return calibratedProbability(score);
   }
 
   describe(): string {
