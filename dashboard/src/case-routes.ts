@@ -28,7 +28,7 @@ import { epochMsParam, intParam } from './query-params.js';
 export interface CaseRouteDeps {
   /** The incidents role's API (in this process); undefined when the role runs elsewhere. */
   api: IncidentsApi | undefined;
-  queries: Pick<StoreQueries, 'incidentHistory'>;
+  queries: Pick<StoreQueries, 'incidentHistory' | 'snapshot'>;
   clock: () => number;
 }
 
@@ -172,6 +172,20 @@ export function createCaseRoutes(deps: CaseRouteDeps): Readonly<Record<string, A
         }
         const result = await runAction(requireApi(deps.api, `POST /api/cases/${id}/${action}`), ctx, id, action as ApiAction);
         return { body: result, audit: { target: `incident:${id}`, detail: action } };
+      }),
+    },
+    'snapshot.read': {
+      query: [],
+      run: guarded(async (ctx) => {
+        const id = ctx.segments.id!;
+        const found = await deps.queries.snapshot(id);
+        if (found === undefined)
+          throw new DashboardError(
+            'not-found',
+            `GET /api/snapshots/${id}: expected a stored snapshot with that id; there is none (or it expired)`,
+          );
+        // Masked before it left the vision worker; raw frames are never stored.
+        return { body: undefined, raw: { contentType: 'image/png', bytes: found.png } };
       }),
     },
     'report.incidents': {

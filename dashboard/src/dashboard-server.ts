@@ -242,7 +242,7 @@ export function createDashboardServer(options: DashboardServerOptions): Dashboar
       const headers: Record<string, string> = { 'content-type': result.raw.contentType, 'cache-control': 'no-store' };
       if (result.raw.filename !== undefined) headers['content-disposition'] = `attachment; filename="${result.raw.filename}"`;
       res.writeHead(result.status ?? 200, headers);
-      res.end(req.method === 'HEAD' ? undefined : result.raw.text);
+      res.end(req.method === 'HEAD' ? undefined : (result.raw.bytes ?? result.raw.text));
       return;
     }
     sendJson(req, res, result.status ?? 200, result.body, result.setCookie === undefined ? {} : { 'set-cookie': result.setCookie });

@@ -1,6 +1,6 @@
 import type { Static, TSchema } from '@sinclair/typebox';
-import type { CameraFrameHeader, FieldError } from './records.js';
-import { CameraFrameHeader as CameraFrameHeaderSchema } from './records.js';
+import type { CameraFrameHeader, FieldError, VisionSnapshot } from './records.js';
+import { CameraFrameHeader as CameraFrameHeaderSchema, VisionSnapshot as VisionSnapshotSchema } from './records.js';
 import { validator } from './validate.js';
 
 const encoder = new TextEncoder();
@@ -120,6 +120,42 @@ export const MAX_DEAD_LETTER_PAYLOAD_CHARS = 65_536;
 
 export function truncate(text: string, maxChars = MAX_DEAD_LETTER_PAYLOAD_CHARS): string {
   return text.length <= maxChars ? text : `${text.slice(0, maxChars)}…[truncated ${text.length - maxChars} chars]`;
+}
+
+/** Bus header carrying a snapshot's JSON header next to its binary image. */
+export const SNAPSHOT_HEADER = 'cityops-snapshot';
+
+/** A snapshot as a bus message: the image bytes as the value, its header as JSON in a bus header. */
+export function encodeSnapshot(header: VisionSnapshot, image: Uint8Array): { value: Uint8Array; headers: Record<string, string> } {
+  return { value: image, headers: { [SNAPSHOT_HEADER]: JSON.stringify(header), [SCHEMA_HEADER]: 'VisionSnapshot@1' } };
+}
+
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+export function decodeSnapshot(
+  headers: Readonly<Record<string, string>>,
+  value: Uint8Array,
+): DecodeResult<{ header: VisionSnapshot; image: Uint8Array }> {
+  const raw = headers[SNAPSHOT_HEADER];
+  if (raw === undefined) {
+    return {
+      ok: false,
+      reason: `expected a '${SNAPSHOT_HEADER}' bus header with the snapshot header; got none`,
+      errors: [],
+      payload: `<${value.byteLength} binary bytes>`,
+    };
+  }
+  const header = decodeRecord(VisionSnapshotSchema, encoder.encode(raw));
+  if (!header.ok) return header;
+  if (value.byteLength < 8 || PNG_SIGNATURE.some((b, i) => value[i] !== b)) {
+    return {
+      ok: false,
+      reason: `expected PNG bytes (signature 89 50 4E 47 …); got ${value.byteLength} bytes that are not`,
+      errors: [{ path: '/value', message: 'not a PNG image' }],
+      payload: raw,
+    };
+  }
+  return { ok: true, value: { header: header.value, image: value } };
 }
 
 /** A frame as a bus message: pixels as the value, the header as JSON in a bus header. */

@@ -22,6 +22,9 @@ export {
   truncate,
   SCHEMA_HEADER,
   FRAME_HEADER,
+  SNAPSHOT_HEADER,
+  encodeSnapshot,
+  decodeSnapshot,
   MAX_DEAD_LETTER_PAYLOAD_CHARS,
   type DecodeResult,
 } from './codec.js';

@@ -97,6 +97,29 @@ export const VisionDetection = Type.Object(
   { $id: 'VisionDetection', additionalProperties: false },
 );
 
+/**
+ * A picture kept as evidence of a camera warning: the analysed frame with the regions of faces and
+ * licence plates pixelated (privacy by default: raw frames are never stored). The PNG bytes travel
+ * as the bus message's binary value, this header beside them, like a camera frame.
+ */
+export const VisionSnapshot = Type.Object(
+  {
+    id: Id,
+    schema_version: Version(1),
+    camera_id: Id,
+    ts: EpochMs,
+    /** The warning it is evidence for (that warning's evidence_ids name this snapshot). */
+    warning_id: Id,
+    width: Type.Integer({ minimum: 1, maximum: 8192 }),
+    height: Type.Integer({ minimum: 1, maximum: 8192 }),
+    format: literalUnion(['png'] as const, 'image encoding'),
+    /** Person and vehicle regions were pixelated before the picture left the worker. */
+    masked: Type.Boolean(),
+    model_version: Name,
+  },
+  { $id: 'VisionSnapshot', additionalProperties: false },
+);
+
 /** An abnormal observation, with why: what was expected, what came, which detector said so. */
 export const Anomaly = Type.Object(
   {
@@ -464,6 +487,7 @@ export type SensorReading = Static<typeof SensorReading>;
 export type MarketTick = Static<typeof MarketTick>;
 export type CameraFrameHeader = Static<typeof CameraFrameHeader>;
 export type VisionDetection = Static<typeof VisionDetection>;
+export type VisionSnapshot = Static<typeof VisionSnapshot>;
 export type Anomaly = Static<typeof Anomaly>;
 export type Forecast = Static<typeof Forecast>;
 export type EarlyWarning = Static<typeof EarlyWarning>;
@@ -493,6 +517,7 @@ export const RECORD_SCHEMAS = {
   MarketTick,
   CameraFrameHeader,
   VisionDetection,
+  VisionSnapshot,
   Anomaly,
   Forecast,
   EarlyWarning,

@@ -7,6 +7,8 @@ export const TOPICS = {
   sensorReadings: 'sensor.readings',
   marketTicks: 'market.ticks',
   visionDetections: 'vision.detections',
+  /** Masked PNG snapshots, the evidence of camera warnings (binary value, header beside it). */
+  visionSnapshots: 'vision.snapshots',
   anomalies: 'anomalies',
   forecasts: 'forecasts',
   warnings: 'warnings',
@@ -36,6 +38,7 @@ export const DEFAULT_PARTITIONS: Readonly<Record<TopicName, number>> = {
   'sensor.readings': 8,
   'market.ticks': 4,
   'vision.detections': 4,
+  'vision.snapshots': 4,
   anomalies: 4,
   forecasts: 4,
   warnings: 2,

@@ -15,6 +15,7 @@ import type {
   MarketTick,
   Sensor,
   SensorReading,
+  VisionSnapshot,
 } from '@cityops/schemas';
 import { StoreError } from './errors.js';
 import { decodeRows } from './row-decoder.js';
@@ -139,6 +140,13 @@ export function createQueries(client: SqlClient): StoreQueries {
 
     incidentEvents: (incidentId: string): Promise<IncidentEvent[]> =>
       select('incident_events', 'WHERE incident_id = {incidentId:String} ORDER BY ts, id', { incidentId }),
+
+    async snapshot(id: string): Promise<{ header: VisionSnapshot; png: Uint8Array } | undefined> {
+      const [row] = await select('snapshots', 'WHERE id = {id:String} LIMIT 1', { id });
+      if (row === undefined) return undefined;
+      const { png_base64: png, ...header } = row;
+      return { header, png: Buffer.from(png, 'base64') };
+    },
 
     async incidentHistory(range: TimeRange): Promise<{ incidents: Incident[]; events: IncidentEvent[] }> {
       const { fromMs, toMs } = checkRange(range);

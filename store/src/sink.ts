@@ -3,6 +3,7 @@ import {
   Anomaly,
   DeadLetter,
   decodeDimension,
+  decodeSnapshot,
   decodeRecords,
   DEFAULT_PARTITIONS,
   DispatchOrder,
@@ -32,7 +33,7 @@ import {
 import { createBatchWriter, createJsonBatchWriter, type BatchWriter, type BatchWriterOptions, type JsonRows } from './batch-writer.js';
 import { isDataError } from './errors.js';
 import type { Store, TableName } from './store.js';
-import { isJsonTable, type JsonTable, type TableRow } from './tables.js';
+import { isJsonTable, type JsonTable, type StoredSnapshot, type TableRow } from './tables.js';
 
 /*
  * The sink: every topic except camera.frames (raw frames are not stored — privacy) into its
@@ -313,6 +314,14 @@ export async function startSink(options: SinkOptions): Promise<RunningWorker> {
           } else {
             rejected.push(deadLetterFor(m, failure.line, m.topic, failure));
           }
+        }
+      } else if (batch.topic === TOPICS.visionSnapshots) {
+        const r = decodeSnapshot(m.headers, m.value);
+        if (r.ok) {
+          const row: StoredSnapshot = { ...r.value.header, png_base64: Buffer.from(r.value.image).toString('base64') };
+          add('snapshots', { m, rows: [row], lines: undefined, bytes: m.value });
+        } else {
+          rejected.push(deadLetterFor(m, 0, m.topic, r));
         }
       } else if (batch.topic === TOPICS.dimensions) {
         const r = decodeDimension(m.headers, m.value);

@@ -15,6 +15,7 @@ import type {
   Sensor,
   SensorReading,
   Anomaly,
+  VisionSnapshot,
 } from '@cityops/schemas';
 import type { JsonTable } from './tables.js';
 
@@ -28,6 +29,7 @@ export const TABLES = [
   'readings',
   'market_ticks',
   'detections',
+  'snapshots',
   'anomalies',
   'forecasts',
   'warnings',
@@ -114,6 +116,8 @@ export interface StoreQueries {
   /** Latest revision of each incident, newest first. */
   incidents(options: { limit: number; statuses?: readonly IncidentStatus[] }): Promise<Incident[]>;
   incidentEvents(incidentId: string): Promise<IncidentEvent[]>;
+  /** A camera warning's evidence picture (masked PNG), or undefined. */
+  snapshot(id: string): Promise<{ header: VisionSnapshot; png: Uint8Array } | undefined>;
   /**
    * Incidents opened in [fromMs, toMs) (latest revision each) and all their lifecycle events: the
    * input of the daily and weekly incident reports.

@@ -41,7 +41,15 @@ describe('JSON_TABLES', () => {
     expect(TABLE_COLUMNS[table].filter((c) => c.kind === 'field_errors')).toEqual([]);
   });
 
-  it('leaves out dead letters and the dimensions, and nothing else', () => {
-    expect(TABLES.filter((t) => !isJsonTable(t))).toEqual(['dead_letters', 'areas', 'sensors', 'cameras', 'indicators', 'departments']);
+  it('leaves out snapshots (binary beside a header), dead letters and the dimensions, and nothing else', () => {
+    expect(TABLES.filter((t) => !isJsonTable(t))).toEqual([
+      'snapshots',
+      'dead_letters',
+      'areas',
+      'sensors',
+      'cameras',
+      'indicators',
+      'departments',
+    ]);
   });
 });

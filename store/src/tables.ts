@@ -16,6 +16,7 @@ import type {
   Sensor,
   SensorReading,
   VisionDetection,
+  VisionSnapshot,
   WarningCleared,
 } from '@cityops/schemas';
 import { TABLES, type TableName } from './store.js';
@@ -27,11 +28,15 @@ import { TABLES, type TableName } from './store.js';
  * the two agree column by column.
  */
 
+/** A snapshot as stored: its header and the PNG, base64 (JSON output must be UTF-8). */
+export type StoredSnapshot = VisionSnapshot & { png_base64: string };
+
 /** The record type stored in each table. */
 export interface TableRowMap {
   readings: SensorReading;
   market_ticks: MarketTick;
   detections: VisionDetection;
+  snapshots: StoredSnapshot;
   anomalies: Anomaly;
   forecasts: Forecast;
   warnings: EarlyWarning;
@@ -92,6 +97,19 @@ const SPECS: { readonly [T in TableName]: ColumnSpec<TableRowMap[T]> } = {
     y2: 'number',
     track_id: 'string',
     model_version: 'string',
+  },
+  snapshots: {
+    id: 'string',
+    schema_version: 'number',
+    camera_id: 'string',
+    ts: 'time',
+    warning_id: 'string',
+    width: 'number',
+    height: 'number',
+    format: 'string',
+    masked: 'bool',
+    model_version: 'string',
+    png_base64: 'string',
   },
   anomalies: {
     id: 'string',
@@ -296,6 +314,8 @@ export const TABLE_COLUMNS: { readonly [T in TableName]: readonly Column[] } = O
  */
 const ROW_ONLY_TABLES = [
   'dead_letters',
+  // A snapshot's image arrives as binary beside its header; the sink builds the row.
+  'snapshots',
   'areas',
   'sensors',
   'cameras',

@@ -444,7 +444,15 @@ function CaseDetail(props: {
                   <code>{e.source}</code>
                   {e.cleared && <div className="muted">{text.cleared}</div>}
                 </td>
-                <td>{e.evidence_ids.join(', ')}</td>
+                <td>
+                  {e.evidence_ids.filter((id) => !id.startsWith('snapshot:')).join(', ')}
+                  {/* Camera evidence: the masked picture the warning cites (faces and plates pixelated). */}
+                  {e.evidence_ids
+                    .filter((id) => id.startsWith('snapshot:'))
+                    .map((id) => (
+                      <img key={id} className="evidence-snapshot" data-testid="evidence-snapshot" src={`/api/snapshots/${id}`} alt={id} />
+                    ))}
+                </td>
               </tr>
             ))}
           </tbody>

@@ -31,7 +31,7 @@ export interface AuthRouteResult {
   /** What the audit record says (target, detail); the server adds actor, action, outcome, ip. */
   audit?: { target: string; detail: string };
   /** A body that is not JSON (a CSV export), sent instead of `body`, as a download when `filename` is set. */
-  raw?: { contentType: string; text: string; filename?: string };
+  raw?: { contentType: string; text?: string; bytes?: Uint8Array; filename?: string };
 }
 
 export interface AuthRoute {

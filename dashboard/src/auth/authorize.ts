@@ -79,6 +79,7 @@ export const POLICY: readonly RoutePolicy[] = [
   { method: 'GET', pattern: ['city'], requires: 'city:read', action: 'city.read' },
   { method: 'GET', pattern: ['cases'], requires: 'city:read', action: 'case.list' },
   { method: 'GET', pattern: ['cases', ':id'], requires: 'city:read', action: 'case.detail' },
+  { method: 'GET', pattern: ['snapshots', ':id'], requires: 'city:read', action: 'snapshot.read' },
   { method: 'POST', pattern: ['cases', ':id', ':action'], requires: 'incidents:act', action: 'case.act' },
   { method: 'GET', pattern: ['reports', 'incidents'], requires: 'analytics:read', action: 'report.incidents' },
   { method: 'GET', pattern: ['indicators'], requires: 'analytics:read', action: 'indicators.read' },

@@ -24,6 +24,22 @@ import { BASEMAP, createMemoryQueries } from '../fixtures/demo-city.js';
  */
 
 const table = await readResponsibilityTableFile();
+const PNG = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 1, 2, 255]);
+const SNAPSHOT = {
+  header: {
+    id: 'snapshot:w-cam-1',
+    schema_version: 1 as const,
+    camera_id: 'cam-1',
+    ts: Date.now() - 30_000,
+    warning_id: 'w-cam-1',
+    width: 64,
+    height: 64,
+    format: 'png' as const,
+    masked: true,
+    model_version: 'yolox@1',
+  },
+  png: PNG,
+};
 const now = Date.now();
 
 function warning(over: Partial<EarlyWarning>): EarlyWarning {
@@ -63,7 +79,7 @@ async function start(): Promise<Harness> {
   const engine = new IncidentEngine({ table, clock: () => now });
   const opened = engine.onWarning(warning({}));
   if (opened.outcome !== 'opened') throw new Error(`expected the warning to open a case; got ${opened.outcome}`);
-  const { queries } = createMemoryQueries({ incidents: [opened.incident] });
+  const { queries } = createMemoryQueries({ incidents: [opened.incident], snapshots: [SNAPSHOT] });
   const dashboard = createDashboardServer({
     store: { queries },
     bus,
@@ -153,6 +169,16 @@ describe('case API through the dashboard (integration)', () => {
     expect(errorOf(bad.body).message).toMatch(/unknown field 'colour'/);
     expect((await chief.post(`/api/cases/${h.waterCase}/teleport`, {})).status).toBe(404);
     expect((await chief.post(`/api/cases/${h.waterCase}/comment`, { text: 'pumps requested' })).status).toBe(200);
+  });
+
+  it("serves a camera warning's masked snapshot as PNG to every role that reads the city, and 404 for an unknown one", async () => {
+    const wall = await ApiClient.login(h.base, 'wall-1');
+    const res = await fetch(`${h.base}/api/snapshots/${SNAPSHOT.header.id}`, { headers: { cookie: wall.cookie } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('image/png');
+    expect(Buffer.from(await res.arrayBuffer()).equals(Buffer.from(PNG))).toBe(true);
+    expect((await wall.get('/api/snapshots/snapshot:nope')).status).toBe(404);
+    expect((await fetch(`${h.base}/api/snapshots/${SNAPSHOT.header.id}`)).status).toBe(401);
   });
 
   it('gives analysts the daily report as JSON and as a CSV download, and refuses it to a wall display', async () => {

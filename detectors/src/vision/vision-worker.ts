@@ -17,6 +17,7 @@ import {
   VisionDetection as VisionDetectionSchema,
   decodeDimension,
   decodeFrame,
+  encodeSnapshot,
   randomId,
   recordMessage,
   stableId,
@@ -25,7 +26,9 @@ import {
   type CameraFrameHeader,
   type Clock,
   type RunningWorker,
+  type EarlyWarning,
   type VisionDetection,
+  type VisionSnapshot,
   type WorkerHealth,
 } from '@cityops/schemas';
 import { DetectorError, toDetectorError } from '../errors.js';
@@ -34,6 +37,8 @@ import { parseCameraVisionConfig, type CameraVisionConfig } from './camera-confi
 import { CameraRules, type RuleContext } from './event-rules.js';
 import type { VisionModelConfig } from './model-config.js';
 import { loadVisionModel, type RunOutput, type VisionFrame, type VisionModel } from './vision-model.js';
+import { encodePng } from './png.js';
+import { maskPrivateRegions } from './privacy-mask.js';
 
 /*
  * The vision role: camera frames in; tracked detections, anomalies and early warnings out.
@@ -141,6 +146,7 @@ const TOPICS_USED = [
   TOPICS.anomalies,
   TOPICS.warnings,
   TOPICS.warningsCleared,
+  TOPICS.visionSnapshots,
   TOPICS.deadLetters,
 ] as const;
 
@@ -202,13 +208,14 @@ export async function startVisionWorker(options: VisionWorkerOptions): Promise<V
     detections_emitted: 0,
     anomalies_emitted: 0,
     warnings_emitted: 0,
+    snapshots_emitted: 0,
     invalid_outputs: 0,
     dimension_records_skipped: 0,
   };
   const cameras = new Map<string, CameraState>();
   const cameraInfo = new Map<string, Camera>();
   const slots = new Map<string, ModelSlot>();
-  const outbox = new Outbox([TOPICS.visionDetections, TOPICS.anomalies, TOPICS.warnings, TOPICS.warningsCleared]);
+  const outbox = new Outbox([TOPICS.visionDetections, TOPICS.anomalies, TOPICS.visionSnapshots, TOPICS.warnings, TOPICS.warningsCleared]);
   const outboxSerial = serializer();
   const checkDetection = validator(VisionDetectionSchema);
   const checkAnomaly = validator(AnomalySchema);
@@ -490,7 +497,10 @@ export async function startVisionWorker(options: VisionWorkerOptions): Promise<V
       for (const a of result.anomalies)
         push(TOPICS.anomalies, h.camera_id, a, 'Anomaly', checkAnomaly.check(a) ? undefined : checkAnomaly.errors(a));
       for (const w of result.warnings) {
-        if (push(TOPICS.warnings, h.camera_id, w, 'EarlyWarning', checkWarning.check(w) ? undefined : checkWarning.errors(w)))
+        // The evidence picture first, so the warning that cites it never arrives before it.
+        const snapshotId = snapshotFor(w, frame, active, model.version);
+        const cited = snapshotId === undefined ? w : { ...w, evidence_ids: [...w.evidence_ids.slice(0, 99), snapshotId] };
+        if (push(TOPICS.warnings, h.camera_id, cited, 'EarlyWarning', checkWarning.check(cited) ? undefined : checkWarning.errors(cited)))
           camera.status.warnings_emitted++;
       }
       for (const c of result.cleared)
@@ -500,6 +510,43 @@ export async function startVisionWorker(options: VisionWorkerOptions): Promise<V
       camera.status.latency_ms = now - h.ts;
       counters.frames_out++;
     }
+  };
+
+  /**
+   * The masked picture a camera warning cites: the analysed frame with person heads and vehicle
+   * plates pixelated (privacy by default), as PNG on vision.snapshots. Returns its id, or
+   * undefined for a frame that is not rgb24.
+   */
+  const snapshotFor = (w: EarlyWarning, frame: PendingFrame, tracks: readonly Track[], modelVersion: string): string | undefined => {
+    const h = frame.header;
+    if (h.pixel_format !== 'rgb24') return undefined;
+    const pixels = Uint8Array.from(frame.pixels);
+    // Track boxes are fractions of the source picture; the frame is it letterboxed to the model's input.
+    const toFrameX = (x: number): number => (x * h.source_width * h.scale + h.pad_x) / h.width;
+    const toFrameY = (y: number): number => (y * h.source_height * h.scale + h.pad_y) / h.height;
+    maskPrivateRegions(
+      pixels,
+      h.width,
+      h.height,
+      tracks.map((t) => ({ className: t.className, x1: toFrameX(t.x1), y1: toFrameY(t.y1), x2: toFrameX(t.x2), y2: toFrameY(t.y2) })),
+    );
+    const header: VisionSnapshot = {
+      // Recognisable as a picture wherever an evidence id is shown (the console draws it).
+      id: `snapshot:${w.id}`,
+      schema_version: 1,
+      camera_id: h.camera_id,
+      ts: h.ts,
+      warning_id: w.id,
+      width: h.width,
+      height: h.height,
+      format: 'png',
+      masked: true,
+      model_version: modelVersion,
+    };
+    const message = encodeSnapshot(header, encodePng(pixels, h.width, h.height));
+    outbox.push(TOPICS.visionSnapshots, { key: h.camera_id, value: message.value, headers: message.headers, timestampMs: h.ts });
+    counters.snapshots_emitted++;
+    return header.id;
   };
 
   /** Queues a record, or dead-letters it when it breaks its own contract (a bug here, made visible). */

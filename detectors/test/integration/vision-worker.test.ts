@@ -9,6 +9,7 @@ import {
   TOPICS,
   VisionDetection as VisionDetectionSchema,
   decodeRecord,
+  decodeSnapshot,
   encodeDimension,
   type EarlyWarning,
   type VisionDetection,
@@ -113,7 +114,8 @@ describe('vision worker', () => {
     const detections = collect(bus, TOPICS.visionDetections);
     const warnings = collect(bus, TOPICS.warnings);
     const anomalies = collect(bus, TOPICS.anomalies);
-    await Promise.all([detections.ready, warnings.ready, anomalies.ready]);
+    const snapshots = collect(bus, TOPICS.visionSnapshots);
+    await Promise.all([detections.ready, warnings.ready, anomalies.ready, snapshots.ready]);
     const worker = await start(bus, {
       cameras: [
         {
@@ -154,7 +156,12 @@ describe('vision worker', () => {
       lat: 31.18,
       ts: entering.ts,
     });
-    expect(w!.evidence_ids).toEqual([anomaliesIds(anomalies.messages)[0], entering.id]);
+    // The evidence: the anomaly, the detection, and a masked picture of the frame (never the raw one).
+    await waitFor('a snapshot', () => snapshots.messages.length >= 1);
+    const snap = decodeSnapshot(snapshots.messages[0]!.headers, snapshots.messages[0]!.value);
+    if (!snap.ok) throw new Error(`expected a valid snapshot; ${snap.reason}`);
+    expect(snap.value.header).toMatchObject({ camera_id: 'cam-a', warning_id: w!.id, format: 'png', masked: true, width: 64, height: 64 });
+    expect(w!.evidence_ids).toEqual([anomaliesIds(anomalies.messages)[0], entering.id, snap.value.header.id]);
     const status = worker.cameras()[0]!;
     expect(status).toMatchObject({ camera_id: 'cam-a', frames_in: 7, frames_out: 7, frames_dropped: 0, warnings_emitted: 1 });
     expect(worker.health()).toMatchObject({ state: 'running', dead_lettered: 0 });

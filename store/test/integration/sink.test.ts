@@ -1,5 +1,13 @@
 import { createInProcessBus, type Bus, type OutgoingMessage } from '@cityops/bus';
-import { encodeDimension, encodeRecord, recordBatchHeaders, SCHEMA_HEADER, TOPICS, type RunningWorker } from '@cityops/schemas';
+import {
+  encodeDimension,
+  encodeRecord,
+  encodeSnapshot,
+  recordBatchHeaders,
+  SCHEMA_HEADER,
+  TOPICS,
+  type RunningWorker,
+} from '@cityops/schemas';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openEmbeddedStore } from '../../src/chdb-store.js';
 import { StoreError } from '../../src/errors.js';
@@ -185,6 +193,30 @@ describe('sink: bus → ClickHouse', () => {
       await poisonSink.stop();
       await poisonBus.close();
     }
+  });
+
+  it('stores a camera snapshot beside its header and reads the same PNG bytes back', async () => {
+    const png = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 255, 1, 254, 10, 13]);
+    const header = {
+      id: 'snap-sink-1',
+      schema_version: 1 as const,
+      camera_id: 'cam-1',
+      ts: T0 + 3_000,
+      warning_id: 'w-1',
+      width: 64,
+      height: 64,
+      format: 'png' as const,
+      masked: true,
+      model_version: 'yolox@1',
+    };
+    const message = encodeSnapshot(header, png);
+    await bus.producer().send(TOPICS.visionSnapshots, [{ key: 'cam-1', value: message.value, headers: message.headers }]);
+    await eventually(async () => {
+      const stored = await store.queries.snapshot('snap-sink-1');
+      expect(stored?.header).toEqual(header);
+      expect(Buffer.from(stored!.png).equals(Buffer.from(png))).toBe(true);
+    });
+    expect(await store.queries.snapshot('no-such-snapshot')).toBeUndefined();
   });
 
   it('stores a batch message of many readings as it is, and dead-letters only its bad lines, each with its reason', async () => {
