@@ -520,15 +520,22 @@ export async function startVisionWorker(options: VisionWorkerOptions): Promise<V
   const snapshotFor = (w: EarlyWarning, frame: PendingFrame, tracks: readonly Track[], modelVersion: string): string | undefined => {
     const h = frame.header;
     if (h.pixel_format !== 'rgb24') return undefined;
-    const pixels = Uint8Array.from(frame.pixels);
-    // Track boxes are fractions of the source picture; the frame is it letterboxed to the model's input.
-    const toFrameX = (x: number): number => (x * h.source_width * h.scale + h.pad_x) / h.width;
-    const toFrameY = (y: number): number => (y * h.source_height * h.scale + h.pad_y) / h.height;
+    // Track boxes are fractions of the source picture; the frame is it letterboxed to the model's
+    // input. The snapshot is the picture itself: the padding is cut off.
+    const x0 = Math.min(h.width - 1, Math.max(0, Math.round(h.pad_x)));
+    const y0 = Math.min(h.height - 1, Math.max(0, Math.round(h.pad_y)));
+    const width = Math.max(1, Math.min(h.width - x0, Math.round(h.source_width * h.scale)));
+    const height = Math.max(1, Math.min(h.height - y0, Math.round(h.source_height * h.scale)));
+    const pixels = new Uint8Array(width * height * 3);
+    for (let y = 0; y < height; y++) {
+      const from = ((y0 + y) * h.width + x0) * 3;
+      pixels.set(frame.pixels.subarray(from, from + width * 3), y * width * 3);
+    }
     maskPrivateRegions(
       pixels,
-      h.width,
-      h.height,
-      tracks.map((t) => ({ className: t.className, x1: toFrameX(t.x1), y1: toFrameY(t.y1), x2: toFrameX(t.x2), y2: toFrameY(t.y2) })),
+      width,
+      height,
+      tracks.map((t) => ({ className: t.className, x1: t.x1, y1: t.y1, x2: t.x2, y2: t.y2 })),
     );
     const header: VisionSnapshot = {
       // Recognisable as a picture wherever an evidence id is shown (the console draws it).
@@ -537,13 +544,13 @@ export async function startVisionWorker(options: VisionWorkerOptions): Promise<V
       camera_id: h.camera_id,
       ts: h.ts,
       warning_id: w.id,
-      width: h.width,
-      height: h.height,
+      width,
+      height,
       format: 'png',
       masked: true,
       model_version: modelVersion,
     };
-    const message = encodeSnapshot(header, encodePng(pixels, h.width, h.height));
+    const message = encodeSnapshot(header, encodePng(pixels, width, height));
     outbox.push(TOPICS.visionSnapshots, { key: h.camera_id, value: message.value, headers: message.headers, timestampMs: h.ts });
     counters.snapshots_emitted++;
     return header.id;
