@@ -1,4 +1,3 @@
-import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +12,7 @@ import type {
   IndicatorWarningsResponse,
 } from '../../src/index.js';
 import { createDashboardServer } from '../../src/index.js';
+import { serveOnLocalhost, type ServedDashboard } from '../fixtures/serve.js';
 import { addUser, ApiClient, createTestAuth, type TestAuth } from '../fixtures/auth.js';
 import { BASEMAP, createMemoryQueries, marketHistory, warning } from '../fixtures/demo-city.js';
 
@@ -29,7 +29,7 @@ const market = marketHistory(now);
 
 let bus: Bus;
 let dashboard: DashboardServer;
-let server: Server;
+let served: ServedDashboard;
 let base: string;
 let t: TestAuth;
 /** One login each: logins are rate-limited per account (5 a minute). */
@@ -54,14 +54,8 @@ beforeAll(async () => {
     liveGroupId: `analytics-test-${Math.random().toString(36).slice(2)}`,
   });
   await dashboard.start();
-  server = createServer((req, res) => {
-    void dashboard.handle(req, res).then((handled) => {
-      if (!handled) res.writeHead(404).end('platform 404');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  base = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
+  served = await serveOnLocalhost(dashboard);
+  base = served.base;
   await addUser(t.auth, 'wall-1', 'wall');
   await addUser(t.auth, 'chief', 'commander');
   await addUser(t.auth, 'ana', 'analyst');
@@ -71,9 +65,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await dashboard.stop();
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await served.close();
   await bus.close();
   await t.cleanup();
 });

@@ -1,4 +1,3 @@
-import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -6,6 +5,7 @@ import { createInProcessBus, type Bus } from '@cityops/bus';
 import { TOPICS, encodeRecord, type Incident } from '@cityops/schemas';
 import type { ApiErrorBody, AuditRecord, DashboardServer, MeResponse, PublicApiKey, PublicUser } from '../../src/index.js';
 import { createDashboardServer } from '../../src/index.js';
+import { serveOnLocalhost, type ServedDashboard } from '../fixtures/serve.js';
 import { addUser, ApiClient, createTestAuth, TEST_PASSWORD, type TestAuth } from '../fixtures/auth.js';
 import { BASEMAP, createMemoryQueries, incident } from '../fixtures/demo-city.js';
 import { SseClient } from '../fixtures/sse-client.js';
@@ -20,7 +20,7 @@ import { SseClient } from '../fixtures/sse-client.js';
 interface Harness {
   bus: Bus;
   dashboard: DashboardServer;
-  server: Server;
+  served: ServedDashboard;
   base: string;
   t: TestAuth;
 }
@@ -44,26 +44,18 @@ async function start(): Promise<Harness> {
     liveGroupId: `auth-test-${Math.random().toString(36).slice(2)}`,
   });
   await dashboard.start();
-  const server = createServer((req, res) => {
-    void dashboard.handle(req, res).then((handled) => {
-      if (!handled) res.writeHead(404).end('platform 404');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const base = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
+  const served = await serveOnLocalhost(dashboard);
+  const base = served.base;
   await addUser(t.auth, 'wall-1', 'wall');
   await addUser(t.auth, 'chief', 'commander');
   await addUser(t.auth, 'traffic-duty', 'commander', 'dept-traffic');
   await addUser(t.auth, 'ana', 'analyst');
   await addUser(t.auth, 'ops', 'admin');
-  return { bus, dashboard, server, base, t };
+  return { bus, dashboard, served, base, t };
 }
 
 async function stop(h: Harness): Promise<void> {
-  await h.dashboard.stop();
-  h.server.closeAllConnections();
-  await new Promise<void>((resolve) => h.server.close(() => resolve()));
+  await h.served.close();
   await h.bus.close();
   await h.t.cleanup();
 }

@@ -1,4 +1,3 @@
-import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -14,6 +13,7 @@ import {
 import type { EarlyWarning } from '@cityops/schemas';
 import type { ApiErrorBody, DashboardServer } from '../../src/index.js';
 import { createDashboardServer } from '../../src/index.js';
+import { serveOnLocalhost, type ServedDashboard } from '../fixtures/serve.js';
 import { addUser, ApiClient, createTestAuth, type TestAuth } from '../fixtures/auth.js';
 import { BASEMAP, createMemoryQueries } from '../fixtures/demo-city.js';
 
@@ -67,7 +67,7 @@ function warning(over: Partial<EarlyWarning>): EarlyWarning {
 interface Harness {
   bus: Bus;
   dashboard: DashboardServer;
-  server: Server;
+  served: ServedDashboard;
   base: string;
   t: TestAuth;
   waterCase: string;
@@ -90,27 +90,19 @@ async function start(): Promise<Harness> {
     liveGroupId: `cases-test-${Math.random().toString(36).slice(2)}`,
   });
   await dashboard.start();
-  const server = createServer((req, res) => {
-    void dashboard.handle(req, res).then((handled) => {
-      if (!handled) res.writeHead(404).end('platform 404');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const base = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
+  const served = await serveOnLocalhost(dashboard);
+  const base = served.base;
   const lead = opened.incident.department_id;
   await addUser(t.auth, 'wall-1', 'wall');
   await addUser(t.auth, 'chief', 'commander');
   await addUser(t.auth, 'lead-duty', 'commander', lead);
   await addUser(t.auth, 'other-duty', 'commander', lead === 'dept.traffic' ? 'dept.water' : 'dept.traffic');
   await addUser(t.auth, 'ana', 'analyst');
-  return { bus, dashboard, server, base, t, waterCase: opened.incident.id };
+  return { bus, dashboard, served, base, t, waterCase: opened.incident.id };
 }
 
 async function stop(h: Harness): Promise<void> {
-  await h.dashboard.stop();
-  h.server.closeAllConnections();
-  await new Promise<void>((resolve) => h.server.close(() => resolve()));
+  await h.served.close();
   await h.bus.close();
   await h.t.cleanup();
 }
