@@ -28,18 +28,22 @@ export function AdminConsole() {
   const [error, setError] = useState<string | null>(null);
 
   const reload = useCallback(async () => {
-    try {
-      const [u, k, a] = await Promise.all([
-        api<{ users: PublicUser[] }>('GET', '/api/admin/users'),
-        api<{ api_keys: PublicApiKey[] }>('GET', '/api/admin/api-keys'),
-        api<{ records: AuditRecord[] }>('GET', '/api/admin/audit?limit=100'),
-      ]);
-      setUsers(u.users);
-      setKeys(k.api_keys);
-      setAudit(a.records);
-    } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
+    // All three settle before anything is shown: the error named is the first in this order
+    // (users, keys, audit), not whichever refusal happened to arrive first.
+    const [u, k, a] = await Promise.allSettled([
+      api<{ users: PublicUser[] }>('GET', '/api/admin/users'),
+      api<{ api_keys: PublicApiKey[] }>('GET', '/api/admin/api-keys'),
+      api<{ records: AuditRecord[] }>('GET', '/api/admin/audit?limit=100'),
+    ]);
+    if (u.status === 'fulfilled' && k.status === 'fulfilled' && a.status === 'fulfilled') {
+      setUsers(u.value.users);
+      setKeys(k.value.api_keys);
+      setAudit(a.value.records);
+      return;
     }
+    const failed = [u, k, a].find((r): r is PromiseRejectedResult => r.status === 'rejected')!;
+    const e: unknown = failed.reason;
+    setError(e instanceof Error ? e.message : String(e));
   }, []);
 
   useEffect(() => {
