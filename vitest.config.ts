@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
  * One root config, one project per package. Tests import other packages through the
  * '@cityops/source' export condition, so they run against TypeScript sources without a build.
  */
-const packages = ['schemas', 'bus', 'store', 'ingest', 'detectors', 'forecaster', 'incidents', 'dashboard', 'cli'];
+const packages = ['schemas', 'ml', 'bus', 'store', 'ingest', 'detectors', 'forecaster', 'incidents', 'dashboard', 'cli'];
 
 export default defineConfig({
   test: {

@@ -1,4 +1,4 @@
-import { encodeModel, type GraphNode, type Initializer } from './onnx-graph-builder.js';
+import { encodeModel, type GraphNode, type Initializer } from '@cityops/ml';
 
 /**
  * Detector-shaped ONNX models built in code, whose outputs are a deterministic function of the
