@@ -282,12 +282,17 @@ describe('static files (the Next.js export)', () => {
     expect(root.text).toBe('<html>wall</html>');
     expect(root.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(root.headers.get('cache-control')).toBe('no-cache');
+    // Pages may not be framed, and run no script but the dashboard's own.
+    expect(root.headers.get('x-frame-options')).toBe('DENY');
+    expect(root.headers.get('content-security-policy')).toContain("script-src 'self';");
+    expect(root.headers.get('referrer-policy')).toBe('no-referrer');
 
     expect((await get(`${h.base}/commander`)).text).toBe('<html>commander</html>');
 
     const js = await get(`${h.base}/_next/static/chunks/app.js`);
     expect(js.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
     expect(js.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect(js.headers.get('content-security-policy')).toBeNull();
 
     const again = await get(`${h.base}/`, { headers: { 'if-none-match': root.headers.get('etag') ?? '' } });
     expect(again.status).toBe(304);

@@ -1,8 +1,9 @@
 import { createReadStream, type Stats } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { contentSecurityPolicy, PAGE_SECURITY_HEADERS } from './security-headers.js';
 
 /*
  * Serves the Next.js static export (out/). The platform's own node:http server runs this, so
@@ -110,6 +111,19 @@ async function statFile(path: string): Promise<Stats | undefined> {
   }
 }
 
+/** Each page's policy, keyed by path and version (size + mtime): a rebuild changes the hashes. */
+const pagePolicies = new Map<string, { version: string; policy: string }>();
+
+async function pageHeaders(path: string, stats: Stats): Promise<Record<string, string>> {
+  const version = `${stats.size}-${stats.mtimeMs}`;
+  let cached = pagePolicies.get(path);
+  if (cached?.version !== version) {
+    cached = { version, policy: contentSecurityPolicy(await readFile(path, 'utf8')) };
+    pagePolicies.set(path, cached);
+  }
+  return { ...PAGE_SECURITY_HEADERS, 'content-security-policy': cached.policy };
+}
+
 async function sendFile(
   req: IncomingMessage,
   res: ServerResponse,
@@ -119,12 +133,14 @@ async function sendFile(
   status = 200,
 ): Promise<void> {
   const etag = `W/"${stats.size.toString(16)}-${Math.floor(stats.mtimeMs).toString(16)}"`;
+  const ext = extname(path).toLowerCase();
   const headers = {
-    'content-type': CONTENT_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream',
+    'content-type': CONTENT_TYPES[ext] ?? 'application/octet-stream',
     'cache-control': cacheControl,
     etag,
     'last-modified': stats.mtime.toUTCString(),
     'x-content-type-options': 'nosniff',
+    ...(ext === '.html' ? await pageHeaders(path, stats) : {}),
   };
   if (status === 200 && req.headers['if-none-match'] === etag) {
     res.writeHead(304, headers);

@@ -1,5 +1,6 @@
 import type { Static, TSchema } from '@sinclair/typebox';
-import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { TypeCompiler, type ValueError } from '@sinclair/typebox/compiler';
+import { Value } from '@sinclair/typebox/value';
 import type { FieldError } from './records.js';
 
 /**
@@ -15,16 +16,37 @@ export interface Validator<T> {
 
 const cache = new WeakMap<TSchema, Validator<unknown>>();
 
+interface Checker {
+  check(value: unknown): boolean;
+  errors(value: unknown): Iterable<ValueError>;
+}
+
+/**
+ * TypeBox's compiled checker, or — where the page's Content-Security-Policy forbids evaluating
+ * strings (the dashboard's pages do; see dashboard/src/security-headers.ts) and compiling throws
+ * an EvalError — its interpreter, which gives the same answers more slowly. Servers always
+ * compile: the fallback is for browsers, which check a few records a second.
+ */
+function checkerFor(schema: TSchema): Checker {
+  try {
+    const compiled = TypeCompiler.Compile(schema);
+    return { check: (value) => compiled.Check(value), errors: (value) => compiled.Errors(value) };
+  } catch (e) {
+    if (!(e instanceof EvalError)) throw e;
+    return { check: (value) => Value.Check(schema, value), errors: (value) => Value.Errors(schema, value) };
+  }
+}
+
 export function validator<S extends TSchema>(schema: S): Validator<Static<S>> {
   const cached = cache.get(schema);
   if (cached) return cached;
-  const compiled = TypeCompiler.Compile(schema);
+  const compiled = checkerFor(schema);
   const v: Validator<Static<S>> = {
     name: typeof schema.$id === 'string' ? schema.$id : 'record',
-    check: (value: unknown): value is Static<S> => compiled.Check(value),
+    check: (value: unknown): value is Static<S> => compiled.check(value),
     errors(value, maxErrors = 20) {
       const out: FieldError[] = [];
-      for (const e of compiled.Errors(value)) {
+      for (const e of compiled.errors(value)) {
         out.push({ path: e.path === '' ? '/' : e.path, message: describe(e.message, e.value) });
         if (out.length >= maxErrors) break;
       }
