@@ -4,6 +4,9 @@
  *   node scripts/run-bench.mjs vision --model /work/shared/models/yolox_nano.onnx \
  *     --video /work/shared/data/video/traffic-motorway-cctv.mp4 [--type yolox] [--labels …] [--seconds 10]
  *
+ * Without --model: the built-in default (NanoDet-g COCO converted from the TF.js model in
+ * node_modules), what the worker runs when no model is configured.
+ *
  * Three phases, one after another (one heavy thing at a time on a small machine):
  *   1. model_fps — a bare ONNX Runtime session (same options as the worker's) run back to back on
  *      a pre-made input tensor of the worker's batch size: the ceiling.
@@ -26,31 +29,47 @@ import * as ort from 'onnxruntime-node';
 import { createInProcessBus, type Bus } from '@cityops/bus';
 import { DEFAULT_PARTITIONS, EarlyWarning, TOPICS, decodeRecord } from '@cityops/schemas';
 import { startCameraSource, type CameraSource } from '@cityops/ingest';
-import { loadVisionModel, parseVisionModelConfig, startVisionWorker, visionInputLayout, type VisionWorker } from '@cityops/detectors';
+import {
+  defaultVisionModelConfig,
+  loadVisionModel,
+  nanodetOnnxFromTfjsFile,
+  parseVisionModelConfig,
+  startVisionWorker,
+  visionInputLayout,
+  type VisionWorker,
+} from '@cityops/detectors';
 
 const { values: args } = parseArgs({
   options: {
     model: { type: 'string' },
     video: { type: 'string' },
-    type: { type: 'string', default: 'yolox' },
+    type: { type: 'string' },
     labels: { type: 'string' },
     seconds: { type: 'string', default: '10' },
     provider: { type: 'string', default: 'cpu' },
   },
 });
-if (args.model === undefined || args.video === undefined) {
+if (args.video === undefined) {
   console.error(
-    'usage: node scripts/run-bench.mjs vision --model <file.onnx> --video <clip> [--type yolox|yolov5|yolov8] [--labels <file>] [--seconds 10]',
+    'usage: node scripts/run-bench.mjs vision --video <clip> [--model <file.onnx> --type yolox|yolov5|yolov8|nanodet] [--labels <file>] [--seconds 10]',
   );
   process.exit(2);
 }
 const seconds = Number(args.seconds);
-const modelConfig = parseVisionModelConfig({
-  type: args.type,
-  modelPath: args.model,
-  labelsPath: args.labels ?? args.model.replace(/\.onnx$/, '.labels.txt'),
-  executionProvider: args.provider,
-});
+const modelConfig = parseVisionModelConfig(
+  args.model === undefined
+    ? { ...defaultVisionModelConfig(), executionProvider: args.provider }
+    : {
+        type: args.type ?? 'yolox',
+        modelPath: args.model,
+        labelsPath: args.labels ?? args.model.replace(/\.onnx$/, '.labels.txt'),
+        executionProvider: args.provider,
+      },
+);
+// The bare-session phase needs ONNX bytes: a TF.js model is converted as the worker converts it.
+const modelBytes = modelConfig.modelPath.endsWith('.json')
+  ? (await nanodetOnnxFromTfjsFile(modelConfig.modelPath, modelConfig.labels.length)).bytes
+  : modelConfig.modelPath;
 const layout = visionInputLayout(modelConfig);
 const cores = availableParallelism();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -64,7 +83,7 @@ const [srcW, srcH, rate] = probe.stdout.trim().split(',');
 const [num, den] = (rate ?? '25/1').split('/').map(Number) as [number, number];
 const nativeFps = Math.min(60, num / (den || 1));
 console.log(
-  `model=${args.model} type=${modelConfig.type} video=${args.video} source=${srcW}x${srcH}@${nativeFps.toFixed(2)} input=${layout.width}x${layout.height} cores=${cores}`,
+  `model=${modelConfig.modelPath} type=${modelConfig.type} video=${args.video} source=${srcW}x${srcH}@${nativeFps.toFixed(2)} input=${layout.width}x${layout.height} cores=${cores}`,
 );
 
 // ---- 1. the bare model ------------------------------------------------------------------------
@@ -74,11 +93,15 @@ const provider = probeModel.provider;
 await probeModel.release();
 /** Frames per second of the bare session for `ms`, after a short warm-up. */
 async function measureModel(ms: number): Promise<{ fps: number; runs: number }> {
-  const session = await ort.InferenceSession.create(modelConfig.modelPath, {
+  const options: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: 'all',
     executionProviders: [provider],
     ...(modelConfig.intraOpThreads > 0 ? { intraOpNumThreads: modelConfig.intraOpThreads } : {}),
-  });
+  };
+  const session =
+    typeof modelBytes === 'string'
+      ? await ort.InferenceSession.create(modelBytes, options)
+      : await ort.InferenceSession.create(modelBytes, options);
   const inputName = session.inputNames[0]!;
   const tensor = new ort.Tensor('float32', new Float32Array(batch * 3 * layout.width * layout.height).fill(114 * layout.pixelScale), [
     batch,

@@ -46,7 +46,8 @@ export interface CityOpsConfig {
   /**
    * Vision: a JSON file with `models` (by name, see the detectors package's VisionModelConfig),
    * `cameras` (zones, rules, homography) and `sources` (camera id, url, fps) for the ffmpeg camera
-   * sources (`CITYOPS_VISION_CONFIG`). Unset: no camera analysis (there is no bundled model).
+   * sources (`CITYOPS_VISION_CONFIG`). Unset (or no `models`): the built-in default model
+   * (NanoDet-g COCO, converted from the TF.js model in node_modules) on every camera seen.
    */
   visionConfigFile: string;
   /**

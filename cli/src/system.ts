@@ -6,6 +6,7 @@ import { createBus, type Bus } from '@cityops/bus';
 import { openStore, startSink, type Store } from '@cityops/store';
 import { createIngestHandler, createDemoCity, demoCityGeoJson, runSimulator, startCameraSource } from '@cityops/ingest';
 import {
+  defaultVisionModelConfig,
   startAnomalyWorker,
   startVisionWorker,
   visionInputLayout,
@@ -60,13 +61,8 @@ export async function startSystem(config: CityOpsConfig, options: SystemOptions 
   const has = (r: Role) => role === 'all' || role === r;
 
   // Read before anything starts: a broken vision file fails the start, not the first frame.
-  const vision = config.visionConfigFile === '' ? undefined : readVisionFile(config.visionConfigFile);
-  if (role === 'vision' && vision === undefined) {
-    // Said plainly rather than starting a process that consumes frames and does nothing.
-    throw new ConfigError(
-      'the vision role needs CITYOPS_VISION_CONFIG: a JSON file naming the ONNX model(s), the cameras and their rules (no model is bundled: see detectors/README.md)',
-    );
-  }
+  // Without one, the vision worker runs the built-in default model on every camera it sees.
+  const vision = config.visionConfigFile === '' ? defaultVisionFile() : readVisionFile(config.visionConfigFile);
   if (role !== 'all' && config.kafkaBrokers.length === 0) {
     throw new ConfigError(
       `role '${role}' runs as its own process and needs KAFKA_BROKERS; the in-process bus only connects roles inside one process — use 'cityops all' for the embedded default`,
@@ -175,10 +171,10 @@ export async function startSystem(config: CityOpsConfig, options: SystemOptions 
       incidentsApi = createIncidentsApi({ backend: withStoreHistory(worker.backend, store), clock });
       workers.push(worker);
     }
-    if (vision !== undefined && has('vision')) {
+    if (has('vision')) {
       workers.push(await startVisionWorker({ bus, clock, log: (line) => log('vision', line), config: vision.worker }));
     }
-    if (vision !== undefined && has('ingest')) {
+    if (has('ingest')) {
       for (const source of vision.sources) {
         const layout = visionInputLayout(vision.modelFor(source.id));
         const camera = startCameraSource({
@@ -194,8 +190,6 @@ export async function startSystem(config: CityOpsConfig, options: SystemOptions 
         workers.push(camera);
       }
       if (vision.sources.length > 0) log('ingest', `camera sources: ${vision.sources.map((s) => s.id).join(', ')}`);
-    } else if (vision === undefined && role === 'all') {
-      log('vision', 'no CITYOPS_VISION_CONFIG: cameras are not analysed (no model is bundled; see detectors/README.md)');
     }
     if (has('ingest')) {
       // Keys made by administrators (stored hashed) and the bootstrap CITYOPS_API_KEY.
@@ -320,10 +314,15 @@ function withStoreHistory(backend: IncidentsBackend, store: Store | undefined): 
   return { ...backend, history: (incidentId) => store.queries.incidentEvents(incidentId) };
 }
 
+/** No CITYOPS_VISION_CONFIG: no camera sources or rules; the worker runs the built-in default model. */
+function defaultVisionFile(): VisionFile {
+  return { worker: { models: {}, cameras: [] }, sources: [], modelFor: () => defaultVisionModelConfig() };
+}
+
 interface VisionFile {
   worker: VisionWorkerConfig;
   sources: { id: string; url: string; fps: number }[];
-  modelFor(cameraId: string): VisionModelConfig;
+  modelFor(cameraId: string): VisionModelConfig | ReturnType<typeof defaultVisionModelConfig>;
 }
 
 /**
@@ -358,10 +357,8 @@ function readVisionFile(path: string): VisionFile {
     sources,
     modelFor(cameraId) {
       const name = cameras.find((c) => c.cameraId === cameraId)?.model;
-      const model = models[typeof name === 'string' ? name : 'default'] ?? Object.values(models)[0];
-      if (model === undefined)
-        throw new ConfigError(`CITYOPS_VISION_CONFIG: expected a model for camera '${cameraId}'; the file names none`);
-      return model;
+      // No models in the file: the worker runs the built-in default.
+      return models[typeof name === 'string' ? name : 'default'] ?? Object.values(models)[0] ?? defaultVisionModelConfig();
     },
   };
 }

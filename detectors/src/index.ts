@@ -78,3 +78,13 @@ export { CameraRules, VISION_RULES_VERSION, type RuleContext, type RuleOutput } 
 export { homographyFromPoints, applyHomography, type Homography, type Point } from './vision/geometry.js';
 export { maskPrivateRegions, privateRegions, type MaskBox, type PrivacyMaskOptions, type PixelRect } from './vision/privacy-mask.js';
 export { buildSyntheticDetectorModel, type SyntheticModelOptions, type SyntheticFormat } from './vision/synthetic-detector-model.js';
+export {
+  COCO_LABELS,
+  DEFAULT_VISION_MODEL_DESCRIPTION,
+  DEFAULT_VISION_MODEL_PACKAGE,
+  defaultVisionModelConfig,
+  defaultVisionModelPath,
+} from './vision/default-vision-model.js';
+export { readTfjsGraphModel, parseTfjsGraphModel, type TfjsGraphModel, type TfjsNode, type TfjsTensor } from './vision/tfjs-graph-model.js';
+export { tfjsToOnnx, tfjsToOnnxGraph, type ConvertedGraph, type TfjsToOnnxOptions } from './vision/tfjs-to-onnx.js';
+export { nanodetOnnxFromTfjs, nanodetOnnxFromTfjsFile, type NanodetConversion } from './vision/nanodet-tfjs.js';

@@ -1,5 +1,6 @@
 export {
   ONNX_FLOAT,
+  ONNX_INT32,
   ONNX_INT64,
   encodeModel,
   type AttributeValue,

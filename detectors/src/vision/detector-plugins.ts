@@ -15,6 +15,10 @@ import type { Candidates } from './nms.js';
  * - yolov5 [N, A, 5 + C]: cx, cy, w, h in input px, objectness, class scores. Score = obj · class.
  * - yolov8 [N, 4 + C, A] (YOLOv8 and YOLO11, channels first): cx, cy, w, h in input px, class
  *   scores; no objectness. Read class-major so the scan walks memory in order.
+ * - nanodet [N, A, C + 4·(R + 1)] (NanoDet's GFL head, Li et al. 2020, "Generalized Focal
+ *   Loss"): C sigmoid-ed class scores (no objectness), then for left, top, right, bottom a
+ *   distribution over R + 1 distance bins (logits). Distance = Σ softmax(bins)·k, in strides;
+ *   anchor point ((gx + o)·s, (gy + o)·s) with o = `centerOffset`; A and the anchor order as yolox.
  */
 
 export interface OutputLayout {
@@ -26,8 +30,12 @@ export interface OutputLayout {
   channelsFirst: boolean;
   objectness: boolean;
   classCount: number;
-  /** yolox: per anchor gx, gy, stride (3 values each). */
+  /** yolox, nanodet: per anchor gx, gy, stride (3 values each). */
   grid?: Float32Array;
+  /** nanodet: distance bins per side (R + 1). */
+  bins?: number;
+  /** nanodet: anchor point within its cell, in cells. */
+  centerOffset?: number;
 }
 
 export interface LayoutContext {
@@ -35,6 +43,8 @@ export interface LayoutContext {
   inputWidth: number;
   inputHeight: number;
   strides: readonly number[];
+  /** nanodet's anchor point within its cell. */
+  centerOffset: number;
   /** For messages: the file and output tensor. */
   modelPath: string;
   outputName: string;
@@ -222,7 +232,78 @@ const yolov8: DetectorPlugin = {
   },
 };
 
-const PLUGINS: Readonly<Record<VisionModelType, DetectorPlugin>> = { yolox, yolov5, yolov8 };
+/** Softmax expectation of `bins` logits starting at `at`: the GFL distance, in strides. */
+function expectedBin(data: Float32Array, at: number, bins: number): number {
+  let max = data[at]!;
+  for (let k = 1; k < bins; k++) max = Math.max(max, data[at + k]!);
+  let sum = 0;
+  let weighted = 0;
+  for (let k = 0; k < bins; k++) {
+    const e = Math.exp(data[at + k]! - max);
+    sum += e;
+    weighted += e * k;
+  }
+  return weighted / sum;
+}
+
+const nanodet: DetectorPlugin = {
+  type: 'nanodet',
+  layout(shape, ctx) {
+    const grid = yoloxGrid(ctx.inputWidth, ctx.inputHeight, ctx.strides);
+    const anchors = grid.length / 3;
+    const expected = `[N, ${anchors}, ${ctx.classCount} + 4·(R + 1)] (anchors = Σ (${ctx.inputWidth}/s)·(${ctx.inputHeight}/s) for strides ${ctx.strides.join(', ')}; ${ctx.classCount} labels, then 4 sides × R + 1 distance bins)`;
+    if (shape.length !== 3) throw mismatch(ctx, 'nanodet', expected, shape);
+    const [, a, d] = shape;
+    const bins = typeof d === 'number' ? (d - ctx.classCount) / 4 : Number.NaN;
+    if (!Number.isInteger(bins) || bins < 2) {
+      throw mismatch(ctx, 'nanodet', expected, shape, typeof d === 'number' && d > 0 ? guess(shape, ctx.classCount) : '');
+    }
+    if (dim(a) !== undefined && a !== anchors) {
+      throw mismatch(ctx, 'nanodet', expected, shape, ' (a different input size or strides than configured?)');
+    }
+    return {
+      anchors,
+      depth: d as number,
+      channelsFirst: false,
+      objectness: false,
+      classCount: ctx.classCount,
+      grid,
+      bins,
+      centerOffset: ctx.centerOffset,
+    };
+  },
+  decode(data, offset, layout, thresholds, minThreshold, out) {
+    const { anchors, depth, classCount } = layout;
+    const grid = layout.grid!;
+    const bins = layout.bins!;
+    const o = layout.centerOffset!;
+    for (let a = 0; a < anchors; a++) {
+      const r = offset + a * depth;
+      let best = 0;
+      let bestScore = -1;
+      for (let c = 0; c < classCount; c++) {
+        const s = data[r + c]!;
+        if (s > bestScore) {
+          bestScore = s;
+          best = c;
+        }
+      }
+      if (bestScore < minThreshold || !(bestScore >= thresholds[best]!)) continue;
+      const g = a * 3;
+      const s = grid[g + 2]!;
+      const px = (grid[g]! + o) * s;
+      const py = (grid[g + 1]! + o) * s;
+      const d = r + classCount;
+      const left = expectedBin(data, d, bins) * s;
+      const top = expectedBin(data, d + bins, bins) * s;
+      const right = expectedBin(data, d + 2 * bins, bins) * s;
+      const bottom = expectedBin(data, d + 3 * bins, bins) * s;
+      out.pushCenter(px + (right - left) / 2, py + (bottom - top) / 2, left + right, top + bottom, bestScore, best);
+    }
+  },
+};
+
+const PLUGINS: Readonly<Record<VisionModelType, DetectorPlugin>> = { yolox, yolov5, yolov8, nanodet };
 
 export function detectorPlugin(type: VisionModelType): DetectorPlugin {
   return PLUGINS[type];

@@ -31,10 +31,10 @@ describe('vision model config', () => {
     expect(() =>
       parseVisionModelConfig({ type: 'yolov8', modelpath: 'x', scoreThreshold: 2, executionProvider: 'tpu', strides: [8] }),
     ).toThrow(
-      /unknown key 'modelpath'.*'scoreThreshold': expected 0…1; got 2.*'executionProvider': expected one of cpu, cuda, tensorrt, webgpu; got "tpu".*'modelPath': expected the path.*expected 'labelsPath'.*or 'labels'; got neither.*'strides': only yolox decodes a grid/,
+      /unknown key 'modelpath'.*'scoreThreshold': expected 0…1; got 2.*'executionProvider': expected one of cpu, cuda, tensorrt, webgpu; got "tpu".*'modelPath': expected the path.*expected 'labelsPath'.*or 'labels'; got neither.*'strides': only yolox and nanodet decode a grid/,
     );
     expect(() => parseVisionModelConfig({ type: 'yolo11', modelPath: 'x' })).toThrow(
-      /expected vision model type one of yolox, yolov5, yolov8 \(YOLO11 exports use 'yolov8'\); got "yolo11"/,
+      /expected vision model type one of yolox, yolov5, yolov8, nanodet \(YOLO11 exports use 'yolov8'\); got "yolo11"/,
     );
   });
 

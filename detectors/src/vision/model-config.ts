@@ -11,13 +11,16 @@ import { DetectorError } from '../errors.js';
  * implementations and the camera source asks ffmpeg for the same layout (see input-layout.ts).
  */
 
-export const VISION_MODEL_TYPES = ['yolox', 'yolov5', 'yolov8'] as const;
+export const VISION_MODEL_TYPES = ['yolox', 'yolov5', 'yolov8', 'nanodet'] as const;
 /**
  * - `yolox`: YOLOX (Ge et al. 2021) export: [N, anchors, 5 + C], grid-relative boxes decoded per
  *   stride, sigmoid objectness and class scores.
  * - `yolov5`: Ultralytics YOLOv5: [N, anchors, 5 + C], boxes in input px (cx, cy, w, h), objectness.
  * - `yolov8`: Ultralytics YOLOv8 and YOLO11: [N, 4 + C, anchors] (channels first), boxes in
  *   input px, no objectness.
+ * - `nanodet`: NanoDet's GFL head (Li et al. 2020): [N, anchors, C + 4·(R + 1)], class scores
+ *   (sigmoid-ed) then per side a distribution over R + 1 distance bins; grid decoding per stride.
+ *   The built-in default (see default-vision-model.ts) is NanoDet-g converted from TF.js.
  */
 export type VisionModelType = (typeof VISION_MODEL_TYPES)[number];
 export const EXECUTION_PROVIDERS = ['cpu', 'cuda', 'tensorrt', 'webgpu'] as const;
@@ -27,7 +30,10 @@ export type ChannelOrder = 'rgb' | 'bgr';
 
 export interface VisionModelConfig {
   type: VisionModelType;
-  /** Path of the .onnx file. Required. */
+  /**
+   * Path of the .onnx file. Required. Type `nanodet` also takes a TF.js graph model's
+   * `model.json`, converted to ONNX at load (see tfjs-to-onnx.ts).
+   */
   modelPath: string;
   /** Class names, index = class id, as a file with one name per line. One of labelsPath or labels is required. */
   labelsPath: string;
@@ -63,8 +69,13 @@ export interface VisionModelConfig {
   maxBatchSize: number;
   /** ONNX Runtime intra-op threads; 0 = its default (one per core). Default 0. */
   intraOpThreads: number;
-  /** YOLOX output strides, finest first (grid decoding). Default [8, 16, 32]. */
+  /** Output strides of the grid-decoded types (yolox, nanodet), finest first. Default [8, 16, 32]. */
   strides: readonly number[];
+  /**
+   * nanodet: where a grid cell's anchor point sits, in cells: 0.5 = the cell centre (NanoDet 0.x
+   * GFL head, the built-in model), 0 = its top-left corner (NanoDet-Plus). Default 0.5.
+   */
+  centerOffset: number;
 }
 
 interface PluginDefaults {
@@ -82,6 +93,10 @@ export const MODEL_TYPE_DEFAULTS: Readonly<Record<VisionModelType, PluginDefault
   // Ultralytics LetterBox(center=True), pad 114, RGB / 255.
   yolov5: { inputWidth: 640, inputHeight: 640, letterbox: 'center', channelOrder: 'rgb', pixelScale: 1 / 255 },
   yolov8: { inputWidth: 640, inputHeight: 640, letterbox: 'center', channelOrder: 'rgb', pixelScale: 1 / 255 },
+  // NanoDet trains on OpenCV BGR with its mean/std normalisation; the converted model carries
+  // that normalisation inside the graph, so it takes BGR 0…255 like YOLOX. Its resize keeps the
+  // aspect ratio, centred.
+  nanodet: { inputWidth: 416, inputHeight: 416, letterbox: 'center', channelOrder: 'bgr', pixelScale: 1 },
 };
 
 const COMMON_DEFAULTS = {
@@ -98,6 +113,7 @@ const COMMON_DEFAULTS = {
   maxBatchSize: 8,
   intraOpThreads: 0,
   strides: [8, 16, 32] as readonly number[],
+  centerOffset: 0.5,
 };
 
 interface NumberRule {
@@ -134,6 +150,7 @@ const RULES: Readonly<Record<Exclude<keyof VisionModelConfig, 'type'>, Rule>> = 
   maxBatchSize: { kind: 'number', min: 1, max: 256, integer: true },
   intraOpThreads: { kind: 'number', min: 0, max: 256, integer: true },
   strides: { kind: 'strides' },
+  centerOffset: { kind: 'number', min: 0, max: 1, integer: false },
 };
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -171,12 +188,16 @@ export function parseVisionModelConfig(input: unknown): VisionModelConfig {
     else config[key] = value;
   }
   if (config['modelPath'] === '') problems.push(`'modelPath': expected the path of the .onnx file; got none`);
+  else if (isTfjsModelPath(config['modelPath'] as string) && t !== 'nanodet')
+    problems.push(`'modelPath': expected an .onnx file for type ${t} (TF.js model.json files are converted for type nanodet only)`);
   const labels = config['labels'] as readonly string[];
   if (config['labelsPath'] === '' && labels.length === 0)
     problems.push(`expected 'labelsPath' (a file, one class name per line) or 'labels'; got neither`);
   if (config['labelsPath'] !== '' && labels.length > 0) problems.push(`expected one of 'labelsPath' or 'labels'; got both`);
-  if (t !== 'yolox' && Object.hasOwn(input, 'strides'))
-    problems.push(`'strides': only yolox decodes a grid; ${t} outputs boxes in input pixels`);
+  if (t !== 'yolox' && t !== 'nanodet' && Object.hasOwn(input, 'strides'))
+    problems.push(`'strides': only yolox and nanodet decode a grid; ${t} outputs boxes in input pixels`);
+  if (t !== 'nanodet' && Object.hasOwn(input, 'centerOffset'))
+    problems.push(`'centerOffset': only nanodet has anchor points; got it for ${t}`);
   if (problems.length > 0) throw new DetectorError('invalid-config', `invalid ${t} vision model config: ${problems.join('; ')}`);
   return config as unknown as VisionModelConfig;
 }
@@ -211,6 +232,11 @@ function check(key: string, value: unknown, rule: Rule): string | undefined {
         ? undefined
         : `'${key}': expected an array of positive whole numbers; got ${JSON.stringify(value)}`;
   }
+}
+
+/** Whether a model path names a TF.js graph model (its model.json) rather than an ONNX file. */
+export function isTfjsModelPath(path: string): boolean {
+  return path.toLowerCase().endsWith('.json');
 }
 
 /** Class names from a labels file: one per line, blank lines at the end ignored. */

@@ -4,7 +4,8 @@ import { basename } from 'node:path';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { DetectorError, toDetectorError } from '../errors.js';
 import { detectorPlugin, type DetectorPlugin, type OutputLayout } from './detector-plugins.js';
-import { classThresholdTable, parseLabels, parseVisionModelConfig, type VisionModelConfig } from './model-config.js';
+import { classThresholdTable, isTfjsModelPath, parseLabels, parseVisionModelConfig, type VisionModelConfig } from './model-config.js';
+import { nanodetOnnxFromTfjsFile } from './nanodet-tfjs.js';
 import { Candidates } from './nms.js';
 import { letterboxNearest, rgb24ToPlanar, type FrameMapping } from './preprocess.js';
 
@@ -122,10 +123,22 @@ export async function loadVisionModel(
   for (const t of thresholds) minThreshold = Math.min(minThreshold, t);
 
   let bytes: Uint8Array;
-  try {
-    bytes = options.modelBytes ?? (await readFile(config.modelPath));
-  } catch (e) {
-    throw toDetectorError('start-failed', `expected an ONNX model file at ${config.modelPath}`, e, false);
+  if (options.modelBytes !== undefined) bytes = options.modelBytes;
+  else if (isTfjsModelPath(config.modelPath)) {
+    // Converted in memory at every load: ≈ 1 s for NanoDet-g, less than the session set-up is worth caching.
+    const c = await nanodetOnnxFromTfjsFile(config.modelPath, labels.length);
+    const t = c.timings;
+    log(
+      `vision: model '${name}': converted TF.js graph model ${config.modelPath} to ONNX in ${Math.round(t.readMs + t.convertMs + t.encodeMs)} ms ` +
+        `(read ${Math.round(t.readMs)}, convert ${Math.round(t.convertMs)}, encode ${Math.round(t.encodeMs)}; ${(c.bytes.length / 1e6).toFixed(1)} MB)`,
+    );
+    bytes = c.bytes;
+  } else {
+    try {
+      bytes = await readFile(config.modelPath);
+    } catch (e) {
+      throw toDetectorError('start-failed', `expected an ONNX model file at ${config.modelPath}`, e, false);
+    }
   }
   const version = `${config.type}/${basename(config.modelPath)}#${createHash('sha256').update(bytes).digest('hex').slice(0, 12)}`;
 
@@ -256,6 +269,7 @@ function checkIo(session: InferenceSession, config: VisionModelConfig, plugin: D
     inputWidth: config.inputWidth,
     inputHeight: config.inputHeight,
     strides: config.strides,
+    centerOffset: config.centerOffset,
     modelPath: config.modelPath,
     outputName: outMeta.name,
   });

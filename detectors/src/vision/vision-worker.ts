@@ -31,13 +31,14 @@ import {
   type VisionSnapshot,
   type WorkerHealth,
 } from '@cityops/schemas';
-import { DetectorError, toDetectorError } from '../errors.js';
+import { toDetectorError } from '../errors.js';
 import { ByteTracker, type Track } from './byte-tracker.js';
 import { parseCameraVisionConfig, type CameraVisionConfig } from './camera-config.js';
 import { CameraRules, type RuleContext } from './event-rules.js';
 import type { VisionModelConfig } from './model-config.js';
 import { loadVisionModel, type RunOutput, type VisionFrame, type VisionModel } from './vision-model.js';
 import { encodePng } from './png.js';
+import { DEFAULT_VISION_MODEL_DESCRIPTION, defaultVisionModelConfig } from './default-vision-model.js';
 import { maskPrivateRegions } from './privacy-mask.js';
 
 /*
@@ -60,8 +61,11 @@ import { maskPrivateRegions } from './privacy-mask.js';
  */
 
 export interface VisionWorkerConfig {
-  /** Models by name; a camera picks one by `model` (default 'default'). */
-  models: Readonly<Record<string, VisionModelConfig | Record<string, unknown>>>;
+  /**
+   * Models by name; a camera picks one by `model` (default 'default'). None (absent or `{}`):
+   * the built-in default, NanoDet-g COCO from node_modules (default-vision-model.ts), as 'default'.
+   */
+  models?: Readonly<Record<string, VisionModelConfig | Record<string, unknown>>>;
   /** Camera configs (zones, rules, homography…); more can be set at run time. Default []. */
   cameras?: readonly (CameraVisionConfig | Record<string, unknown>)[];
   /**
@@ -189,8 +193,9 @@ export async function startVisionWorker(options: VisionWorkerOptions): Promise<V
   const autoAdd = config.autoAddCameras ?? true;
   const maxFrameAgeMs = config.maxFrameAgeMs ?? 2000;
   const fallbackLocation = config.fallbackLocation ?? { lon: 0, lat: 0 };
-  if (Object.keys(config.models).length === 0)
-    throw new DetectorError('invalid-config', `expected at least one model in the vision config ('models'); got none`);
+  const configuredModels = config.models ?? {};
+  const models = Object.keys(configuredModels).length > 0 ? configuredModels : { default: defaultVisionModelConfig() };
+  if (models !== configuredModels) log(`vision: no model configured; running the built-in default: ${DEFAULT_VISION_MODEL_DESCRIPTION}`);
 
   let state: WorkerHealth['state'] = 'starting';
   let lastError = '';
@@ -675,7 +680,7 @@ export async function startVisionWorker(options: VisionWorkerOptions): Promise<V
   };
 
   // Models first: a camera config is checked against its model's labels.
-  await Promise.all(Object.entries(config.models).map(([name, c]) => load(name, c)));
+  await Promise.all(Object.entries(models).map(([name, c]) => load(name, c)));
   for (const cam of cameras.values()) {
     const labels = slots.get(cam.config.model)?.model?.labels;
     if (labels !== undefined) install(parseCameraVisionConfig(cam.config, labels), cam.explicit);
