@@ -15,11 +15,16 @@
  * minute on one core; per-point cost does not depend on the number of series (state is struct
  * of arrays), so 500 series stand for 10,000 up to cache effects.
  *
+ * Detectors with a network (neural-forecast, the ensemble) run it as the worker does: opened on
+ * ONNX Runtime (`--execution-provider`, cpu by default, one intra-op thread) and `predictAhead()`
+ * — one batched call across all series — after every tick's scoreBatch, inside the timed loop.
+ *
  * Figures, the headline last:
- *   learned_points_per_s_per_core      the learned member alone (online-ar)
+ *   learned_points_per_s_per_core      the per-series learned member alone (online-ar)
+ *   neural_points_per_s_per_core       the global network member alone (neural-forecast, batched ORT)
  *   neighbour_points_per_s_per_core    the novelty member alone (knn-distance)
  *   statistical_points_per_s_per_core  the statistical member alone (seasonal-robust)
- *   points_per_s_per_core              the whole ensemble (all three members, combination, refractory)
+ *   points_per_s_per_core              the whole ensemble (all four members, combination, refractory)
  */
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -31,6 +36,7 @@ const { values: args } = parseArgs({
     ticks: { type: 'string', default: '1000' },
     warm: { type: 'string', default: '1010' },
     config: { type: 'string', default: '{}' },
+    'execution-provider': { type: 'string', default: 'cpu' },
   },
 });
 const seriesCount = Number(args.series);
@@ -71,24 +77,37 @@ const out = new Float64Array(seriesCount);
 const ensembleConfig = JSON.parse(args.config) as Record<string, unknown>;
 const neighbourConfig = (ensembleConfig['neighbour'] ?? {}) as Record<string, unknown>;
 
-function pointsPerSecond(type: string, config: Record<string, unknown> = {}): number {
+async function pointsPerSecond(type: string, config: Record<string, unknown> = {}): Promise<number> {
   const detector = createTimeseriesDetector({ ...config, type });
+  await detector.open?.({ executionProvider: args['execution-provider'], intraOpThreads: 1, log: (line) => console.log(`# ${line}`) });
   for (let s = 0; s < seriesCount; s++) detector.addSeries();
-  for (let k = 0; k < warmTicks; k++) detector.scoreBatch(seriesIndex, values[k]!, stamps[k]!, out);
+  for (let k = 0; k < warmTicks; k++) {
+    detector.scoreBatch(seriesIndex, values[k]!, stamps[k]!, out);
+    await detector.predictAhead?.();
+  }
   const started = performance.now();
-  for (let k = warmTicks; k < totalTicks; k++) detector.scoreBatch(seriesIndex, values[k]!, stamps[k]!, out);
+  for (let k = warmTicks; k < totalTicks; k++) {
+    detector.scoreBatch(seriesIndex, values[k]!, stamps[k]!, out);
+    await detector.predictAhead?.();
+  }
   const seconds = (performance.now() - started) / 1000;
   const stats = detector.stats();
-  console.log(`${type}_points_scored=${stats.pointsScored} ${type}_elapsed_s=${seconds.toFixed(3)}`);
+  const predictions = detector.predictionCounts?.();
+  const how =
+    predictions === undefined ? '' : ` ${type}_predictions_batched=${predictions.batched} ${type}_predictions_inline=${predictions.inline}`;
+  console.log(`${type}_points_scored=${stats.pointsScored} ${type}_elapsed_s=${seconds.toFixed(3)}${how}`);
+  await detector.close?.();
   return Math.round((seriesCount * timedTicks) / seconds);
 }
 
 console.log(`series=${seriesCount} timed_ticks=${timedTicks} warm_ticks=${warmTicks}`);
-const statistical = pointsPerSecond('seasonal-robust');
-const learned = pointsPerSecond('online-ar');
-const neighbour = pointsPerSecond('knn-distance', neighbourConfig);
-const whole = pointsPerSecond('ensemble', ensembleConfig);
+const statistical = await pointsPerSecond('seasonal-robust');
+const learned = await pointsPerSecond('online-ar');
+const neural = await pointsPerSecond('neural-forecast', (ensembleConfig['neural'] ?? {}) as Record<string, unknown>);
+const neighbour = await pointsPerSecond('knn-distance', neighbourConfig);
+const whole = await pointsPerSecond('ensemble', ensembleConfig);
 console.log(`learned_points_per_s_per_core=${learned}`);
+console.log(`neural_points_per_s_per_core=${neural}`);
 console.log(`neighbour_points_per_s_per_core=${neighbour}`);
 console.log(`statistical_points_per_s_per_core=${statistical}`);
 console.log(`points_per_s_per_core=${whole}`);

@@ -3,7 +3,7 @@
  *
  *   node scripts/run-bench.mjs nab --data /work/shared/data/nab --out /tmp/nab-out
  *     [--detector ensemble] [--config '{"type":"ensemble",…}'] [--compare seasonal-robust,online-ar]
- *     [--per-category] [--loco '[{…candidate config…}, …]']
+ *     [--per-category] [--loco '[{…candidate config…}, …]'] [--execution-provider cpu]
  *
  * Every CSV under <data>/data is one series of one detector instance, fed the way the anomaly
  * worker feeds it: batches through `scoreBatch` (struct of arrays, one row of every file per
@@ -41,12 +41,21 @@ const { values: args } = parseArgs({
     compare: { type: 'string', default: '' },
     'per-category': { type: 'boolean', default: false },
     loco: { type: 'string' },
+    'execution-provider': { type: 'string', default: 'cpu' },
   },
 });
 
-/** Runs one detector over the corpus; returns each file's anomaly scores, in file order. */
-function detect(files: readonly NabDataFile[], config: Record<string, unknown>): { scores: Float64Array[]; seconds: number } {
+/**
+ * Runs one detector over the corpus; returns each file's anomaly scores, in file order. A detector
+ * with a network runs it as the worker does: opened on ONNX Runtime (`--execution-provider`), and
+ * `predictAhead()` — one batched call across the series — after every batch.
+ */
+async function detect(
+  files: readonly NabDataFile[],
+  config: Record<string, unknown>,
+): Promise<{ scores: Float64Array[]; seconds: number }> {
   const detector = createTimeseriesDetector(config);
+  await detector.open?.({ executionProvider: args['execution-provider'], log: () => undefined });
   const series = files.map(() => detector.addSeries());
   const longest = Math.max(...files.map((f) => f.values.length));
   const seriesIndex = new Int32Array(files.length);
@@ -66,6 +75,7 @@ function detect(files: readonly NabDataFile[], config: Record<string, unknown>):
       n++;
     }
     detector.scoreBatch(seriesIndex.subarray(0, n), values.subarray(0, n), ts.subarray(0, n), out.subarray(0, n));
+    await detector.predictAhead?.();
     n = 0;
     for (let k = 0; k < files.length; k++) {
       if (row >= files[k]!.values.length) continue;
@@ -73,7 +83,9 @@ function detect(files: readonly NabDataFile[], config: Record<string, unknown>):
       scores[k]![row] = score === score ? detector.probability(Math.abs(score)) : 0;
     }
   }
-  return { scores, seconds: (performance.now() - started) / 1000 };
+  const seconds = (performance.now() - started) / 1000;
+  await detector.close?.();
+  return { scores, seconds };
 }
 
 function writeResults(outDir: string, name: string, files: readonly NabDataFile[], scores: readonly Float64Array[]): void {
@@ -101,8 +113,9 @@ function standardOn(scores: readonly Float64Array[], keep: (category: string) =>
   ).get('standard')!.normalized;
 }
 
-function leaveOneCategoryOut(candidates: readonly Record<string, unknown>[]): void {
-  const runs = [scores, ...candidates.map((c) => detect(files, { ...mainConfig, ...c }).scores)];
+async function leaveOneCategoryOut(candidates: readonly Record<string, unknown>[]): Promise<void> {
+  const runs = [scores];
+  for (const c of candidates) runs.push((await detect(files, { ...mainConfig, ...c })).scores);
   runs.forEach((r, i) => console.log(`loco_candidate_${i}_nab_standard=${standardOn(r, () => true).toFixed(2)}`));
   const categories = [...new Set(files.filter((f) => f.windows.length > 0).map((f) => f.category))];
   for (const held of categories) {
@@ -128,14 +141,14 @@ const compared = args.compare === '' ? [] : args.compare.split(',');
 
 console.log(`files=${files.length} rows=${rows} windows=${files.reduce((a, f) => a + f.windows.length, 0)}`);
 for (const type of compared) {
-  const { scores } = detect(files, { type });
+  const { scores } = await detect(files, { type });
   writeResults(args.out, type, files, scores);
   const results = score(files, scores);
   for (const [profile, r] of results) console.log(`${type}_${PROFILE_KEYS[profile]}=${r.normalized.toFixed(2)}`);
 }
 
 const name = String(mainConfig['type']);
-const { scores, seconds } = detect(files, mainConfig);
+const { scores, seconds } = await detect(files, mainConfig);
 writeResults(args.out, name, files, scores);
 console.log(`detector=${name} detect_s=${seconds.toFixed(2)} points_per_s=${Math.round(rows / seconds)}`);
 const results = score(files, scores);
@@ -153,7 +166,7 @@ if (args['per-category']) {
     else console.log(`${category}_false_positive_rows=${std.fp}`);
   }
 }
-if (args.loco !== undefined) leaveOneCategoryOut(JSON.parse(args.loco) as Record<string, unknown>[]);
+if (args.loco !== undefined) await leaveOneCategoryOut(JSON.parse(args.loco) as Record<string, unknown>[]);
 for (const [profile, r] of results) {
   console.log(`${PROFILE_KEYS[profile]}_threshold=${r.threshold.toFixed(4)} tp=${r.tp} fp=${r.fp} fn=${r.fn}`);
 }

@@ -30,6 +30,17 @@ export {
   type AnomalyWorkerOptions,
   type AnomalyWorkerConfig,
 } from './timeseries/anomaly-worker.js';
+export type { DetectorRuntimeOptions, PredictionCounts } from './timeseries/timeseries-detector.js';
+export { NEURAL_FORECAST_DEFAULTS, type NeuralForecastConfig } from './timeseries/detector-config.js';
+export { NeuralForecastDetector, NEURAL_FORECAST_VERSION } from './timeseries/neural-forecast-detector.js';
+export {
+  loadNeuralForecastWeights,
+  buildNeuralForecastOnnx,
+  weightsToJson,
+  type NeuralForecastWeights,
+} from './timeseries/neural-forecast-model.js';
+export { trainNeuralForecast, type NeuralForecastTrainingOptions } from './timeseries/neural-forecast-training.js';
+export { DEFAULT_PHYSICAL_LINES_BY_KIND, powerLoadLines, physicalLevelOf, type PhysicalLines } from './timeseries/warning-policy.js';
 export {
   probeExecutionProviders,
   PROBED_PROVIDERS,

@@ -46,7 +46,16 @@ import { EpisodeTracker, type EpisodeDecision } from './episode-tracker.js';
 import { createTimeseriesDetector } from './registry.js';
 import type { ScoreDetail, TimeseriesDetector } from './timeseries-detector.js';
 import { POINT_STATUS } from './timeseries-detector.js';
-import { defaultWarningPolicyFor, describeLevel, validateWarningPolicy, type Direction, type WarningPolicy } from './warning-policy.js';
+import {
+  DEFAULT_PHYSICAL_LINES_BY_KIND,
+  defaultWarningPolicyFor,
+  describeLevel,
+  validatePhysicalLines,
+  validateWarningPolicy,
+  type Direction,
+  type PhysicalLines,
+  type WarningPolicy,
+} from './warning-policy.js';
 
 /*
  * The time-series anomaly role: sensor readings in; anomalies and early warnings out.
@@ -75,6 +84,17 @@ export interface AnomalyWorkerConfig {
   /** Episode hysteresis and level lines; see DEFAULT_WARNING_POLICY. */
   warningPolicy?: Partial<WarningPolicy>;
   /**
+   * Physical level lines per sensor kind, over DEFAULT_PHYSICAL_LINES_BY_KIND; `null` removes a
+   * kind's default. A reading beyond its sensor's first line counts towards an episode even when
+   * the detector does not flag it, and the line it reaches is a level (see warning-policy.ts).
+   */
+  physicalLinesByKind?: Partial<Record<SensorKind, PhysicalLines | null>>;
+  /**
+   * Physical lines of single sensors by sensor id (a river gauge's warning stage, a feeder's rating
+   * via `powerLoadLines(ratedMw)`), over their kind's. The Sensor contract has no such field yet.
+   */
+  physicalLinesBySensor?: Readonly<Record<string, PhysicalLines>>;
+  /**
    * Where a warning is placed when its sensor's location is not known (no Sensor record on
    * city.dimensions yet) — normally the city center. Default lon 0, lat 0; the warning's reasons
    * say the location is unknown either way.
@@ -84,6 +104,11 @@ export interface AnomalyWorkerConfig {
   maxBatchSize?: number;
   /** Longest wait at start for city.dimensions to be read to its end. Default 30 000 ms. */
   dimensionsCatchUpTimeoutMs?: number;
+  /**
+   * How a detector with a network (the ensemble's neural member) runs it: ONNX Runtime execution
+   * provider (default 'cpu'; one that cannot start falls back to cpu with a log line) and CPU threads.
+   */
+  runtime?: { executionProvider?: string; intraOpThreads?: number };
 }
 
 export interface AnomalyWorkerOptions {
@@ -93,6 +118,8 @@ export interface AnomalyWorkerOptions {
   /** Time source for health timestamps. Default Date.now. */
   clock?: Clock;
   config?: AnomalyWorkerConfig;
+  /** Where operator-facing lines go (the learned member's execution provider, fallbacks). Default console.log. */
+  log?: (line: string) => void;
 }
 
 /** About one step of resolution per kind, in the kind's unit. */
@@ -129,6 +156,8 @@ interface Counters {
   stuck_points: number;
   dimension_records_skipped: number;
   invalid_outputs: number;
+  /** Batched predictions of the learned member that failed (scoring fell back to the reference pass). */
+  prediction_errors: number;
 }
 
 /**
@@ -144,6 +173,16 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
   // Level lines follow the detector's score scale unless the config gives its own.
   const policy = validateWarningPolicy({ ...defaultWarningPolicyFor(detector.type), ...config.warningPolicy });
   const floors: Record<SensorKind, number> = { ...DEFAULT_SCALE_FLOOR_BY_KIND, ...config.scaleFloorByKind };
+  const linesByKind: Partial<Record<SensorKind, PhysicalLines | null>> = {
+    ...DEFAULT_PHYSICAL_LINES_BY_KIND,
+    ...config.physicalLinesByKind,
+  };
+  for (const [kind, lines] of Object.entries(linesByKind))
+    if (lines !== null && lines !== undefined) validatePhysicalLines(lines, `kind ${kind}`);
+  const linesBySensor = config.physicalLinesBySensor ?? {};
+  for (const [id, lines] of Object.entries(linesBySensor)) validatePhysicalLines(lines, `sensor ${id}`);
+  const physicalLinesOf = (sensorId: string, kind: SensorKind): PhysicalLines | undefined =>
+    (Object.hasOwn(linesBySensor, sensorId) ? linesBySensor[sensorId] : undefined) ?? linesByKind[kind] ?? undefined;
   const fallbackLocation = config.fallbackLocation ?? { lon: 0, lat: 0 };
   const maxBatchSize = config.maxBatchSize ?? 5000;
   const producedBy = `anomaly-worker/${detector.type}@${detector.version.split('.')[0] ?? '1'}`;
@@ -167,6 +206,7 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
     stuck_points: 0,
     dimension_records_skipped: 0,
     invalid_outputs: 0,
+    prediction_errors: 0,
   };
   const sensors = new Map<string, Sensor>();
   const areas = new Map<string, Area>();
@@ -174,6 +214,8 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
   // a number in the table rather than an object to follow), then flat arrays for the rest.
   const series = new Map<string, number>();
   const seriesKind: SensorKind[] = [];
+  /** Physical lines of each series' sensor (undefined: none). */
+  const seriesLines: (PhysicalLines | undefined)[] = [];
   /** The sensor id of each series index (the reverse of `series`). */
   const seriesSensor: string[] = [];
   /** Consecutive stuck points, to thin out their anomaly records. */
@@ -187,6 +229,18 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
   const checkAnomaly = validator(AnomalySchema);
   const checkWarning = validator(EarlyWarningSchema);
   const checkCleared = validator(WarningClearedSchema);
+
+  try {
+    // A detector with a network loads it into ONNX Runtime once, here (absent on statistical ones).
+    await detector.open?.({
+      executionProvider: config.runtime?.executionProvider ?? 'cpu',
+      intraOpThreads: config.runtime?.intraOpThreads ?? 1,
+      log: options.log ?? ((line: string) => console.log(line)),
+    });
+  } catch (e) {
+    state = 'failed';
+    throw toDetectorError('start-failed', `expected the ${detector.type} detector's network to load`, e, false);
+  }
 
   let producer: Producer;
   try {
@@ -230,6 +284,7 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
       series.set(r.sensor_id, index);
       seriesSensor[index] = r.sensor_id;
       seriesKind[index] = r.kind;
+      seriesLines[index] = physicalLinesOf(r.sensor_id, r.kind);
       stuckRun[index] = 0;
     } else if (seriesKind[index] !== r.kind) {
       // The same sensor id now reports another kind (re-provisioned): old values are not
@@ -238,6 +293,7 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
       detector.setScaleFloor(index, floors[r.kind]);
       tracker.end(index);
       seriesKind[index] = r.kind;
+      seriesLines[index] = physicalLinesOf(r.sensor_id, r.kind);
       kindResets++;
     }
     return index;
@@ -371,9 +427,15 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
       const index = seriesOf[i]!;
       if (status === POINT_STATUS.scored && !(Math.abs(out[i]!) >= threshold)) {
         stuckRun[index] = 0;
-        tracker.observeNormal(index, scratch.ts[i]!);
+        const lines = seriesLines[index];
+        if (lines !== undefined && beyondFirstLine(lines, scratch.values[i]!)) decidePhysical(i, index, lines, invalid);
+        else tracker.observeNormal(index, scratch.ts[i]!);
       } else if (status === POINT_STATUS.gapReset) {
         tracker.end(index);
+      } else if (status === POINT_STATUS.warmup) {
+        // No statistics yet, but a physical line needs none.
+        const lines = seriesLines[index];
+        if (lines !== undefined && beyondFirstLine(lines, scratch.values[i]!)) decidePhysical(i, index, lines, invalid);
       } else if (status === POINT_STATUS.scored || status === POINT_STATUS.stuck) {
         decideFlagged(i, index, status, invalid);
       }
@@ -446,8 +508,40 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
         invalid.push({ topic: TOPICS.anomalies, key: r.sensor_id, record: anomaly, errors: checkAnomaly.errors(anomaly) });
       }
     }
-    const decision = tracker.observe(index, r.kind, { ts: r.ts, anomalous: true, direction, score, anomalyId });
+    const lines = seriesLines[index];
+    const decision = tracker.observe(index, r.kind, { ts: r.ts, anomalous: true, direction, score, anomalyId, value: r.value, lines });
     if (decision === undefined) return;
+    publishWarning(r, decision, i, score, sensor, invalid);
+  };
+
+  /**
+   * Step 3 for a point the detector does not flag but whose value is beyond its sensor's first
+   * physical line: it continues (or opens) a hazard episode with no anomaly record of its own.
+   */
+  const decidePhysical = (i: number, index: number, lines: PhysicalLines, invalid: InvalidOutput[]): void => {
+    const r = scratch.readings[i]!;
+    const z = scratch.out[i]!;
+    const score = z === z ? Math.abs(z) : 0;
+    const decision = tracker.observe(index, r.kind, {
+      ts: r.ts,
+      anomalous: true,
+      direction: lines.direction,
+      score,
+      value: r.value,
+      lines,
+    });
+    if (decision === undefined) return;
+    publishWarning(r, decision, i, score, sensors.get(r.sensor_id), invalid);
+  };
+
+  const publishWarning = (
+    r: SensorReading,
+    decision: EpisodeDecision,
+    i: number,
+    score: number,
+    sensor: Sensor | undefined,
+    invalid: InvalidOutput[],
+  ): void => {
     const warning = buildWarning(r, decision, {
       detector,
       policy,
@@ -513,6 +607,18 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
       deadLettered++;
     }
     await flushOutbox();
+
+    // 5. The learned member's predictions of every touched series' next value, in one batched
+    //    runtime call, ready before the next batch. A failure costs speed, not results: points
+    //    without a prediction get the reference forward pass inside scoreBatch.
+    if (detector.predictAhead !== undefined) {
+      try {
+        await detector.predictAhead();
+      } catch (e) {
+        counters.prediction_errors++;
+        lastError = `learned member's batched prediction failed (scoring falls back to the reference pass): ${e instanceof Error ? e.message : String(e)}`;
+      }
+    }
     lastBatchAtMs = clock();
   };
 
@@ -563,13 +669,17 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
       last_error: lastError,
       counters: {
         ...counters,
+        ...predictionCounters(detector),
         warnings_active: tracker.activeCount,
         series: detector.seriesCount,
         sensors_known: sensors.size,
         last_batch_at_ms: lastBatchAtMs,
       },
     }),
-    stop: () => loop.stop(),
+    stop: async () => {
+      await loop.stop();
+      await detector.close?.();
+    },
   };
 }
 
@@ -695,13 +805,18 @@ function buildWarning(r: SensorReading, d: EpisodeDecision, w: WarningInputs): E
   const area = w.sensor === undefined ? undefined : w.areas.get(w.sensor.area_id);
   const where = w.sensor === undefined ? r.sensor_id : `${w.sensor.name}${area === undefined ? '' : ` · ${area.name_zh}`}`;
   const title = `${label.zh} ${label.en} · ${where} · ${info.en} ${fmt(r.value)} ${info.unit}`;
+  const baseline =
+    w.expected === w.expected && w.scale === w.scale
+      ? `expected ${fmt(w.expected - k * w.scale)}…${fmt(w.expected + k * w.scale)} ${info.unit} (median ${fmt(w.expected)} ${info.unit})`
+      : 'no statistical baseline yet (the series is warming up)';
   const reasons = [
-    `observed ${info.en.toLowerCase()} ${fmt(r.value)} ${info.unit} at ${iso(r.ts)}; expected ${fmt(w.expected - k * w.scale)}…${fmt(w.expected + k * w.scale)} ${info.unit} (median ${fmt(w.expected)} ${info.unit})`,
+    `observed ${info.en.toLowerCase()} ${fmt(r.value)} ${info.unit} at ${iso(r.ts)}; ${baseline}`,
     d.direction === 'flat'
       ? `the sensor has repeated one exact value for many consecutive readings after varying before: it looks stuck`
       : `${w.detector.type === 'rolling-robust-z' ? 'robust z-score' : `${w.detector.type} score`} ${fmt(w.score)} (peak ${fmt(d.peakScore)}), threshold ${w.detector.threshold}: ${w.detector.describe()}`,
     `${d.direction === 'flat' ? 'stuck' : d.direction === 'high' ? 'above' : 'below'} the expected range for ${d.anomalousPoints} consecutive readings over ${duration(d.durationMs)}, since ${iso(d.startTs)}`,
-    describeLevel(w.policy, d.level, d.event) + (d.previousLevel === undefined ? '' : `; raised from ${d.previousLevel}`),
+    describeLevel(w.policy, d.level, d.event, d.physical === undefined ? undefined : { ...d.physical, unit: info.unit }) +
+      (d.previousLevel === undefined ? '' : `; raised from ${d.previousLevel}`),
   ];
   if (w.sensor === undefined) {
     reasons.push(
@@ -726,6 +841,20 @@ function buildWarning(r: SensorReading, d: EpisodeDecision, w: WarningInputs): E
     produced_by: w.producedBy,
     machine_made: true,
   };
+}
+
+/** The learned member's prediction counts as health counters (none for a purely statistical detector). */
+function predictionCounters(detector: TimeseriesDetector): Record<string, number> {
+  const c = detector.predictionCounts?.();
+  if (c === undefined) return {};
+  return { predictions_batched: c.batched, predictions_inline: c.inline, prediction_runtime_calls: c.runtimeCalls };
+}
+
+/** True when `value` reaches the first (lowest-level) physical line in its hazard direction. */
+function beyondFirstLine(lines: PhysicalLines, value: number): boolean {
+  const first = lines.lines[0];
+  if (first === undefined) return false;
+  return lines.direction === 'high' ? value >= first.value : value <= first.value;
 }
 
 function splitKey(key: string): [string, string] {

@@ -140,6 +140,27 @@ export interface KnnDistanceConfig extends LikelihoodConfig {
   threshold: number;
 }
 
+/** Config of the neural forecast detector, the learned member (see neural-forecast-detector.ts). */
+export interface NeuralForecastConfig extends LikelihoodConfig {
+  type: 'neural-forecast';
+  /** Slowest EWMA weight of the series' long-run mean and spread (the error-scale floor's reference). Default 0.001. */
+  normAlpha: number;
+  /** Slowest EWMA weight of the prediction's mean absolute error. Default 0.01. */
+  scaleAlpha: number;
+  /** Floor on the error scale as a fraction of the series' long-run spread. Default 0.01. */
+  minErrorScale: number;
+  /** Error z at which the surprise is capped and the error scale's update winsorised. Default 8. */
+  surpriseCap: number;
+  /** Points a series needs before it is scored (at least the network's window). Default 100. */
+  warmupPoints: number;
+  /** Floor on the window's spread in the series' unit (setScaleFloor overrides). Default 1e-6. */
+  scaleFloor: number;
+  /** A gap longer than this (ms) restarts the series. Default 2,592,000,000 (30 days). */
+  maxGapMs: number;
+  /** Score at or above which a point is anomalous. Default 0.5. */
+  threshold: number;
+}
+
 /**
  * Config of the ensemble (see ensemble-detector.ts): the three members' configs (partial, over
  * their defaults) and how their calibrated scores combine.
@@ -149,6 +170,22 @@ export interface EnsembleConfig {
   seasonal: SeasonalRobustConfig;
   learned: OnlineArConfig;
   neighbour: KnnDistanceConfig;
+  neural: NeuralForecastConfig;
+  /**
+   * Weight of the neural forecast member in the forecast members' mean (the rest is shared by the
+   * seasonal and AR members as `learnedWeight` says); it does not join their maximum. 0 leaves the
+   * member out (it is then not run). Default 1/3 (an equal share of the three forecast members).
+   */
+  neuralWeight: number;
+  /**
+   * Share of the dynamics members' scores (online AR, neural) kept back while the neighbour member
+   * finds the current shape familiar (its score below `noveltyGateReference`), in proportion: a
+   * forecast error on a pattern the series has made before is less surprising. The seasonal member
+   * is not gated. 0 disables. Default 0.5.
+   */
+  noveltyGate: number;
+  /** Neighbour-member score at and above which the gate is fully open. Default 0.2. */
+  noveltyGateReference: number;
   /** Weight of the learned member in the mean of the members' scores (0…1). Default 0.5. */
   learnedWeight: number;
   /** Blend between that mean (0) and the members' maximum (1). Default 0.5. */
@@ -170,7 +207,8 @@ export interface EnsembleConfig {
 }
 
 /** Every detector plugin's config; the union grows as plugins are added. */
-export type TimeseriesDetectorConfig = RollingRobustZConfig | SeasonalRobustConfig | OnlineArConfig | KnnDistanceConfig | EnsembleConfig;
+export type TimeseriesDetectorConfig =
+  RollingRobustZConfig | SeasonalRobustConfig | OnlineArConfig | KnnDistanceConfig | NeuralForecastConfig | EnsembleConfig;
 export type TimeseriesDetectorType = TimeseriesDetectorConfig['type'];
 
 export const ROLLING_ROBUST_Z_DEFAULTS: Readonly<RollingRobustZConfig> = {
@@ -320,11 +358,40 @@ const KNN_DISTANCE_RULES: Readonly<Record<Exclude<keyof KnnDistanceConfig, 'type
   threshold: { min: 0, max: 1, integer: false },
 };
 
+export const NEURAL_FORECAST_DEFAULTS: Readonly<NeuralForecastConfig> = {
+  type: 'neural-forecast',
+  ...LIKELIHOOD_DEFAULTS,
+  normAlpha: 0.001,
+  scaleAlpha: 0.01,
+  minErrorScale: 0.01,
+  surpriseCap: 8,
+  warmupPoints: 100,
+  scaleFloor: 1e-6,
+  maxGapMs: 2_592_000_000,
+  threshold: 0.5,
+};
+
+const NEURAL_FORECAST_RULES: Readonly<Record<Exclude<keyof NeuralForecastConfig, 'type'>, Rule>> = {
+  ...LIKELIHOOD_RULES,
+  normAlpha: { min: 1e-7, max: 1, integer: false },
+  scaleAlpha: { min: 1e-5, max: 1, integer: false },
+  minErrorScale: { min: 1e-9, max: 100, integer: false },
+  surpriseCap: { min: 1, max: 1000, integer: false },
+  warmupPoints: { min: 2, max: 1_000_000, integer: true },
+  scaleFloor: { min: Number.MIN_VALUE, max: Number.MAX_VALUE, integer: false },
+  maxGapMs: { min: 1, max: Number.POSITIVE_INFINITY, integer: false },
+  threshold: { min: 0, max: 1, integer: false },
+};
+
 export const ENSEMBLE_DEFAULTS: Readonly<EnsembleConfig> = {
   type: 'ensemble',
   seasonal: SEASONAL_ROBUST_DEFAULTS,
   learned: ONLINE_AR_DEFAULTS,
   neighbour: KNN_DISTANCE_DEFAULTS,
+  neural: NEURAL_FORECAST_DEFAULTS,
+  neuralWeight: 0.2,
+  noveltyGate: 0.5,
+  noveltyGateReference: 0.2,
   learnedWeight: 0.5,
   maxBlend: 0.5,
   refractoryDecay: LIKELIHOOD_DEFAULTS.refractoryDecay,
@@ -334,7 +401,10 @@ export const ENSEMBLE_DEFAULTS: Readonly<EnsembleConfig> = {
   threshold: 0.5,
 };
 
-const ENSEMBLE_RULES: Readonly<Record<Exclude<keyof EnsembleConfig, 'type' | 'seasonal' | 'learned' | 'neighbour'>, Rule>> = {
+const ENSEMBLE_RULES: Readonly<Record<Exclude<keyof EnsembleConfig, 'type' | 'seasonal' | 'learned' | 'neighbour' | 'neural'>, Rule>> = {
+  neuralWeight: { min: 0, max: 1, integer: false },
+  noveltyGate: { min: 0, max: 1, integer: false },
+  noveltyGateReference: { min: 1e-3, max: 1, integer: false },
   learnedWeight: { min: 0, max: 1, integer: false },
   maxBlend: { min: 0, max: 1, integer: false },
   refractoryDecay: LIKELIHOOD_RULES.refractoryDecay,
@@ -344,7 +414,14 @@ const ENSEMBLE_RULES: Readonly<Record<Exclude<keyof EnsembleConfig, 'type' | 'se
   threshold: { min: 0, max: 1, integer: false },
 };
 
-const DETECTOR_TYPES: readonly TimeseriesDetectorType[] = ['rolling-robust-z', 'seasonal-robust', 'online-ar', 'knn-distance', 'ensemble'];
+const DETECTOR_TYPES: readonly TimeseriesDetectorType[] = [
+  'rolling-robust-z',
+  'seasonal-robust',
+  'online-ar',
+  'knn-distance',
+  'neural-forecast',
+  'ensemble',
+];
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -395,13 +472,18 @@ export function parseTimeseriesDetectorConfig(input: unknown = {}): TimeseriesDe
       }
       return finish(type, config, problems);
     }
+    case 'neural-forecast': {
+      const problems: string[] = [];
+      return finish(type, parseNumbers(input, NEURAL_FORECAST_DEFAULTS, NEURAL_FORECAST_RULES, problems), problems);
+    }
     case 'ensemble': {
       const problems: string[] = [];
-      const { seasonal, learned, neighbour, ...rest } = input;
+      const { seasonal, learned, neighbour, neural, ...rest } = input;
       const config = parseNumbers(rest, ENSEMBLE_DEFAULTS, ENSEMBLE_RULES, problems);
       config.seasonal = parseMember(seasonal, 'seasonal', SEASONAL_ROBUST_DEFAULTS, SEASONAL_ROBUST_RULES, problems);
       config.learned = parseMember(learned, 'learned', ONLINE_AR_DEFAULTS, ONLINE_AR_RULES, problems);
       config.neighbour = parseMember(neighbour, 'neighbour', KNN_DISTANCE_DEFAULTS, KNN_DISTANCE_RULES, problems);
+      config.neural = parseMember(neural, 'neural', NEURAL_FORECAST_DEFAULTS, NEURAL_FORECAST_RULES, problems);
       return finish(type, config, problems);
     }
     default:

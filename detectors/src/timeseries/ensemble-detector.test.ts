@@ -255,3 +255,49 @@ describe('config', () => {
     expect(createTimeseriesDetector({ type: 'ensemble' })).toBeInstanceOf(EnsembleDetector);
   });
 });
+
+describe('novelty gate', () => {
+  /** A daily cycle with a 3-point burst of +30 every 100 points, and from ONSET one burst of +90. */
+  function bursty(): Float64Array {
+    const g = noise(5);
+    const out = new Float64Array(ONSET + 50);
+    for (let i = 0; i < out.length; i++) {
+      const burst = i % 100 < 3 ? 30 : 0;
+      out[i] = 100 + 10 * Math.sin((2 * Math.PI * i) / 288) + burst + g() + (i >= ONSET + 1 && i < ONSET + 4 ? 60 : 0);
+    }
+    return out;
+  }
+
+  /** The combined score before the refractory step, point by point. */
+  function rawScores(d: EnsembleDetector, values: Float64Array): Float64Array {
+    d.addSeries();
+    const raw = new Float64Array(values.length);
+    const out = new Float64Array(1);
+    for (let i = 0; i < values.length; i++) {
+      d.scoreBatch(Int32Array.of(0), values.subarray(i, i + 1), Float64Array.of(T0 + i * STEP_MS), out);
+      raw[i] = d.outcome.raw;
+    }
+    return raw;
+  }
+
+  it('keeps back part of a dynamics alarm on a burst the series has made before, not on a new one', () => {
+    const values = bursty();
+    // Without the alarm-rate discount, whose memory of past crossings would differ between the two.
+    const gated = rawScores(new EnsembleDetector(parseTimeseriesDetectorConfig({ type: 'ensemble', expectedAlarmRate: 0 })), values);
+    const open = rawScores(
+      new EnsembleDetector(parseTimeseriesDetectorConfig({ type: 'ensemble', expectedAlarmRate: 0, noveltyGate: 0 })),
+      values,
+    );
+    let familiarGated = 0;
+    let familiarOpen = 0;
+    for (let i = 1500; i < ONSET; i++) {
+      if (i % 100 >= 6) continue;
+      expect(gated[i]).toBeLessThanOrEqual(open[i]! + 1e-12);
+      familiarGated += gated[i]!;
+      familiarOpen += open[i]!;
+    }
+    expect(familiarGated).toBeLessThan(0.9 * familiarOpen);
+    // The burst three times the usual size has no near neighbour: the gate is open and it alarms.
+    expect(maxAbs(gated, ONSET, ONSET + 10)).toBeGreaterThanOrEqual(0.5);
+  });
+});

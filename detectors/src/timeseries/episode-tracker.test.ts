@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { EpisodeTracker, type EpisodeDecision } from './episode-tracker.js';
-import { DEFAULT_WARNING_POLICY, levelFor, validateWarningPolicy, type Direction } from './warning-policy.js';
+import {
+  DEFAULT_PHYSICAL_LINES_BY_KIND,
+  DEFAULT_WARNING_POLICY,
+  levelFor,
+  physicalLevelOf,
+  powerLoadLines,
+  validatePhysicalLines,
+  validateWarningPolicy,
+  type Direction,
+} from './warning-policy.js';
 import { DetectorError } from '../errors.js';
 
 const MINUTE = 60_000;
@@ -163,5 +172,59 @@ describe('warning policy', () => {
         ],
       }),
     ).toThrow(DetectorError);
+  });
+
+  it('takes the physical line an episode reached as its level, and caps one that reached none', () => {
+    // Statistically mild, physically serious: a water level 50 cm deep is orange whatever the score.
+    expect(levelFor(DEFAULT_WARNING_POLICY, 'waterlogging', 5, 0, 'orange')).toBe('orange');
+    // Statistically extreme, physically harmless: capped at maxLevelBelowPhysicalLines (yellow).
+    expect(levelFor(DEFAULT_WARNING_POLICY, 'waterlogging', 25, 0, 'below')).toBe('yellow');
+    // The higher of the two wins; a sensor without lines (null) keeps the score's level.
+    expect(levelFor(DEFAULT_WARNING_POLICY, 'waterlogging', 25, 0, 'blue')).toBe('red');
+    expect(levelFor(DEFAULT_WARNING_POLICY, 'waterlogging', 25, 0, null)).toBe('red');
+  });
+
+  it('reads physical lines in their hazard direction: rising water and PM2.5, falling speed, % of a feeder rating', () => {
+    const water = DEFAULT_PHYSICAL_LINES_BY_KIND.water_level!;
+    expect([10, 20, 35, 50, 80].map((v) => physicalLevelOf(water, v))).toEqual([undefined, 'blue', 'yellow', 'orange', 'red']);
+    const pm = DEFAULT_PHYSICAL_LINES_BY_KIND.air_quality_pm25!;
+    expect([60, 80, 120, 160, 300].map((v) => physicalLevelOf(pm, v))).toEqual([undefined, 'blue', 'yellow', 'orange', 'red']);
+    const speed = DEFAULT_PHYSICAL_LINES_BY_KIND.traffic_speed!;
+    expect([50, 25, 15, 8, 3].map((v) => physicalLevelOf(speed, v))).toEqual([undefined, 'blue', 'yellow', 'orange', 'red']);
+    const feeder = powerLoadLines(120);
+    expect([90, 96, 108, 120, 132].map((v) => physicalLevelOf(feeder, v))).toEqual([undefined, 'blue', 'yellow', 'orange', 'red']);
+    expect(() => powerLoadLines(0)).toThrow(/expected a positive finite rated load in MW; got 0/);
+    expect(() =>
+      validatePhysicalLines(
+        {
+          direction: 'low',
+          lines: [
+            { level: 'blue', value: 10 },
+            { level: 'yellow', value: 20 },
+          ],
+          basis: 'x',
+        },
+        'sensor s1',
+      ),
+    ).toThrow(/invalid physical lines for sensor s1: .*values falling; got blue 10 before yellow 20/);
+  });
+
+  it('raises an episode by the most extreme value its points reached, and says which line', () => {
+    const tracker = new EpisodeTracker(DEFAULT_WARNING_POLICY);
+    const lines = DEFAULT_PHYSICAL_LINES_BY_KIND.water_level!;
+    const values = [22, 24, 26, 32, 47];
+    const out = values.map((value, i) =>
+      tracker.observe(0, 'water_level', {
+        ts: i * MINUTE,
+        anomalous: true,
+        direction: 'high',
+        score: 0.6,
+        value,
+        lines,
+        anomalyId: `a${i}`,
+      }),
+    );
+    expect(out.map((d) => d?.level)).toEqual([undefined, undefined, 'blue', 'yellow', 'orange']);
+    expect(out[4]?.physical).toMatchObject({ reading: 'orange', peakValue: 47 });
   });
 });

@@ -1,6 +1,6 @@
 import { levelRank, type EventKind, type SensorKind, type WarningLevel } from '@cityops/schemas';
-import type { Direction, WarningPolicy } from './warning-policy.js';
-import { EVENT_BY_KIND, levelFor } from './warning-policy.js';
+import type { Direction, PhysicalLines, PhysicalReading, WarningPolicy } from './warning-policy.js';
+import { EVENT_BY_KIND, levelFor, physicalLevelOf } from './warning-policy.js';
 
 /**
  * Hysteresis from anomalous points to warning episodes, per series. Pure and synchronous: the
@@ -11,6 +11,10 @@ import { EVENT_BY_KIND, levelFor } from './warning-policy.js';
  * - While open, its level only rises; each rise emits one more warning. Nothing is re-emitted
  *   for points that do not raise it — the wall must not flood with copies.
  * - It closes after `closeAfterPoints` consecutive points that do not continue it.
+ * - The level is the highest reached by the peak score, the duration, and — for a sensor with
+ *   physical lines (warning-policy.ts) — the most extreme value in the hazard direction. The worker
+ *   also feeds points beyond a physical line as anomalous, so a level that rose too slowly for the
+ *   statistics (and that they have adopted as normal) still opens and holds an episode.
  */
 
 export interface ObservedPoint {
@@ -21,6 +25,10 @@ export interface ObservedPoint {
   score: number;
   /** Id of the Anomaly record emitted for it, if anomalous. */
   anomalyId?: string;
+  /** The reading's value (for the physical lines). */
+  value?: number;
+  /** The sensor's physical lines, if it has any. */
+  lines?: PhysicalLines | undefined;
 }
 
 export interface EpisodeDecision {
@@ -38,6 +46,8 @@ export interface EpisodeDecision {
   anomalousPoints: number;
   /** Most recent anomaly ids, oldest first, at most `maxEvidenceIds`. */
   evidenceIds: readonly string[];
+  /** The sensor's physical lines and what they said of the episode; absent for a sensor without lines. */
+  physical?: { lines: PhysicalLines; reading: PhysicalReading; peakValue: number };
 }
 
 /** An episode that closed because its series came back to normal (not one ended by a reset). */
@@ -58,6 +68,9 @@ interface SeriesEpisode {
   runCount: number;
   runStartTs: number;
   runPeak: number;
+  /** Most extreme value of the run in the physical lines' direction; NaN when none seen. */
+  runExtreme: number;
+  lines: PhysicalLines | undefined;
   evidence: string[];
   active: boolean;
   event: EventKind;
@@ -102,8 +115,9 @@ export class EpisodeTracker {
         e.normalCount = 0;
         e.runCount++;
         if (point.score > e.runPeak) e.runPeak = point.score;
+        trackExtreme(e, point);
         this.addEvidence(e, point.anomalyId);
-        const level = levelFor(p, e.event, e.runPeak, point.ts - e.runStartTs);
+        const level = levelFor(p, e.event, e.runPeak, point.ts - e.runStartTs, physicalReading(e));
         if (levelRank(level) > levelRank(e.level)) {
           const previousLevel = e.level;
           e.level = level;
@@ -121,10 +135,12 @@ export class EpisodeTracker {
       e.runCount = 0;
       e.runStartTs = point.ts;
       e.runPeak = 0;
+      e.runExtreme = Number.NaN;
       e.evidence.length = 0;
     }
     e.runCount++;
     if (point.score > e.runPeak) e.runPeak = point.score;
+    trackExtreme(e, point);
     this.addEvidence(e, point.anomalyId);
     if (e.runCount < p.openAfterPoints) return undefined;
     const event = eventFor(kind, point.direction);
@@ -132,7 +148,7 @@ export class EpisodeTracker {
     e.active = true;
     e.event = event;
     e.normalCount = 0;
-    e.level = levelFor(p, event, e.runPeak, point.ts - e.runStartTs);
+    e.level = levelFor(p, event, e.runPeak, point.ts - e.runStartTs, physicalReading(e));
     this.active++;
     return this.decision(e, 'opened', point.ts);
   }
@@ -194,7 +210,9 @@ export class EpisodeTracker {
   }
 
   private decision(e: SeriesEpisode, type: 'opened' | 'raised', ts: number): EpisodeDecision {
+    const reading = physicalReading(e);
     return {
+      ...(reading === null || e.lines === undefined ? {} : { physical: { lines: e.lines, reading, peakValue: e.runExtreme } }),
       type,
       event: e.event,
       level: e.level,
@@ -217,7 +235,27 @@ const NO_CLOSURES: EpisodeClosure[] = [];
 function clearRun(e: SeriesEpisode): void {
   e.runDirection = undefined;
   e.runCount = 0;
+  e.runExtreme = Number.NaN;
   e.evidence.length = 0;
+}
+
+/** Keeps the run's most extreme value in its sensor's hazard direction. */
+function trackExtreme(e: SeriesEpisode, point: ObservedPoint): void {
+  const lines = point.lines;
+  e.lines = lines;
+  const v = point.value;
+  if (lines === undefined || v === undefined || point.direction !== lines.direction) return;
+  const x = e.runExtreme;
+  if (x !== x || (lines.direction === 'high' ? v > x : v < x)) e.runExtreme = v;
+}
+
+/** What the physical lines say of the run: null without lines or off their direction (a fault). */
+function physicalReading(e: SeriesEpisode): PhysicalReading {
+  const lines = e.lines;
+  if (lines === undefined || e.runDirection !== lines.direction || e.event === 'sensor_fault') return null;
+  const x = e.runExtreme;
+  if (x !== x) return 'below';
+  return physicalLevelOf(lines, x) ?? 'below';
 }
 
 export function eventFor(kind: SensorKind, direction: Direction): EventKind {
@@ -230,6 +268,8 @@ function freshEpisode(): SeriesEpisode {
     runCount: 0,
     runStartTs: 0,
     runPeak: 0,
+    runExtreme: Number.NaN,
+    lines: undefined,
     evidence: [],
     active: false,
     event: 'sensor_fault',

@@ -5,6 +5,7 @@ import { SeasonalRobustDetector } from './seasonal-robust-detector.js';
 import { OnlineArDetector } from './online-ar-detector.js';
 import { EnsembleDetector } from './ensemble-detector.js';
 import { KnnDistanceDetector } from './knn-distance-detector.js';
+import { NeuralForecastDetector } from './neural-forecast-detector.js';
 import type { TimeseriesDetector } from './timeseries-detector.js';
 
 /**
@@ -22,6 +23,8 @@ export function createTimeseriesDetector(config: TimeseriesDetectorConfig | Reco
       return new OnlineArDetector(parsed);
     case 'knn-distance':
       return new KnnDistanceDetector(parsed);
+    case 'neural-forecast':
+      return new NeuralForecastDetector(parsed);
     case 'ensemble':
       return new EnsembleDetector(parsed);
   }

@@ -50,6 +50,25 @@ export interface DetectorStats {
   stuckPoints: number;
 }
 
+/** How a detector with a learned network runs it (see neural-forecast-runtime.ts). */
+export interface DetectorRuntimeOptions {
+  /** ONNX Runtime execution provider: 'cpu' (default), 'cuda', …; a provider that cannot start falls back to cpu, said in the log. */
+  executionProvider?: string;
+  /** Threads of the CPU provider; 0 lets ONNX Runtime choose. Default 1. */
+  intraOpThreads?: number;
+  /** Where the provider choice and any fallback are said. Default console.log. */
+  log?: (line: string) => void;
+}
+
+export interface PredictionCounts {
+  /** Predictions made by the batched runtime call (predictAhead) and used by a point. */
+  batched: number;
+  /** Predictions made one at a time by the reference forward pass inside scoreBatch. */
+  inline: number;
+  /** Runtime calls made by predictAhead. */
+  runtimeCalls: number;
+}
+
 export interface TimeseriesDetector {
   /** The plugin key, e.g. 'rolling-robust-z'; recorded in every Anomaly as `detector`. */
   readonly type: string;
@@ -80,6 +99,23 @@ export interface TimeseriesDetector {
    * and non-finite points are skipped and counted, never thrown on.
    */
   scoreBatch(seriesIndex: Int32Array, values: Float64Array, ts: Float64Array, out: Float64Array, detail?: ScoreDetail): void;
+  /**
+   * Detectors with a network (the ensemble's learned member) load it into ONNX Runtime here; until
+   * then (or without it) they score with their reference forward pass, same results, one series at
+   * a time. Absent on purely statistical detectors.
+   */
+  open?(options?: DetectorRuntimeOptions): Promise<void>;
+  /**
+   * Runs the network once for every series that received points since the last call, predicting
+   * each one's next value in one batched runtime call; the next scoreBatch uses those predictions.
+   * Call it after each scoreBatch (the worker and the NAB benchmark do); skipping it only moves
+   * the forward pass back into scoreBatch. Absent on purely statistical detectors.
+   */
+  predictAhead?(): Promise<void>;
+  /** Releases what `open` loaded. */
+  close?(): Promise<void>;
+  /** How the network's predictions were made so far (batched runtime calls vs the reference pass). */
+  predictionCounts?(): PredictionCounts;
   /** Probability (0…1) that a point with this absolute score is a real anomaly. */
   probability(score: number): number;
   /** One sentence saying how the score is computed, for reasons shown to people. */

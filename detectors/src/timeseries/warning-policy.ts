@@ -1,4 +1,4 @@
-import { levelRank, type EventKind, type SensorKind, type WarningLevel } from '@cityops/schemas';
+import { WARNING_LEVELS, levelRank, type EventKind, type SensorKind, type WarningLevel } from '@cityops/schemas';
 import { DetectorError } from '../errors.js';
 
 /**
@@ -33,6 +33,129 @@ export interface LevelLine {
   minDurationMs: number;
 }
 
+/**
+ * Physical level lines of one sensor (or, by default, of its kind): values in the kind's unit that
+ * mean a level whatever the statistics say — a water gauge above its warning stage, PM2.5 in a
+ * pollution band, a feeder above its rated load. `direction` is the hazard's (traffic speed falls
+ * into congestion, the others rise); lines are in rising level order, each reached when the value
+ * is at or beyond it (≥ for 'high', ≤ for 'low').
+ */
+export interface PhysicalLines {
+  direction: 'high' | 'low';
+  lines: readonly { level: WarningLevel; value: number }[];
+  /** Where the lines come from, for a warning's reasons (e.g. 'PM2.5 bands of HJ 633-2012'). */
+  basis: string;
+}
+
+/**
+ * Default lines per kind, in the kind's unit. Sites differ (a river gauge's warning stage, a
+ * feeder's rating, a motorway's free-flow speed), so a deployment sets its own per sensor
+ * (`physicalLinesBySensor` in the worker config); these are city-street defaults:
+ *
+ * - water_level (cm at a street drain or underpass gauge; the demo city's gauges idle at 3–15 cm):
+ *   20 / 30 / 45 / 60 cm — ~15 cm of standing water starts to hinder traffic, ~30 cm reaches a
+ *   car's exhaust, ~50 cm stalls cars (the depths Chinese urban waterlogging rules warn at).
+ * - air_quality_pm25 (µg/m³): the AQI bands of HJ 633-2012 — light 75, moderate 115, heavy 150,
+ *   severe 250. Those are for 24-hour means; a reading is an instant, so a short spike above a
+ *   band counts only once the episode's hysteresis (3 readings) holds.
+ * - traffic_occupancy (%): 25 / 35 / 50 / 70 — detector occupancy above ~25–30 % is the usual onset
+ *   of congestion on signalised streets.
+ * - traffic_speed (km/h, hazard = low): 30 / 20 / 10 / 5 — urban arterial bands (smooth > 30,
+ *   slow, congested < 20, severe < 10, standstill < 5).
+ * - power_load: none by default — a line is a percentage of the feeder's rating, which only the
+ *   deployment knows; `powerLoadLines(ratedMw)` makes them (80 / 90 / 100 / 110 % of rating).
+ */
+export const DEFAULT_PHYSICAL_LINES_BY_KIND: Readonly<Partial<Record<SensorKind, PhysicalLines>>> = {
+  water_level: {
+    direction: 'high',
+    lines: [
+      { level: 'blue', value: 20 },
+      { level: 'yellow', value: 30 },
+      { level: 'orange', value: 45 },
+      { level: 'red', value: 60 },
+    ],
+    basis: 'street waterlogging depth lines 20/30/45/60 cm',
+  },
+  air_quality_pm25: {
+    direction: 'high',
+    lines: [
+      { level: 'blue', value: 75 },
+      { level: 'yellow', value: 115 },
+      { level: 'orange', value: 150 },
+      { level: 'red', value: 250 },
+    ],
+    basis: 'PM2.5 bands of HJ 633-2012 (75/115/150/250 µg/m³)',
+  },
+  traffic_occupancy: {
+    direction: 'high',
+    lines: [
+      { level: 'blue', value: 25 },
+      { level: 'yellow', value: 35 },
+      { level: 'orange', value: 50 },
+      { level: 'red', value: 70 },
+    ],
+    basis: 'lane occupancy congestion lines 25/35/50/70 %',
+  },
+  traffic_speed: {
+    direction: 'low',
+    lines: [
+      { level: 'blue', value: 30 },
+      { level: 'yellow', value: 20 },
+      { level: 'orange', value: 10 },
+      { level: 'red', value: 5 },
+    ],
+    basis: 'urban arterial speed bands 30/20/10/5 km/h',
+  },
+};
+
+/** Lines at 80 / 90 / 100 / 110 % of a feeder's rated load (blue / yellow / orange / red). */
+export function powerLoadLines(ratedMw: number): PhysicalLines {
+  if (!(ratedMw > 0) || !Number.isFinite(ratedMw)) {
+    throw new DetectorError('invalid-config', `expected a positive finite rated load in MW; got ${ratedMw}`);
+  }
+  const at = (pct: number): number => Math.round(ratedMw * pct) / 100;
+  return {
+    direction: 'high',
+    lines: [
+      { level: 'blue', value: at(80) },
+      { level: 'yellow', value: at(90) },
+      { level: 'orange', value: at(100) },
+      { level: 'red', value: at(110) },
+    ],
+    basis: `80/90/100/110 % of the rated ${ratedMw} MW`,
+  };
+}
+
+/** The highest level whose line `value` reaches, or undefined below the first line. */
+export function physicalLevelOf(p: PhysicalLines, value: number): WarningLevel | undefined {
+  let level: WarningLevel | undefined;
+  for (const line of p.lines) {
+    if (p.direction === 'high' ? value >= line.value : value <= line.value) level = line.level;
+  }
+  return level;
+}
+
+export function validatePhysicalLines(p: PhysicalLines, name: string): PhysicalLines {
+  const problems: string[] = [];
+  if (p.direction !== 'high' && p.direction !== 'low')
+    problems.push(`'direction': expected 'high' or 'low'; got ${JSON.stringify(p.direction)}`);
+  if (p.lines.length === 0) problems.push(`'lines': expected at least one line`);
+  for (let i = 0; i < p.lines.length; i++) {
+    const cur = p.lines[i]!;
+    if (!Number.isFinite(cur.value)) problems.push(`'lines[${i}].value': expected a finite number; got ${cur.value}`);
+    if (i === 0) continue;
+    const prev = p.lines[i - 1]!;
+    const rising = p.direction === 'high' ? cur.value > prev.value : cur.value < prev.value;
+    if (levelRank(cur.level) <= levelRank(prev.level) || !rising) {
+      problems.push(
+        `'lines': expected rising levels with values ${p.direction === 'high' ? 'rising' : 'falling'}; got ${prev.level} ${prev.value} before ${cur.level} ${cur.value}`,
+      );
+    }
+  }
+  if (problems.length > 0) throw new DetectorError('invalid-config', `invalid physical lines for ${name}: ${problems.join('; ')}`);
+  return p;
+}
+
 export interface WarningPolicy {
   /** Consecutive anomalous points, same direction, that open a warning. Default 3. */
   openAfterPoints: number;
@@ -61,6 +184,12 @@ export interface WarningPolicy {
   guardAfterEpisodePoints: number;
   /** Anomaly ids carried in a warning's evidence_ids (the most recent). Default 50, at most 100. */
   maxEvidenceIds: number;
+  /**
+   * Highest level of a hazard episode whose values never reached its sensor's first physical line
+   * (for sensors that have lines): a statistically extreme but physically harmless excursion — 8 cm
+   * of water where there is usually 3 — is worth a look, not an emergency. Default 'yellow'.
+   */
+  maxLevelBelowPhysicalLines: WarningLevel;
 }
 
 export const DEFAULT_WARNING_POLICY: Readonly<WarningPolicy> = {
@@ -75,6 +204,7 @@ export const DEFAULT_WARNING_POLICY: Readonly<WarningPolicy> = {
   maxLevelByEvent: { sensor_fault: 'yellow' },
   guardAfterEpisodePoints: 120,
   maxEvidenceIds: 50,
+  maxLevelBelowPhysicalLines: 'yellow',
 };
 
 /**
@@ -117,6 +247,11 @@ export function validateWarningPolicy(p: WarningPolicy): WarningPolicy {
   if (!Number.isInteger(p.guardAfterEpisodePoints) || p.guardAfterEpisodePoints < 0) {
     problems.push(`'guardAfterEpisodePoints': expected a whole number ≥ 0; got ${p.guardAfterEpisodePoints}`);
   }
+  if (!(WARNING_LEVELS as readonly string[]).includes(p.maxLevelBelowPhysicalLines)) {
+    problems.push(
+      `'maxLevelBelowPhysicalLines': expected one of ${WARNING_LEVELS.join(', ')}; got ${JSON.stringify(p.maxLevelBelowPhysicalLines)}`,
+    );
+  }
   if (p.levels.length === 0) problems.push(`'levels': expected at least one level line`);
   for (let i = 1; i < p.levels.length; i++) {
     const prev = p.levels[i - 1]!;
@@ -129,26 +264,72 @@ export function validateWarningPolicy(p: WarningPolicy): WarningPolicy {
   return p;
 }
 
-/** The level an episode with this peak score and duration reaches, capped for its event kind. */
-export function levelFor(policy: WarningPolicy, event: EventKind, peakScore: number, durationMs: number): WarningLevel {
+/**
+ * What the sensor's physical lines say of an episode: `null` when the sensor has no lines (or the
+ * episode is not its hazard), 'below' when its most extreme value reached none, else the level.
+ */
+export type PhysicalReading = WarningLevel | 'below' | null;
+
+/**
+ * The level an episode reaches: the highest of its peak score's line, its duration's line and its
+ * most extreme value's physical line; capped at `maxLevelBelowPhysicalLines` when the sensor has
+ * physical lines and the episode reached none, and capped for its event kind.
+ */
+export function levelFor(
+  policy: WarningPolicy,
+  event: EventKind,
+  peakScore: number,
+  durationMs: number,
+  physical: PhysicalReading = null,
+): WarningLevel {
   let level: WarningLevel = policy.levels[0]?.level ?? 'blue';
   for (const line of policy.levels) {
     if (peakScore >= line.minScore || durationMs >= line.minDurationMs) level = line.level;
+  }
+  if (physical === 'below') {
+    const cap = policy.maxLevelBelowPhysicalLines;
+    if (levelRank(cap) < levelRank(level)) level = cap;
+  } else if (physical !== null && levelRank(physical) > levelRank(level)) {
+    level = physical;
   }
   const cap = policy.maxLevelByEvent[event];
   return cap !== undefined && levelRank(cap) < levelRank(level) ? cap : level;
 }
 
+/** What the physical lines contributed to a level, for its description. */
+export interface PhysicalContext {
+  lines: PhysicalLines;
+  reading: PhysicalReading;
+  /** The episode's most extreme value in the hazard direction. */
+  peakValue: number;
+  unit: string;
+}
+
 /** The line that made `level`, in words, for a warning's reasons. */
-export function describeLevel(policy: WarningPolicy, level: WarningLevel, event: EventKind): string {
+export function describeLevel(policy: WarningPolicy, level: WarningLevel, event: EventKind, physical?: PhysicalContext): string {
   const line = policy.levels.find((l) => l.level === level);
   const cap = policy.maxLevelByEvent[event];
   const parts: string[] = [];
+  const reading = physical?.reading ?? null;
+  if (physical !== undefined && reading !== null && reading !== 'below' && reading === level) {
+    const crossed = physical.lines.lines.find((l) => l.level === level);
+    parts.push(
+      `${physical.lines.direction === 'high' ? 'peak' : 'lowest'} value ${fmtValue(physical.peakValue)} ${physical.unit} ${physical.lines.direction === 'high' ? '≥' : '≤'} the ${level} line ${fmtValue(crossed?.value ?? Number.NaN)} ${physical.unit} (${physical.lines.basis})`,
+    );
+  }
   if (line !== undefined) {
     if (line.minScore > 0) parts.push(`peak score ≥ ${line.minScore}`);
     if (Number.isFinite(line.minDurationMs) && line.minDurationMs > 0)
       parts.push(`lasting ≥ ${Math.round(line.minDurationMs / 60_000)} min`);
   }
   const rule = parts.length > 0 ? parts.join(' or ') : `${policy.openAfterPoints} consecutive anomalous readings`;
-  return `level ${level}: ${rule}${cap === level ? ` (capped at ${cap} for ${event})` : ''}`;
+  let note = cap === level ? ` (capped at ${cap} for ${event})` : '';
+  if (physical !== undefined && reading === 'below' && level === policy.maxLevelBelowPhysicalLines) {
+    note += ` (capped at ${level}: ${physical.lines.direction === 'high' ? 'peak' : 'lowest'} value ${fmtValue(physical.peakValue)} ${physical.unit} has not reached the first physical line ${fmtValue(physical.lines.lines[0]?.value ?? Number.NaN)} ${physical.unit}, ${physical.lines.basis})`;
+  }
+  return `level ${level}: ${rule}${note}`;
+}
+
+function fmtValue(v: number): string {
+  return Number.isInteger(v) ? String(v) : v.toFixed(2).replace(/0+$/, '').replace(/\.$/, '');
 }

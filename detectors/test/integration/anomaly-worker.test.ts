@@ -196,13 +196,22 @@ interface Harness {
   busErrors: BusError[];
 }
 
-async function start(makeBus: (bus: Bus) => Bus = (b) => b, config: AnomalyWorkerConfig = {}): Promise<Harness> {
+async function start(
+  makeBus: (bus: Bus) => Bus = (b) => b,
+  config: AnomalyWorkerConfig = {},
+  log?: (line: string) => void,
+): Promise<Harness> {
   const busErrors: BusError[] = [];
   const inner = createInProcessBus({ retryDelayMs: 5, maxRetryDelayMs: 20, onError: (e) => busErrors.push(e) });
   const bus = makeBus(inner);
   await bus.ensureTopics(ALL_TOPICS.map((name) => ({ name, partitions: DEFAULT_PARTITIONS[name] })));
   await publishDimensions(bus);
-  const worker = await startAnomalyWorker({ bus, clock: () => T0, config: { fallbackLocation: { lon: 121.47, lat: 31.23 }, ...config } });
+  const worker = await startAnomalyWorker({
+    bus,
+    clock: () => T0,
+    config: { fallbackLocation: { lon: 121.47, lat: 31.23 }, ...config },
+    ...(log === undefined ? {} : { log }),
+  });
   const { out } = await collect(bus);
   running.push({ bus, worker });
   return { bus, worker, out, producer: bus.producer(), busErrors };
@@ -318,6 +327,35 @@ describe('anomaly worker on the in-process bus', () => {
     expect(w.ts).toBeLessThanOrEqual(T0 + 603 * MINUTE);
   });
 
+  it("runs the ensemble's neural member batched through ONNX Runtime, on the configured provider or cpu with a log line", async () => {
+    const lines: string[] = [];
+    const h = await start(
+      (b) => b,
+      { detector: { type: 'ensemble', suppressedFactor: 1 }, runtime: { executionProvider: 'no-such-provider' } },
+      (l) => lines.push(l),
+    );
+    expect(lines.join('\n')).toMatch(/execution provider 'no-such-provider' could not start .*; falling back to cpu/);
+    expect(lines.join('\n')).toMatch(/learned member: neural forecast .* execution provider 'cpu', dynamic batch/);
+    const noise = rng(3);
+    const quiet = Array.from({ length: 600 }, (_, m) => reading(m, 12 + 0.3 * Math.sin(m / 40) + 0.4 * noise()));
+    const flood = Array.from({ length: 8 }, (_, i) => reading(600 + i, 40 + 2 * i));
+    // Fifty readings per send, so the worker sees several batches (as a city's sensors arrive).
+    for (let i = 0; i < quiet.length; i += 50) await h.producer.send(TOPICS.sensorReadings, quiet.slice(i, i + 50));
+    await settle(h.bus);
+    await h.producer.send(TOPICS.sensorReadings, flood);
+    await settle(h.bus);
+    expect(h.out.warnings.length).toBeGreaterThanOrEqual(1);
+    const c = h.worker.health().counters;
+    // Each batch ends with one runtime call for the series it touched; the first point of the next
+    // batch uses that call's prediction (the last call's waits for a batch still to come), the rest
+    // of a batch (the same series again) the reference pass.
+    expect(c['prediction_runtime_calls']).toBeGreaterThanOrEqual(2);
+    expect(c['predictions_batched']).toBeGreaterThanOrEqual(1);
+    expect(c['predictions_batched']).toBeLessThanOrEqual(c['prediction_runtime_calls']!);
+    expect(c['predictions_inline']).toBeGreaterThan(0);
+    expect(c['prediction_errors']).toBe(0);
+  });
+
   it('publishes an all-clear when the sensor is back in band, so incidents can verify', async () => {
     const h = await start();
     const noise = rng(5);
@@ -420,6 +458,58 @@ describe('anomaly worker on the in-process bus', () => {
     ]);
     expect(h.out.warnings[1]?.reasons.join('\n')).toMatch(/capped at yellow for sensor_fault/);
     expect(h.worker.health().counters['stuck_points']).toBe(71);
+  });
+
+  it('warns from the physical lines of the sensor kind when water rises too slowly for the statistics', async () => {
+    const h = await start();
+    // 3 cm of water rising 0.1 cm a minute to 73 cm: each step is ordinary, the depth is not.
+    const noise = rng(21);
+    const rising = Array.from({ length: 700 }, (_, m) => reading(m, 3 + 0.1 * m + 0.2 * noise()));
+    await h.producer.send(TOPICS.sensorReadings, rising);
+    await settle(h.bus);
+    const levels = h.out.warnings.filter((w) => w.kind === 'waterlogging').map((w) => w.level);
+    // Blue at the 20 cm line, yellow and orange by duration (10 and 30 min), red only at the 60 cm line.
+    expect(levels).toEqual(['blue', 'yellow', 'orange', 'red']);
+    const red = h.out.warnings.find((w) => w.level === 'red')!;
+    expect(red.reasons.join('\n')).toMatch(/peak value 60(\.\d+)? cm ≥ the red line 60 cm \(street waterlogging depth lines/);
+    expect(red.ts).toBeGreaterThanOrEqual(T0 + 560 * MINUTE);
+    // The blue line (20 cm) is reached at minute ≈ 170; three readings there open the episode.
+    expect(h.out.warnings[0]!.ts).toBeGreaterThanOrEqual(T0 + 165 * MINUTE);
+    expect(h.out.warnings[0]!.ts).toBeLessThanOrEqual(T0 + 180 * MINUTE);
+  });
+
+  it('caps a statistically extreme excursion that stays below the first physical line at yellow, and uses per-sensor lines', async () => {
+    const noise = rng(22);
+    const quiet = Array.from({ length: 200 }, (_, m) => reading(m, 3 + 0.3 * noise()));
+    // +12 cm on a 3 cm gauge: robust z ≈ 16 (orange by the score alone), but 15 cm is below the 20 cm line.
+    const excursion = Array.from({ length: 6 }, (_, i) => reading(200 + i, 15 + 0.1 * i));
+    const h = await start();
+    await h.producer.send(TOPICS.sensorReadings, [...quiet, ...excursion]);
+    await settle(h.bus);
+    expect(h.out.warnings.map((w) => w.level)).toEqual(['yellow']);
+    expect(h.out.warnings[0]!.reasons.join('\n')).toMatch(
+      /capped at yellow: peak value 15(\.\d+)? cm has not reached the first physical line 20 cm/,
+    );
+
+    // The same gauge with its own lines (a shallow underpass: 12 cm is already red).
+    const shallow = await start((b) => b, {
+      physicalLinesBySensor: {
+        [SENSOR]: {
+          direction: 'high',
+          lines: [
+            { level: 'blue', value: 6 },
+            { level: 'yellow', value: 8 },
+            { level: 'orange', value: 10 },
+            { level: 'red', value: 12 },
+          ],
+          basis: 'underpass lines',
+        },
+      },
+    });
+    await shallow.producer.send(TOPICS.sensorReadings, [...quiet, ...excursion]);
+    await settle(shallow.bus);
+    expect(shallow.out.warnings.map((w) => w.level)).toEqual(['red']);
+    expect(shallow.out.warnings[0]!.reasons.join('\n')).toMatch(/≥ the red line 12 cm \(underpass lines\)/);
   });
 
   it('places a warning of an unknown sensor at the fallback location and says so', async () => {
