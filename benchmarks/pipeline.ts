@@ -180,6 +180,12 @@ async function drained(rows: number): Promise<void> {
 }
 
 // Phase 1 — throughput: as fast as the pipeline accepts (backpressure paces the sender).
+const sinkCounter = (name: string): number => sink.health().counters[name] ?? 0;
+const sink0 = {
+  inserts: sinkCounter('inserts_readings'),
+  busy: sinkCounter('insert_busy_ms_readings'),
+  overlap: sinkCounter('insert_overlap_ms_readings'),
+};
 const t0 = performance.now();
 const cpu0 = process.cpuUsage();
 const elu0 = performance.eventLoopUtilization();
@@ -192,6 +198,9 @@ const cpu = process.cpuUsage(cpu0);
 const cpuCoresUsed = (cpu.user + cpu.system) / 1e6 / pipelineSeconds;
 const eventLoopBusy = performance.eventLoopUtilization(elu0).utilization;
 const readingsPerS = sentThroughput / pipelineSeconds;
+const sinkInserts = sinkCounter('inserts_readings') - sink0.inserts;
+const sinkInsertBusy = (sinkCounter('insert_busy_ms_readings') - sink0.busy) / 1000 / pipelineSeconds;
+const sinkInsertOverlap = (sinkCounter('insert_overlap_ms_readings') - sink0.overlap) / 1000 / pipelineSeconds;
 
 // Phase 2 — latency: a sustained offered load of 80% of that throughput. At saturation any
 // queue grows to its bound and latency only measures the bound; below it, it measures the path.
@@ -237,6 +246,7 @@ for (let done = 0; done < Math.min(directRows, 200_000); done += BATCH) {
   directBatches.push(chunks);
 }
 const direct = performance.now();
+const directCpu0 = process.cpuUsage();
 const pending: Promise<void>[] = [];
 for (let done = 0, b = 0; done < directRows; done += BATCH, b++) {
   pending.push(writer.add(directBatches[b % directBatches.length]!));
@@ -244,7 +254,10 @@ for (let done = 0, b = 0; done < directRows; done += BATCH, b++) {
 }
 await Promise.all(pending);
 await writer.flush();
-const storeRowsPerS = directRows / ((performance.now() - direct) / 1000);
+const directSeconds = (performance.now() - direct) / 1000;
+const directCpu = process.cpuUsage(directCpu0);
+const storeRowsPerS = directRows / directSeconds;
+const storeCpuCores = (directCpu.user + directCpu.system) / 1e6 / directSeconds;
 
 latencies.sort((a, b) => a - b);
 const pct = (p: number) =>
@@ -264,10 +277,15 @@ console.log(`readings=${sentThroughput}`);
 console.log(`latency_offered_readings_per_s=${latencyRate}`);
 console.log(`sensors=${SENSORS}`);
 console.log(`store_rows_per_s=${Math.round(storeRowsPerS)}`);
+console.log(`store_cpu_cores=${storeCpuCores.toFixed(2)}`);
 console.log(`ratio=${(readingsPerS / storeRowsPerS).toFixed(3)}`);
 console.log(`warnings=${latencies.length}`);
 console.log(`ingest_to_warning_p50_ms=${pct(50).toFixed(1)}`);
 console.log(`ingest_to_warning_p99_ms=${pct(99).toFixed(1)}`);
+console.log(`sink_inserts=${sinkInserts}`);
+console.log(`sink_rows_per_insert=${Math.round(sentThroughput / Math.max(1, sinkInserts))}`);
+console.log(`sink_insert_busy=${sinkInsertBusy.toFixed(2)}`);
+console.log(`sink_insert_overlap=${sinkInsertOverlap.toFixed(2)}`);
 console.log(`pipeline_cpu_cores=${cpuCoresUsed.toFixed(2)}`);
 console.log(`pipeline_event_loop_busy=${eventLoopBusy.toFixed(2)}`);
 console.log(`peak_rss_mb=${Math.round(peakRss / 2 ** 20)}`);

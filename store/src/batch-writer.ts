@@ -52,6 +52,10 @@ export interface BatchWriterStats {
   pending_rows: number;
   /** Duration of the last successful insert (all attempts), in ms. */
   last_flush_ms: number;
+  /** Time with at least one insert in flight, in ms: how busy the writer keeps the store. */
+  insert_busy_ms: number;
+  /** Time with two or more inserts in flight, in ms: how much inserts overlap. */
+  insert_overlap_ms: number;
 }
 
 /** A writer of `table`; `Row` is what add() takes: row objects, or one JSON record's bytes each. */
@@ -173,7 +177,24 @@ function createWriter<T extends TableName, Row>(
   }
   const writerId = randomId();
 
-  const stats: BatchWriterStats = { rows_written: 0, batches: 0, retries: 0, failed_batches: 0, pending_rows: 0, last_flush_ms: 0 };
+  const stats: BatchWriterStats = {
+    rows_written: 0,
+    batches: 0,
+    retries: 0,
+    failed_batches: 0,
+    pending_rows: 0,
+    last_flush_ms: 0,
+    insert_busy_ms: 0,
+    insert_overlap_ms: 0,
+  };
+  /** When the in-flight count last changed, for the busy and overlap clocks. */
+  let inFlightSince = 0;
+  const onInFlightChange = (): void => {
+    const now = performance.now();
+    if (inFlight.size >= 1) stats.insert_busy_ms += now - inFlightSince;
+    if (inFlight.size >= 2) stats.insert_overlap_ms += now - inFlightSince;
+    inFlightSince = now;
+  };
   let seq = 0;
   let filling = newBatch<Row>();
   const sealed: Batch<Row>[] = [];
@@ -214,8 +235,10 @@ function createWriter<T extends TableName, Row>(
       const next = sealed[0];
       if (next === undefined || inFlight.size >= maxConcurrentInserts) return;
       sealed.shift();
+      onInFlightChange();
       inFlight.add(next);
       void write(next).finally(() => {
+        onInFlightChange();
         inFlight.delete(next);
         pump();
       });

@@ -383,6 +383,9 @@ export async function startSink(options: SinkOptions): Promise<RunningWorker> {
       for (const w of allWriters()) {
         const s = w.stats();
         counters[`rows_written_${w.table}`] = s.rows_written;
+        counters[`inserts_${w.table}`] = s.batches;
+        counters[`insert_busy_ms_${w.table}`] = Math.round(s.insert_busy_ms);
+        counters[`insert_overlap_ms_${w.table}`] = Math.round(s.insert_overlap_ms);
         retries += s.retries;
         failed += s.failed_batches;
       }
