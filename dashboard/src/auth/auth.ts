@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { IncomingMessage } from 'node:http';
 import type { Clock } from '@cityops/schemas';
 import { ApiKeyStore, apiKeysFilePath } from './api-keys.js';
@@ -43,6 +44,11 @@ export interface AuthOptions {
   apiKeyReloadIntervalMs?: number;
 }
 
+/** Where sessions are kept across restarts: hashes of their ids only (sessions.ts). */
+export function sessionsFilePath(dataDir: string): string {
+  return join(dataDir, 'auth', 'sessions.json');
+}
+
 /** The first administrator's credentials: print them once, keep them nowhere. */
 export interface FirstAdmin {
   login: string;
@@ -86,14 +92,28 @@ export async function openAuth(options: AuthOptions): Promise<{ auth: DashboardA
         : 'first start: administrator with the configured password',
     });
   }
+  const sessions = new SessionStore({
+    clock,
+    secureCookie: options.secureCookie ?? false,
+    persistPath: sessionsFilePath(options.dataDir),
+    ...options.sessions,
+  });
+  // A session comes back after a restart only for an account that is still what it was.
+  await sessions.load((principal) => {
+    const user = users.get(principal.login);
+    return user !== undefined && !user.disabled && user.role === principal.role && user.department_id === principal.department_id;
+  });
   const auth: DashboardAuth = {
     users,
-    sessions: new SessionStore({ clock, secureCookie: options.secureCookie ?? false, ...options.sessions }),
+    sessions,
     apiKeys,
     audit,
     rateLimits: createRateLimits(clock, options.rateLimits),
     trustProxy: options.trustProxy ?? false,
-    close: () => apiKeys.close(),
+    close: async () => {
+      await apiKeys.close();
+      await sessions.close();
+    },
   };
   return { auth, firstAdmin };
 }

@@ -1,3 +1,6 @@
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SESSION_COOKIE, SessionStore, sessionIdFrom, type Session } from './sessions.js';
 
@@ -76,5 +79,58 @@ describe('sessions', () => {
     expect(sessionIdFrom({ cookie: `theme=dark; ${SESSION_COOKIE}=abc_-123; x=y` })).toBe('abc_-123');
     expect(sessionIdFrom({ cookie: 'theme=dark' })).toBeUndefined();
     expect(sessionIdFrom({})).toBeUndefined();
+  });
+});
+
+describe('sessions across a restart', () => {
+  it('come back from the file for unchanged accounts, without the file holding any usable id', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cityops-sessions-'));
+    try {
+      const t = fakeClock();
+      const persistPath = join(dir, 'auth', 'sessions.json');
+      const before = new SessionStore({ clock: t.clock, persistPath });
+      const wall = before.create({ login: 'wall-1', role: 'wall' }, { mustChangePassword: false, ip: '10.0.0.9' });
+      const ann = before.create({ login: 'ann', role: 'commander', department_id: 'water' }, { mustChangePassword: false, ip: '' });
+      const bob = before.create({ login: 'bob', role: 'analyst' }, { mustChangePassword: false, ip: '' });
+      const gone = before.create({ login: 'carl', role: 'analyst' }, { mustChangePassword: false, ip: '' });
+      before.end(gone.session);
+      await before.close();
+
+      const file = await readFile(persistPath, 'utf8');
+      for (const { id } of [wall, ann, bob]) expect(file).not.toContain(id);
+      expect((await stat(persistPath)).mode & 0o777).toBe(0o600);
+
+      // Nine hours later: people's sessions have idled out, the wall's has not; bob's role changed.
+      t.advance(9 * HOUR);
+      const after = new SessionStore({ clock: t.clock, persistPath });
+      const restored = await after.load((p) => p.login !== 'bob');
+      expect(restored).toBe(1);
+      expect(after.get(wall.id)?.principal).toEqual({ login: 'wall-1', role: 'wall' });
+      expect(after.get(wall.id)?.csrfToken).toBe(wall.session.csrfToken);
+      expect(after.get(ann.id)).toBeUndefined();
+      expect(after.get(bob.id)).toBeUndefined();
+      expect(after.get(gone.id)).toBeUndefined();
+      await after.close();
+
+      // What was dropped at load is gone from the file too.
+      const again = new SessionStore({ clock: t.clock, persistPath });
+      expect(await again.load(() => true)).toBe(1);
+      await again.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a sessions file of another shape, naming it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cityops-sessions-'));
+    try {
+      const persistPath = join(dir, 'sessions.json');
+      await writeFile(persistPath, '{"sessions": {}}');
+      await expect(new SessionStore({ clock: Date.now, persistPath }).load(() => true)).rejects.toThrow(
+        `${persistPath}: expected a sessions file of version 1`,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

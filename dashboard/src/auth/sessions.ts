@@ -3,6 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Clock } from '@cityops/schemas';
 import type { Principal } from './authorize.js';
 import { generateCsrfToken } from './csrf.js';
+import { readJsonFile, WriteQueue, writeJsonAtomic } from './json-file.js';
 
 /*
  * Server-side sessions (OWASP Session Management Cheat Sheet): the cookie holds an opaque id of
@@ -14,8 +15,14 @@ import { generateCsrfToken } from './csrf.js';
  *
  * People get an 8-hour idle timeout (a duty shift) and a 12-hour absolute one; 'wall' displays
  * run unattended for days, so their sessions are long-lived (30 days idle, 90 absolute) and their
- * cookie persists across a browser restart. Sessions are in memory: a platform restart logs
- * everybody out, walls included (they show the login page until someone logs in again).
+ * cookie persists across a browser restart.
+ *
+ * With `persistPath`, sessions survive a platform restart: a wall display on the far side of the
+ * room must come back by itself after an upgrade, not sit on the login page until someone walks
+ * over with a keyboard. The file holds what the map holds — hashes of the ids, never the ids —
+ * so reading it hands out no usable cookie. It is rewritten at once when a session starts or
+ * ends and at most once a `persistIntervalMs` for idle clocks; at load, expired sessions and
+ * those whose account has changed or gone (the caller's check) are dropped.
  */
 
 export const SESSION_COOKIE = 'cityops_session';
@@ -32,7 +39,14 @@ export interface SessionOptions {
   wallAbsoluteTimeoutMs?: number;
   /** Add `Secure` to the cookie: set when the platform is reached over https (a TLS proxy in front). Default false. */
   secureCookie?: boolean;
+  /** File the sessions are kept in across restarts (see load()). Default: memory only. */
+  persistPath?: string;
+  /** Longest a session's idle clock goes unsaved, in ms. Default 60 000. */
+  persistIntervalMs?: number;
 }
+
+/** The sessions file: its version, then the sessions as the map holds them. */
+const SESSIONS_FILE_VERSION = 1;
 
 export interface Session {
   /** SHA-256 of the id, hex: the key here, in rate limits and in the audit trail's detail. Never the id itself. */
@@ -57,6 +71,12 @@ export class SessionStore {
   private readonly wallIdleMs: number;
   private readonly wallAbsoluteMs: number;
   readonly secureCookie: boolean;
+  private readonly persistPath: string | undefined;
+  private readonly persistIntervalMs: number;
+  private readonly writes = new WriteQueue();
+  private persistTimer: NodeJS.Timeout | undefined;
+  /** Idle clocks moved since the last save. */
+  private touched = false;
 
   constructor(options: SessionOptions) {
     this.clock = options.clock;
@@ -65,6 +85,73 @@ export class SessionStore {
     this.wallIdleMs = options.wallIdleTimeoutMs ?? 30 * 86_400_000;
     this.wallAbsoluteMs = options.wallAbsoluteTimeoutMs ?? 90 * 86_400_000;
     this.secureCookie = options.secureCookie ?? false;
+    this.persistPath = options.persistPath;
+    this.persistIntervalMs = options.persistIntervalMs ?? 60_000;
+  }
+
+  /**
+   * Reads the saved sessions (nothing without `persistPath` or before the first save). A session
+   * comes back only if it has not expired and `stillValid` says its principal is what the account
+   * is now (not disabled, same role and department); the rest are dropped. Resolves the number
+   * restored.
+   */
+  async load(stillValid: (principal: Principal) => boolean): Promise<number> {
+    if (this.persistPath === undefined) return 0;
+    const raw = await readJsonFile(this.persistPath);
+    if (raw === undefined) return 0;
+    const saved = (raw as { version?: unknown; sessions?: unknown }).sessions;
+    if ((raw as { version?: unknown }).version !== SESSIONS_FILE_VERSION || !Array.isArray(saved)) {
+      throw new Error(
+        `${this.persistPath}: expected a sessions file of version ${SESSIONS_FILE_VERSION} with a 'sessions' array; got another shape`,
+      );
+    }
+    const now = this.clock();
+    let restored = 0;
+    for (const entry of saved as unknown[]) {
+      if (!isSavedSession(entry) || this.expired(entry, now) || !stillValid(entry.principal)) continue;
+      this.sessions.set(entry.key, entry);
+      restored++;
+    }
+    if (restored !== saved.length) this.persist();
+    return restored;
+  }
+
+  /** Saves what is unsaved and stops the save timer. */
+  async close(): Promise<void> {
+    if (this.persistTimer !== undefined) clearTimeout(this.persistTimer);
+    this.persistTimer = undefined;
+    if (this.touched) this.persist();
+    await this.writes.run(() => Promise.resolve());
+  }
+
+  /** Rewrites the file (queued: two saves never interleave). */
+  private persist(): void {
+    const path = this.persistPath;
+    if (path === undefined) return;
+    this.touched = false;
+    const snapshot = {
+      version: SESSIONS_FILE_VERSION,
+      sessions: [...this.sessions.values()].map((s) => ({ ...s, principal: { ...s.principal } })),
+    };
+    void this.writes
+      .run(() => writeJsonAtomic(path, snapshot))
+      .catch((error: unknown) => {
+        console.error(
+          `[dashboard] sessions not saved to ${path}; they are kept in memory: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      });
+  }
+
+  /** An idle clock moved: saved within persistIntervalMs, not on every request. */
+  private touch(): void {
+    if (this.persistPath === undefined) return;
+    this.touched = true;
+    if (this.persistTimer !== undefined) return;
+    this.persistTimer = setTimeout(() => {
+      this.persistTimer = undefined;
+      if (this.touched) this.persist();
+    }, this.persistIntervalMs);
+    this.persistTimer.unref();
   }
 
   /** A fresh session; the caller sets `cookie(id)` on the response. The id is returned once and not kept. */
@@ -84,6 +171,7 @@ export class SessionStore {
       ip: options.ip,
     };
     this.sessions.set(session.key, session);
+    this.persist();
     return { id, session };
   }
 
@@ -99,12 +187,14 @@ export class SessionStore {
       return undefined;
     }
     session.lastSeenAt = now;
+    this.touch();
     return session;
   }
 
   /** Ends one session (logout). */
   end(session: Session): void {
     if (!this.sessions.delete(session.key)) return;
+    this.persist();
     for (const listener of this.listeners) listener(session);
   }
 
@@ -178,6 +268,25 @@ export function sessionIdFrom(headers: IncomingHttpHeaders): string | undefined 
     if (part.slice(0, eq).trim() === SESSION_COOKIE) return part.slice(eq + 1).trim();
   }
   return undefined;
+}
+
+function isSavedSession(value: unknown): value is Session {
+  if (typeof value !== 'object' || value === null) return false;
+  const s = value as Record<string, unknown>;
+  const p = s['principal'] as Record<string, unknown> | null | undefined;
+  return (
+    typeof s['key'] === 'string' &&
+    /^[0-9a-f]{64}$/.test(s['key']) &&
+    typeof p === 'object' &&
+    p !== null &&
+    typeof p['login'] === 'string' &&
+    typeof p['role'] === 'string' &&
+    (p['department_id'] === undefined || typeof p['department_id'] === 'string') &&
+    typeof s['csrfToken'] === 'string' &&
+    typeof s['mustChangePassword'] === 'boolean' &&
+    ['createdAt', 'lastSeenAt', 'idleTimeoutMs', 'expiresAt'].every((k) => typeof s[k] === 'number') &&
+    typeof s['ip'] === 'string'
+  );
 }
 
 function keyOf(id: string): string {
