@@ -1,5 +1,5 @@
 import type { TSchema } from '@sinclair/typebox';
-import { Area, Camera, Department, Indicator, Sensor } from './records.js';
+import { Area, Camera, Department, Indicator, Retirement, Sensor } from './records.js';
 import type { DecodeResult } from './codec.js';
 import { decodeRecord, encodeRecord, SCHEMA_HEADER } from './codec.js';
 import type { Static } from '@sinclair/typebox';
@@ -8,7 +8,7 @@ import type { Static } from '@sinclair/typebox';
  * Dimension records share one topic (city.dimensions); the schema header says which one a
  * message is. Keyed `<name>:<id>`, so Kafka compaction keeps the latest of each.
  */
-export const DIMENSION_SCHEMAS = { Area, Sensor, Camera, Indicator, Department } as const;
+export const DIMENSION_SCHEMAS = { Area, Sensor, Camera, Indicator, Department, Retirement } as const;
 export type DimensionName = keyof typeof DIMENSION_SCHEMAS;
 export type DimensionRecord = { [N in DimensionName]: { name: N; record: Static<(typeof DIMENSION_SCHEMAS)[N]> } }[DimensionName];
 

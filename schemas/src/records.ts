@@ -432,6 +432,26 @@ export const Department = Type.Object(
   { $id: 'Department', additionalProperties: false },
 );
 
+/**
+ * Takes a camera, sensor or area out of service, or back into it. Dimension records are
+ * replaced whole and never deleted (the audit trail and past facts name them), so leaving service
+ * is a record of its own: keyed by what it concerns (`id` = `<target>:<target_id>`), the latest
+ * one wins. A retired camera stops being analysed; retired things leave the wall and the lists.
+ */
+export const Retirement = Type.Object(
+  {
+    id: Id,
+    schema_version: Version(1),
+    target: literalUnion(['Area', 'Sensor', 'Camera'] as const, 'what is retired'),
+    target_id: Id,
+    /** false: back in service. */
+    retired: Type.Boolean(),
+    ts: EpochMs,
+    reason: Type.String({ maxLength: 500 }),
+  },
+  { $id: 'Retirement', additionalProperties: false },
+);
+
 /** An incident the simulator injected: what, where, when, which sources it affects. */
 export const GroundTruthEvent = Type.Object(
   {
@@ -506,6 +526,7 @@ export type Sensor = Static<typeof Sensor>;
 export type Camera = Static<typeof Camera>;
 export type Indicator = Static<typeof Indicator>;
 export type Department = Static<typeof Department>;
+export type Retirement = Static<typeof Retirement>;
 export type SourceKind = Static<typeof SourceKindSchema>;
 export type GroundTruthEvent = Static<typeof GroundTruthEvent>;
 export type WorkerHealth = Static<typeof WorkerHealth>;
@@ -531,6 +552,7 @@ export const RECORD_SCHEMAS = {
   Camera,
   Indicator,
   Department,
+  Retirement,
   GroundTruthEvent,
   WorkerHealth,
   HealthReport,

@@ -78,7 +78,7 @@ const MAX_BACKOFF_MS = 10_000;
  * written strictly one insert at a time. Everywhere else a repeated id carries the same record
  * (or a revision decides), so insert order does not matter.
  */
-const LATEST_WRITE_WINS: ReadonlySet<TableName> = new Set(['areas', 'sensors', 'cameras', 'indicators', 'departments']);
+const LATEST_WRITE_WINS: ReadonlySet<TableName> = new Set(['areas', 'sensors', 'cameras', 'indicators', 'departments', 'retirements']);
 
 interface Batch<Row> {
   readonly rows: Row[];

@@ -4,6 +4,7 @@ import type {
   Camera,
   DeadLetter,
   Department,
+  Retirement,
   DispatchOrder,
   EarlyWarning,
   Forecast,
@@ -55,6 +56,11 @@ function checkRange(range: TimeRange): TimeRange {
   return range;
 }
 
+/** A WHERE clause leaving out the ids of `target` whose latest retirement record says retired. */
+function inService(target: Retirement['target']): string {
+  return `WHERE id NOT IN (SELECT target_id FROM retirements FINAL WHERE target = '${target}' AND retired)`;
+}
+
 export function createQueries(client: SqlClient): StoreQueries {
   const select = async <T extends TableName>(table: T, tail: string, params: Readonly<Record<string, unknown>> = {}) =>
     decodeRows(table, await client.query<Raw>(`SELECT ${columnList(table)} FROM ${table} FINAL ${tail}`, params));
@@ -80,11 +86,13 @@ export function createQueries(client: SqlClient): StoreQueries {
       return counts;
     },
 
-    areas: (): Promise<Area[]> => select('areas', 'ORDER BY id'),
-    sensors: (): Promise<Sensor[]> => select('sensors', 'ORDER BY id'),
-    cameras: (): Promise<Camera[]> => select('cameras', 'ORDER BY id'),
+    // What is retired leaves every list (the wall, the admin page, the vision worker's cameras).
+    areas: (): Promise<Area[]> => select('areas', `${inService('Area')} ORDER BY id`),
+    sensors: (): Promise<Sensor[]> => select('sensors', `${inService('Sensor')} ORDER BY id`),
+    cameras: (): Promise<Camera[]> => select('cameras', `${inService('Camera')} ORDER BY id`),
     indicators: (): Promise<Indicator[]> => select('indicators', 'ORDER BY id'),
     departments: (): Promise<Department[]> => select('departments', 'ORDER BY id'),
+    retirements: (): Promise<Retirement[]> => select('retirements', 'ORDER BY id'),
 
     /** Sensors silent for longer than LATEST_READING_WINDOW_HOURS have no current reading. */
     async latestReadings(): Promise<SensorReading[]> {

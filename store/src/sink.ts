@@ -124,6 +124,7 @@ const DIMENSION_TABLES: Readonly<Record<DimensionName, TableName>> = {
   Camera: 'cameras',
   Indicator: 'indicators',
   Department: 'departments',
+  Retirement: 'retirements',
 };
 
 /** The records of a part as NDJSON, re-encoded (some lines of its message failed). */

@@ -3,6 +3,7 @@ import type {
   Camera,
   DeadLetter,
   Department,
+  Retirement,
   DispatchOrder,
   EarlyWarning,
   Forecast,
@@ -44,6 +45,7 @@ export const TABLES = [
   'cameras',
   'indicators',
   'departments',
+  'retirements',
 ] as const;
 export type TableName = (typeof TABLES)[number];
 
@@ -108,6 +110,8 @@ export interface StoreQueries {
   cameras(): Promise<Camera[]>;
   indicators(): Promise<Indicator[]>;
   departments(): Promise<Department[]>;
+  /** What is out of service (and what came back), latest per target. */
+  retirements(): Promise<Retirement[]>;
   /** The newest reading of every sensor. */
   latestReadings(): Promise<SensorReading[]>;
   readingRollup(sensorId: string, range: TimeRange): Promise<RollupPoint[]>;

@@ -50,6 +50,7 @@ describe('JSON_TABLES', () => {
       'cameras',
       'indicators',
       'departments',
+      'retirements',
     ]);
   });
 });

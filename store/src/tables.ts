@@ -4,6 +4,7 @@ import type {
   Camera,
   DeadLetter,
   Department,
+  Retirement,
   DispatchOrder,
   EarlyWarning,
   FieldError,
@@ -51,6 +52,7 @@ export interface TableRowMap {
   cameras: Camera;
   indicators: Indicator;
   departments: Department;
+  retirements: Retirement;
 }
 export type TableRow<T extends TableName> = TableRowMap[T];
 
@@ -290,6 +292,7 @@ const SPECS: { readonly [T in TableName]: ColumnSpec<TableRowMap[T]> } = {
     risk_lower: 'number',
   },
   departments: { id: 'string', schema_version: 'number', name_zh: 'string', name_en: 'string' },
+  retirements: { id: 'string', schema_version: 'number', target: 'string', target_id: 'string', retired: 'bool', ts: 'time', reason: 'string' },
 };
 
 export interface Column {
@@ -321,6 +324,7 @@ const ROW_ONLY_TABLES = [
   'cameras',
   'indicators',
   'departments',
+  'retirements',
 ] as const satisfies readonly TableName[];
 export type JsonTable = Exclude<TableName, (typeof ROW_ONLY_TABLES)[number]>;
 

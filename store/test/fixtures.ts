@@ -229,6 +229,15 @@ export const SAMPLES: { [T in TableName]: TableRowMap[T] } = {
     risk_lower: 15,
   },
   departments: { id: 'dept-water', schema_version: 1, name_zh: '水务局', name_en: 'Water Authority' },
+  retirements: {
+    id: 'Camera:cam-old',
+    schema_version: 1,
+    target: 'Camera',
+    target_id: 'cam-old',
+    retired: true,
+    ts: T0,
+    reason: 'replaced by cam-7',
+  },
 };
 
 /** `n` readings of one sensor, one per `stepMs`, values 0, 1, 2… */

@@ -52,6 +52,7 @@ export function describeStoreContract(name: string, open: () => Promise<{ store:
         expect(await q.cameras()).toEqual([SAMPLES.cameras]);
         expect(await q.indicators()).toEqual([SAMPLES.indicators]);
         expect(await q.departments()).toEqual([SAMPLES.departments]);
+        expect(await q.retirements()).toEqual([SAMPLES.retirements]);
       });
 
       it('tableCounts counts one row per table', async () => {
@@ -223,6 +224,19 @@ export function describeStoreContract(name: string, open: () => Promise<{ store:
           retriable: false,
           clickhouseCode: 60,
         });
+      });
+    });
+
+    // Last: it adds a camera, which the exact per-table counts above do not expect.
+    describe('retirements', () => {
+      it('a retired camera leaves the camera list, and comes back when a later decision returns it to service', async () => {
+        const q = store.queries;
+        const retired = { ...SAMPLES.cameras, id: 'cam-old', name: 'Old gate' };
+        await store.insert('cameras', [retired]);
+        // SAMPLES.retirements retires cam-old.
+        expect((await q.cameras()).map((c) => c.id)).toEqual([SAMPLES.cameras.id]);
+        await store.insert('retirements', [{ ...SAMPLES.retirements, retired: false, ts: SAMPLES.retirements.ts + 1, reason: 'repaired' }]);
+        expect((await q.cameras()).map((c) => c.id).sort()).toEqual(['cam-old', SAMPLES.cameras.id].sort());
       });
     });
   });

@@ -219,6 +219,8 @@ export async function startVisionWorker(options: VisionWorkerOptions): Promise<V
   };
   const cameras = new Map<string, CameraState>();
   const cameraInfo = new Map<string, Camera>();
+  /** Cameras an administrator took out of service (Retirement records): not analysed, not re-added by their frames. */
+  const retired = new Set<string>();
   const slots = new Map<string, ModelSlot>();
   const outbox = new Outbox([TOPICS.visionDetections, TOPICS.anomalies, TOPICS.visionSnapshots, TOPICS.warnings, TOPICS.warningsCleared]);
   const outboxSerial = serializer();
@@ -294,7 +296,7 @@ export async function startVisionWorker(options: VisionWorkerOptions): Promise<V
   };
 
   const autoCamera = (cameraId: string): CameraState | undefined => {
-    if (!autoAdd) return undefined;
+    if (!autoAdd || retired.has(cameraId)) return undefined;
     try {
       install(parseCameraVisionConfig({ cameraId }), false);
     } catch (e) {
@@ -599,6 +601,23 @@ export async function startVisionWorker(options: VisionWorkerOptions): Promise<V
 
   // ---- bus handlers ---------------------------------------------------------------------------
 
+  /** A camera out of service stops at once, whatever configured it; back in service, it is analysed again. */
+  const onRetirement = (decoded: ReturnType<typeof decodeDimension>, partition: number, offset: string): void => {
+    if (!decoded.ok || decoded.value.name !== 'Retirement') {
+      counters.dimension_records_skipped++;
+      lastError = `skipped ${TOPICS.dimensions}[${partition}]@${offset}: ${decoded.ok ? 'not a Retirement record' : decoded.reason}`;
+      return;
+    }
+    const r = decoded.value.record;
+    if (r.target !== 'Camera') return;
+    if (r.retired) {
+      retired.add(r.target_id);
+      cameras.delete(r.target_id);
+    } else if (retired.delete(r.target_id) && cameraInfo.has(r.target_id)) {
+      autoCamera(r.target_id);
+    }
+  };
+
   const onDimensions = (batch: MessageBatch): Promise<void> => {
     for (const message of batch.messages) {
       const [name, id] = splitKey(message.key);
@@ -607,6 +626,10 @@ export async function startVisionWorker(options: VisionWorkerOptions): Promise<V
           cameraInfo.delete(id);
           if (cameras.get(id)?.explicit === false) cameras.delete(id);
         }
+        continue;
+      }
+      if (name === 'Retirement') {
+        onRetirement(decodeDimension(message.headers, message.value), batch.partition, message.offset);
         continue;
       }
       if (name !== 'Camera') continue;

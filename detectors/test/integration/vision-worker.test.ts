@@ -274,6 +274,46 @@ describe('vision worker', () => {
     expect(worker.cameras()).toEqual([]);
   });
 
+  it('stops analysing a camera an administrator retires, whatever configured it, and resumes when it returns to service', async () => {
+    const bus = await busWithTopics();
+    const worker = await start(bus);
+    const producer = bus.producer();
+    const camera = {
+      id: 'cam-r',
+      schema_version: 1 as const,
+      area_id: 'minhang',
+      name: 'Old gate',
+      url: 'rtsp://x',
+      lon: 121.38,
+      lat: 31.11,
+      fps: 5,
+    };
+    await producer.send(TOPICS.dimensions, [encodeDimension({ name: 'Camera', record: camera })]);
+    worker.setCamera({ cameraId: 'cam-r', zones: [zone], rules: [] });
+    await waitFor('the camera', () => worker.cameras().some((c) => c.camera_id === 'cam-r'));
+    const retirement = (retired: boolean, ts: number) =>
+      encodeDimension({
+        name: 'Retirement',
+        record: {
+          id: 'Camera:cam-r',
+          schema_version: 1,
+          target: 'Camera',
+          target_id: 'cam-r',
+          retired,
+          ts,
+          reason: retired ? 'dismantled' : 'rebuilt',
+        },
+      });
+    await producer.send(TOPICS.dimensions, [retirement(true, T0)]);
+    await waitFor('the camera gone', () => worker.cameras().length === 0);
+    // Its frames no longer bring it back, though auto-add is on.
+    await producer.send(TOPICS.cameraFrames, [frameMessage('cam-r', T0 + 1000, 1, 64, [])]);
+    await waitFor('the frame counted as unconfigured', () => worker.health().counters.frames_unconfigured === 1);
+    expect(worker.cameras()).toEqual([]);
+    await producer.send(TOPICS.dimensions, [retirement(false, T0 + 2000)]);
+    await waitFor('the camera back', () => worker.cameras().some((c) => c.camera_id === 'cam-r'));
+  });
+
   it('reports a model that fails to load as failed, without throwing, and recovers when it is fixed', async () => {
     const bus = await busWithTopics();
     const log: string[] = [];
