@@ -29,3 +29,11 @@ export {
   type JsonRows,
 } from './batch-writer.js';
 export { startSink, SINK_TOPICS, type SinkOptions } from './sink.js';
+export {
+  createReplayQueries,
+  type ReplayQueries,
+  type ReplayWindow,
+  type ReplaySensorFrames,
+  type ReplayAnomaly,
+  type ReplayIncidentStep,
+} from './replay-queries.js';

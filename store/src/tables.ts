@@ -292,7 +292,15 @@ const SPECS: { readonly [T in TableName]: ColumnSpec<TableRowMap[T]> } = {
     risk_lower: 'number',
   },
   departments: { id: 'string', schema_version: 'number', name_zh: 'string', name_en: 'string' },
-  retirements: { id: 'string', schema_version: 'number', target: 'string', target_id: 'string', retired: 'bool', ts: 'time', reason: 'string' },
+  retirements: {
+    id: 'string',
+    schema_version: 'number',
+    target: 'string',
+    target_id: 'string',
+    retired: 'bool',
+    ts: 'time',
+    reason: 'string',
+  },
 };
 
 export interface Column {

@@ -10,4 +10,12 @@ import type { Migration } from './migration.js';
 export type { Migration } from './migration.js';
 
 /** Every migration in apply order. Append only: never edit or reorder an applied one. */
-export const MIGRATIONS: readonly Migration[] = [factTables, dimensionTables, rollups, incidentEventState, warningsCleared, snapshots, retirements];
+export const MIGRATIONS: readonly Migration[] = [
+  factTables,
+  dimensionTables,
+  rollups,
+  incidentEventState,
+  warningsCleared,
+  snapshots,
+  retirements,
+];

@@ -90,7 +90,9 @@ describe('sink: bus → ClickHouse', () => {
     });
     expect(readingRejects.every((d) => d.key === 's-bad')).toBe(true);
     expect(bySource(TOPICS.dimensions)[0]).toMatchObject({
-      reason: expect.stringMatching(/header naming one of Area, Sensor, Camera, Indicator, Department, Retirement; got 'Bogus@1'/) as string,
+      reason: expect.stringMatching(
+        /header naming one of Area, Sensor, Camera, Indicator, Department, Retirement; got 'Bogus@1'/,
+      ) as string,
       payload: '{"id":"1"}',
     });
     expect(bySource(TOPICS.deadLetters)[0]).toMatchObject({
