@@ -31,7 +31,7 @@ export interface CityOpsConfig {
   simulatorSpeedup: number;
   /** ffmpeg binary (`FFMPEG_PATH`, default `ffmpeg` on PATH). */
   ffmpegPath: string;
-  /** Responsibility table file (`CITYOPS_RESPONSIBILITY_FILE`, default the shipped demo table). */
+  /** Responsibility table file (`CITYOPS_RESPONSIBILITY_FILE`; default `<dataDir>/responsibility.yaml`, seeded from the shipped demo table). */
   responsibilityFile: string;
   /** Mark the session cookie `Secure`: set when users reach the platform over https (`CITYOPS_SECURE_COOKIES=1`, default off). */
   secureCookies: boolean;

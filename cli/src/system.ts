@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Server } from 'node:http';
 import { DEFAULT_PARTITIONS, TOPICS, type Clock, type Incident, type IncidentEvent, type RunningWorker } from '@cityops/schemas';
 import { createBus, type Bus } from '@cityops/bus';
@@ -21,6 +21,7 @@ import {
   startIncidentWorker,
   type IncidentsApi,
   type IncidentsBackend,
+  type TableSource,
   type WebhookEndpoint,
 } from '@cityops/incidents';
 import { ApiKeyStore, apiKeysFilePath, createDashboardServer, openAuth, type DashboardAuth } from '@cityops/dashboard';
@@ -140,6 +141,8 @@ export async function startSystem(config: CityOpsConfig, options: SystemOptions 
   const closeAuth = () => authStores?.close() ?? Promise.resolve();
   const producer = bus.producer();
   let incidentsApi: IncidentsApi | undefined;
+  /** The responsibility table in force, when the incidents role runs here: administrators edit it. */
+  let rulesSource: TableSource | undefined;
 
   try {
     // Sink first, so it is consuming before anything is produced; it is stopped last.
@@ -147,14 +150,18 @@ export async function startSystem(config: CityOpsConfig, options: SystemOptions 
     if (has('anomaly')) workers.push(await startAnomalyWorker({ bus, clock }));
     if (has('forecast')) workers.push(await startForecastWorker({ bus, clock, config: await forecastConfig(config.forecastModel) }));
     if (has('incidents')) {
-      const file = config.responsibilityFile || defaultResponsibilityTablePath();
+      // By default an editable copy in the data directory, seeded from the shipped table on the
+      // first start: administrators save new versions of it from the admin page.
+      const file = config.responsibilityFile || join(config.dataDir, 'responsibility.yaml');
       // Watched: an edited table applies without a restart; a broken edit keeps the last good one.
       const tableSource = await openTableSource({
         path: file,
+        ...(config.responsibilityFile === '' ? { seedFrom: defaultResponsibilityTablePath() } : {}),
         onChange: (next, previous) => log('incidents', `responsibility table ${previous.version} → ${next.version} from ${file}`),
         onError: (e) => logError('incidents', `responsibility table ${file} not reloaded, the previous version stays in force`, e),
       });
       stoppers.push(() => Promise.resolve(tableSource.close()));
+      rulesSource = tableSource;
       const table = tableSource.current();
       log('incidents', `responsibility table ${table.version} from ${file}`);
       // On the in-process bus the topics start empty: open cases come back from the store.
@@ -216,6 +223,7 @@ export async function startSystem(config: CityOpsConfig, options: SystemOptions 
         clock,
         auth,
         ...(incidentsApi === undefined ? {} : { incidents: incidentsApi }),
+        ...(rulesSource === undefined ? {} : { rules: rulesSource }),
       });
       await dashboard.start();
       handlers.push((req, res) => dashboard.handle(req, res));

@@ -1,5 +1,5 @@
 import type { Clock, Indicator } from '@cityops/schemas';
-import type { StoreQueries } from '@cityops/store';
+import type { ReplayQueries, StoreQueries } from '@cityops/store';
 import type {
   AnomaliesResponse,
   Basemap,
@@ -14,12 +14,14 @@ import type {
   IndicatorWarningsResponse,
   IncidentsResponse,
   LatestReadingsResponse,
+  ReplayResponse,
   SensorSeriesResponse,
   WarningsResponse,
 } from './api-types.js';
 import { canSeeIncident, describePrincipal, type Principal } from './auth/authorize.js';
 import { isoTime, toCsv } from './csv.js';
 import { DashboardError } from './errors.js';
+import { LIVE_READINGS_FORMATS, type LiveReadingsFormat } from './live-protocol.js';
 import { epochMsParam, formatParam, idParam, idSegment, incidentStatusesParam, intParam } from './query-params.js';
 
 /** A body that is already JSON text (serialised once, e.g. the basemap). */
@@ -41,6 +43,12 @@ export interface RouteContext {
   segments: Readonly<Record<string, string>>;
   /** Who asks: a department user gets its department's incidents and dispatches only. */
   principal: Principal;
+}
+
+/** A camera with any user:password@ removed from its URL (RTSP and HTTP cameras carry them there). */
+export function withoutCredentials<C extends { url: string }>(camera: C): C {
+  const redacted = camera.url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/i, '$1');
+  return redacted === camera.url ? camera : { ...camera, url: redacted };
 }
 
 /** A department user's list is filtered after the query: ask the store for the most, so the filtered page is not short. */
@@ -98,7 +106,25 @@ function rangeParams(
   return { from, to };
 }
 
-export function createApiRoutes(deps: { queries: StoreQueries; basemap: Basemap; clock: Clock }): readonly ApiRoute[] {
+/** Longest replay window: a day (1,440 one-minute frames). */
+const MAX_REPLAY_SPAN_MS = DAY_MS;
+const DEFAULT_REPLAY_SPAN_MS = 3_600_000;
+/**
+ * Most sensor-frames one replay answer carries (~12 MB of JSON): 100k sensors get 5 frames per
+ * request, the demo city's few hundred a whole day of minutes. The wall asks for a wider step
+ * when a window does not fit.
+ */
+export const MAX_REPLAY_CELLS = 500_000;
+/** The live wall's windows (live-feed.ts): what was already anomalous or shading a district when the window starts. */
+const REPLAY_ANOMALY_LOOKBACK_MS = 5 * 60_000;
+const REPLAY_WARNING_LOOKBACK_MS = 30 * 60_000;
+
+export function createApiRoutes(deps: {
+  queries: StoreQueries;
+  replay?: ReplayQueries;
+  basemap: Basemap;
+  clock: Clock;
+}): readonly ApiRoute[] {
   const { queries, clock } = deps;
   const basemapJson = new JsonText(JSON.stringify(deps.basemap));
   const limit = (params: URLSearchParams, fallback: number) => intParam(params, 'limit', { min: 1, max: 1000, default: fallback });
@@ -115,7 +141,8 @@ export function createApiRoutes(deps: { queries: StoreQueries; basemap: Basemap;
           queries.cameras(),
           queries.departments(),
         ]);
-        return { areas, sensors, cameras, departments };
+        // Every role reads the city; a camera's stream credentials are for the vision side only.
+        return { areas, sensors, cameras: cameras.map(withoutCredentials), departments };
       },
     },
     { kind: 'json', pattern: ['basemap'], query: [], run: () => Promise.resolve(basemapJson) },
@@ -206,7 +233,57 @@ export function createApiRoutes(deps: { queries: StoreQueries; basemap: Basemap;
         return { dispatches: all.filter((d) => canSeeIncident(principal, d)).slice(0, n) };
       },
     },
-    { kind: 'stream', pattern: ['stream'], query: [] },
+    { kind: 'stream', pattern: ['stream'], query: ['readings'] },
+    {
+      kind: 'json',
+      pattern: ['replay'],
+      query: ['from', 'to', 'step_ms'],
+      async run({ params, principal }): Promise<ReplayResponse> {
+        const stepMs = intParam(params, 'step_ms', { min: 60_000, max: DAY_MS, default: 60_000 });
+        if (stepMs % 60_000 !== 0) {
+          throw new DashboardError(
+            'bad-request',
+            `query parameter 'step_ms': expected a whole number of minutes (a multiple of 60000); got '${stepMs}'`,
+          );
+        }
+        const { from, to } = rangeParams(params, { toMs: clock(), fromMs: (t) => t - DEFAULT_REPLAY_SPAN_MS }, MAX_REPLAY_SPAN_MS);
+        const replay = deps.replay;
+        if (replay === undefined) {
+          throw new DashboardError(
+            'not-found',
+            'GET /api/replay: expected a store that answers SQL (ClickHouse); this dashboard was given queries only',
+          );
+        }
+        const frames = Math.ceil((to - from) / stepMs);
+        const [sensors, anomalies, warnings, open] = await Promise.all([
+          replay.sensorFrames({ fromMs: from, toMs: to, stepMs }, { maxCells: MAX_REPLAY_CELLS }),
+          replay.anomalies({ fromMs: from - REPLAY_ANOMALY_LOOKBACK_MS, toMs: to }, { limit: 100_000 }),
+          replay.warnings({ fromMs: from - REPLAY_WARNING_LOOKBACK_MS, toMs: to }, { limit: 10_000 }),
+          replay.incidents({ fromMs: from, toMs: to }, { limit: scoped(principal) ? SCOPED_FETCH_LIMIT : 1000 }),
+        ]);
+        if (sensors.truncated) {
+          throw new DashboardError(
+            'bad-request',
+            `query parameters 'from'/'to'/'step_ms': expected at most ${MAX_REPLAY_CELLS} sensor-frames; this window has more (widen step_ms or narrow the window)`,
+          );
+        }
+        const incidents = scoped(principal) ? open.incidents.filter((i) => canSeeIncident(principal, i)) : open.incidents;
+        const visible = new Set(incidents.map((i) => i.id));
+        return {
+          from,
+          to,
+          step_ms: stepMs,
+          frames,
+          anomaly_lookback_ms: REPLAY_ANOMALY_LOOKBACK_MS,
+          warning_lookback_ms: REPLAY_WARNING_LOOKBACK_MS,
+          sensors: { sensor_ids: sensors.sensorIds, frame: sensors.frame, sensor: sensors.sensor, avg: sensors.avg, count: sensors.count },
+          anomalies,
+          warnings,
+          incidents,
+          incident_steps: open.steps.filter((s) => visible.has(s.incident_id)),
+        };
+      },
+    },
     ...createAnalyticsRoutes(queries, clock),
   ];
 }
@@ -389,6 +466,20 @@ function createAnalyticsRoutes(queries: StoreQueries, clock: Clock): JsonRoute[]
       },
     },
   ];
+}
+
+/** `readings=json|packed` of GET /api/stream (default json); 400 naming the parameter otherwise. */
+export function readingsFormatParam(params: URLSearchParams): LiveReadingsFormat {
+  const value = params.get('readings');
+  if (value === null) return 'json';
+  const format = LIVE_READINGS_FORMATS.find((f) => f === value);
+  if (format === undefined) {
+    throw new DashboardError(
+      'bad-request',
+      `query parameter 'readings': expected ${LIVE_READINGS_FORMATS.join(' or ')}; got '${value.slice(0, 60)}'`,
+    );
+  }
+  return format;
 }
 
 /** The route whose pattern matches the segments after `/api/`, with its captured segments. */

@@ -13,7 +13,7 @@ import type {
   Sensor,
   SensorReading,
 } from '@cityops/schemas';
-import type { RollupPoint, StoreQueries } from '@cityops/store';
+import type { ReplayAnomaly, ReplayIncidentStep, RollupPoint, StoreQueries } from '@cityops/store';
 
 /*
  * The dashboard's HTTP API, as the wall display (app/) reads it. Bodies are the contracts from
@@ -140,6 +140,28 @@ export interface ForecastTrackRecordResponse {
   from: number;
   to: number;
   records: ForecastTrackRecordRow[];
+}
+
+/**
+ * GET /api/replay?from=&to=&step_ms= — the city over a past window for the wall's time slider:
+ * frame k covers [from + k·step_ms, from + (k+1)·step_ms). Sensor values come from the
+ * per-minute rollups (parallel arrays, `sensor` indexing `sensor_ids`); anomalies start
+ * `anomaly_lookback_ms` and warnings `warning_lookback_ms` before `from`, so the first frame
+ * shows what was already anomalous or shaded; incidents are their latest revision with the
+ * lifecycle steps that say which status each had when.
+ */
+export interface ReplayResponse {
+  from: number;
+  to: number;
+  step_ms: number;
+  frames: number;
+  anomaly_lookback_ms: number;
+  warning_lookback_ms: number;
+  sensors: { sensor_ids: string[]; frame: number[]; sensor: number[]; avg: number[]; count: number[] };
+  anomalies: ReplayAnomaly[];
+  warnings: EarlyWarning[];
+  incidents: Incident[];
+  incident_steps: ReplayIncidentStep[];
 }
 
 /** Every error response. `code` is DashboardError's code. */

@@ -3,23 +3,30 @@ import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Clock, RunningWorker, WorkerHealth } from '@cityops/schemas';
 import type { Bus } from '@cityops/bus';
-import type { Store } from '@cityops/store';
+import { createReplayQueries, type Store } from '@cityops/store';
 import type { ApiErrorBody, Basemap } from './api-types.js';
-import { assertKnownParams, createApiRoutes, CsvText, JsonText, matchRoute } from './api-routes.js';
+import { assertKnownParams, createApiRoutes, CsvText, JsonText, matchRoute, readingsFormatParam } from './api-routes.js';
 import { clientIp, type DashboardAuth } from './auth/auth.js';
 import { createAuthRoutes, type AuthRouteResult } from './auth/auth-routes.js';
 import { createCaseRoutes } from './case-routes.js';
-import type { IncidentsApi } from '@cityops/incidents';
+import type { IncidentsApi, TableSource } from '@cityops/incidents';
+import { createCatalogRoutes } from './admin/catalog-routes.js';
+import { createRulesRoutes } from './admin/rules-routes.js';
 import { canSeeIncident, findPolicy, requirePermission, type RoutePolicy } from './auth/authorize.js';
 import { assertCsrf, assertSameOrigin } from './auth/csrf.js';
 import { sessionIdFrom, type Session } from './auth/sessions.js';
 import { DashboardError, toDashboardError } from './errors.js';
 import { LiveHub } from './live-hub.js';
+import type { LiveReadingsFormat } from './live-protocol.js';
 import { createStaticFiles } from './static-files.js';
 
 export interface DashboardServerOptions {
-  /** Only the read queries are used: the dashboard never writes (commands go through `incidents`). */
-  store: Pick<Store, 'queries'>;
+  /**
+   * Only reads are used: the dashboard never writes (commands go through `incidents`). `query`
+   * (read-only SQL) is optional: with it, GET /api/replay serves the wall's time slider; without
+   * it (queries only) that route answers 404.
+   */
+  store: Pick<Store, 'queries'> & Partial<Pick<Store, 'query'>>;
   bus: Bus;
   /** Roads and water to draw under the districts; the caller owns the data (no tiles at run time). */
   basemap: Basemap;
@@ -33,6 +40,12 @@ export interface DashboardServerOptions {
    * actions on cases go through it. Without it, /api/cases answers 404 saying so.
    */
   incidents?: IncidentsApi;
+  /**
+   * The incidents role's responsibility table (openTableSource over an editable file), when that
+   * role runs in this process: administrators read and save new versions at /api/admin/rules.
+   * Without it, those routes answer 404 saying so.
+   */
+  rules?: TableSource;
   /** The Next.js static export. Default: this package's `out/` folder. */
   staticDir?: string;
   /** Default Date.now. Stamps live events so wall clocks can be corrected to the platform's time. */
@@ -82,13 +95,23 @@ export function createDashboardServer(options: DashboardServerOptions): Dashboar
     maxClientBufferBytes: positiveInt('maxClientBufferBytes', options.maxClientBufferBytes ?? 4 * 1024 * 1024),
   });
   const { auth } = options;
-  const routes = createApiRoutes({ queries: options.store.queries, basemap: options.basemap, clock });
+  const { store } = options;
+  const routes = createApiRoutes({
+    queries: store.queries,
+    // The wall's time slider reads rollups with its own SQL: only a store that answers SQL has it.
+    ...(store.query === undefined ? {} : { replay: createReplayQueries({ query: store.query.bind(store) }) }),
+    basemap: options.basemap,
+    clock,
+  });
   // Auth, admin and case routes share one table, keyed by their policy action (authorize.ts).
   const authRoutes = {
     ...createAuthRoutes(auth, {
       departmentIds: async () => (await options.store.queries.departments()).map((d) => d.id),
     }),
     ...createCaseRoutes({ api: options.incidents, queries: options.store.queries, clock }),
+    // Cameras, sensors, areas: published on city.dimensions (the dashboard never writes the store).
+    ...createCatalogRoutes({ producer: options.bus.producer(), queries: options.store.queries }),
+    ...createRulesRoutes({ rules: options.rules }),
   };
   const staticFiles = createStaticFiles(options.staticDir ?? DEFAULT_STATIC_DIR);
   /** Open live streams per session key, closed when the session ends (logout, timeout, account change). */
@@ -170,7 +193,7 @@ export function createDashboardServer(options: DashboardServerOptions): Dashboar
       }
       assertKnownParams(data.route, url.searchParams);
       if (data.route.kind === 'stream') {
-        openStream(req, res, session);
+        openStream(req, res, session, readingsFormatParam(url.searchParams));
         return true;
       }
       const body = await data.route.run({ params: url.searchParams, segments: data.segments, principal: session.principal });
@@ -248,7 +271,7 @@ export function createDashboardServer(options: DashboardServerOptions): Dashboar
     sendJson(req, res, result.status ?? 200, result.body, result.setCookie === undefined ? {} : { 'set-cookie': result.setCookie });
   }
 
-  function openStream(req: IncomingMessage, res: ServerResponse, session: Session): void {
+  function openStream(req: IncomingMessage, res: ServerResponse, session: Session, readings: LiveReadingsFormat): void {
     hub.assertAccepting();
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
@@ -265,7 +288,7 @@ export function createDashboardServer(options: DashboardServerOptions): Dashboar
     res.socket?.setNoDelay(true);
     res.flushHeaders();
     const principal = session.principal;
-    hub.addClient(res, principal.department_id === undefined ? undefined : (record) => canSeeIncident(principal, record));
+    hub.addClient(res, principal.department_id === undefined ? undefined : (record) => canSeeIncident(principal, record), readings);
     let open = streams.get(session.key);
     if (open === undefined) streams.set(session.key, (open = new Set()));
     open.add(res);

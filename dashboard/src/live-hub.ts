@@ -13,7 +13,13 @@ import {
 } from '@cityops/schemas';
 import type { Bus, Consumer, MessageBatch } from '@cityops/bus';
 import { DashboardError } from './errors.js';
-import type { LiveEventMap, LiveEventName } from './live-protocol.js';
+import {
+  PACKED_BYTES_PER_READING,
+  type LiveEventMap,
+  type LiveEventName,
+  type LivePackedReadingsHeader,
+  type LiveReadingsFormat,
+} from './live-protocol.js';
 
 /**
  * Where an SSE client's bytes go. A node:http ServerResponse is one; so is any node Writable,
@@ -72,6 +78,23 @@ export class LiveHub {
   private readonly scopes = new Map<LiveSink, LiveScope>();
   /** Newest reading per sensor since the last flush; bounded by the number of sensors. */
   private readonly pending = new Map<string, { value: number; ts: number }>();
+  /** Clients that asked for `readings-packed` instead of JSON `readings`. */
+  private readonly packedClients = new Set<LiveSink>();
+  /**
+   * Sensor id → slot, assigned in flush order the first time a packed client needs the sensor and
+   * never reused (bounded by the number of sensors, like `pending`): packed events name sensors
+   * by slot, and a client learns each id once (hello or the event that assigned it).
+   */
+  private readonly slotOf = new Map<string, number>();
+  private readonly slotIds: string[] = [];
+  /** Newest value and reading time per slot: what a packed client that fell behind is sent instead of what it missed. */
+  private slotValue = new Float64Array(0);
+  private slotTs = new Float64Array(0);
+  /** Packed clients that skipped readings events because their socket was still full → the slots they know. */
+  private readonly behind = new Map<LiveSink, number>();
+  /** Reused between flushes: the packed block is rebuilt in place every interval. */
+  private packedScratch = new ArrayBuffer(0);
+  private readingsSkipped = 0;
   /** Lag per topic-partition as the last batch reported it. */
   private readonly lag = new Map<string, number>();
   private consumer: Consumer | undefined;
@@ -123,6 +146,7 @@ export class LiveHub {
     clearInterval(this.heartbeatTimer);
     for (const client of this.clients) client.end();
     this.clients.clear();
+    this.packedClients.clear();
     this.scopes.clear();
     this.pending.clear();
     const consumer = this.consumer;
@@ -144,18 +168,28 @@ export class LiveHub {
     }
   }
 
-  /** Registers a client whose SSE response headers are already written; `scope` filters its incidents and dispatches. */
-  addClient(sink: LiveSink, scope?: LiveScope): void {
+  /**
+   * Registers a client whose SSE response headers are already written; `scope` filters its
+   * incidents and dispatches; `readings` chooses JSON `readings` or `readings-packed` events.
+   */
+  addClient(sink: LiveSink, scope?: LiveScope, readings: LiveReadingsFormat = 'json'): void {
     this.assertAccepting();
     this.clients.add(sink);
     if (scope !== undefined) this.scopes.set(sink, scope);
-    sink.once('close', () => {
-      this.clients.delete(sink);
-      this.scopes.delete(sink);
-    });
+    if (readings === 'packed') this.packedClients.add(sink);
+    sink.once('close', () => this.forget(sink));
     const { clock, liveIntervalMs, heartbeatIntervalMs } = this.options;
+    const hello = { server_ts: clock(), live_interval_ms: liveIntervalMs, heartbeat_interval_ms: heartbeatIntervalMs };
     this.write(sink, `retry: ${CLIENT_RETRY_MS}\n\n`);
-    this.write(sink, frame('hello', { server_ts: clock(), live_interval_ms: liveIntervalMs, heartbeat_interval_ms: heartbeatIntervalMs }));
+    // Slots are only assigned in flushReadings, so this list covers every slot of every later event.
+    this.write(sink, frame('hello', readings === 'packed' ? { ...hello, sensor_slots: this.slotIds } : hello));
+  }
+
+  private forget(sink: LiveSink): void {
+    this.clients.delete(sink);
+    this.scopes.delete(sink);
+    this.packedClients.delete(sink);
+    this.behind.delete(sink);
   }
 
   health(): WorkerHealth {
@@ -174,6 +208,8 @@ export class LiveHub {
         sse_clients_dropped_slow: this.clientsDropped,
         rejected_messages: this.rejected,
         pending_readings: this.pending.size,
+        sensor_slots: this.slotIds.length,
+        readings_events_conflated: this.readingsSkipped,
       },
     };
   }
@@ -232,7 +268,8 @@ export class LiveHub {
 
   private flushReadings(): void {
     if (this.pending.size === 0) return;
-    if (this.clients.size > 0) {
+    const server_ts = this.options.clock();
+    if (this.clients.size > this.packedClients.size) {
       const n = this.pending.size;
       const sensor_ids = new Array<string>(n);
       const values = new Array<number>(n);
@@ -244,9 +281,90 @@ export class LiveHub {
         reading_ts[i] = r.ts;
         i++;
       }
-      this.broadcast('readings', { server_ts: this.options.clock(), sensor_ids, values, reading_ts });
+      const chunk = frame('readings', { server_ts, sensor_ids, values, reading_ts });
+      for (const client of this.clients) if (!this.packedClients.has(client)) this.write(client, chunk);
+    }
+    if (this.packedClients.size > 0) {
+      const first_new_slot = this.slotIds.length;
+      const chunk = this.packedFrame(server_ts);
+      const full = new Map<number, string>();
+      // Readings are state, not events: a wall whose socket still holds the last second's block
+      // (a software-rendered map blocks its page for seconds) skips this one and later gets every
+      // sensor's newest value at once, instead of being dropped and reloading everything.
+      const skipAboveBytes = this.options.maxClientBufferBytes / 4;
+      for (const client of this.packedClients) {
+        const known = this.behind.get(client);
+        if (client.writableLength > skipAboveBytes) {
+          // It has every event before this one, so it knows the slots below this one's first new slot.
+          if (known === undefined) this.behind.set(client, first_new_slot);
+          this.readingsSkipped++;
+        } else if (known !== undefined) {
+          this.behind.delete(client);
+          let frame = full.get(known);
+          if (frame === undefined) full.set(known, (frame = this.fullPackedFrame(server_ts, known)));
+          this.write(client, frame);
+        } else {
+          this.write(client, chunk);
+        }
+      }
     }
     this.pending.clear();
+  }
+
+  /** Every slot's newest reading as one `readings-packed` event, announcing the slots from `known` on. */
+  private fullPackedFrame(server_ts: number, known: number): string {
+    const slots: number[] = [];
+    for (let slot = 0; slot < this.slotIds.length; slot++) if (this.slotTs[slot]! > 0) slots.push(slot);
+    return this.encodePacked(server_ts, slots, known);
+  }
+
+  /** The pending readings as one `readings-packed` event (see LivePackedReadingsHeader), assigning slots to new sensors. */
+  private packedFrame(server_ts: number): string {
+    const first_new_slot = this.slotIds.length;
+    const slots = new Uint32Array(this.pending.size);
+    let i = 0;
+    for (const [id, r] of this.pending) {
+      let slot = this.slotOf.get(id);
+      if (slot === undefined) {
+        slot = this.slotIds.length;
+        this.slotOf.set(id, slot);
+        this.slotIds.push(id);
+        if (slot >= this.slotTs.length) this.growSlots(2 * slot + 1024);
+      }
+      if (r.ts >= this.slotTs[slot]!) {
+        this.slotValue[slot] = r.value;
+        this.slotTs[slot] = r.ts;
+      }
+      slots[i++] = slot;
+    }
+    return this.encodePacked(server_ts, slots, first_new_slot);
+  }
+
+  private growSlots(size: number): void {
+    const value = new Float64Array(size);
+    const ts = new Float64Array(size);
+    value.set(this.slotValue);
+    ts.set(this.slotTs);
+    this.slotValue = value;
+    this.slotTs = ts;
+  }
+
+  /** The newest reading of each of `slots` as a `readings-packed` event whose new slots start at `first_new_slot`. */
+  private encodePacked(server_ts: number, slots: ArrayLike<number>, first_new_slot: number): string {
+    const n = slots.length;
+    const bytes = n * PACKED_BYTES_PER_READING;
+    if (this.packedScratch.byteLength < bytes) this.packedScratch = new ArrayBuffer(bytes);
+    // DataView with an explicit byte order: the block is little-endian whatever the server's CPU.
+    const view = new DataView(this.packedScratch, 0, bytes);
+    for (let i = 0; i < n; i++) {
+      const slot = slots[i]!;
+      view.setFloat64(8 * i, this.slotValue[slot]!, true);
+      view.setFloat64(8 * n + 8 * i, this.slotTs[slot]!, true);
+      view.setUint32(16 * n + 4 * i, slot, true);
+    }
+    const header: LivePackedReadingsHeader = { server_ts, count: n, first_new_slot, new_sensor_ids: this.slotIds.slice(first_new_slot) };
+    // Base64 has no newline, so the block is one more `data:` line; EventSource joins the two with '\n'.
+    return `event: readings-packed\ndata: ${JSON.stringify(header)}\ndata: ${Buffer.from(this.packedScratch, 0, bytes).toString('base64')}\n\n`;
   }
 
   /** Serialises once, writes the same chunk to every client (that may see `scoped`, when given). */
@@ -262,8 +380,7 @@ export class LiveHub {
   private write(client: LiveSink, chunk: string): void {
     client.write(chunk);
     if (client.writableLength > this.options.maxClientBufferBytes) {
-      this.clients.delete(client);
-      this.scopes.delete(client);
+      this.forget(client);
       this.clientsDropped++;
       client.destroy();
     }

@@ -16,6 +16,11 @@ export interface LiveHello {
   server_ts: number;
   live_interval_ms: number;
   heartbeat_interval_ms: number;
+  /**
+   * Packed clients only (`GET /api/stream?readings=packed`): the sensor id of every slot the
+   * process has assigned so far, in slot order. `readings-packed` events name sensors by slot.
+   */
+  sensor_slots?: string[];
 }
 
 /** Parallel arrays: sensor_ids[i] reported values[i] at reading_ts[i] (event time, epoch ms). */
@@ -27,6 +32,33 @@ export interface LiveReadings {
   reading_ts: number[];
 }
 
+/**
+ * The wall's form of `readings` (`GET /api/stream?readings=packed`): the same newest value per
+ * sensor, as one binary block instead of three JSON arrays. At 100k sensors the JSON form is
+ * ~5 MB a second whose JSON.parse alone costs a browser's main thread tens of ms; this is a small
+ * JSON header plus base64 bytes the browser decodes natively into one reused buffer.
+ *
+ * On the wire the event's data is two lines: this header as JSON, then the base64 of
+ * `count` float64 values, `count` float64 reading_ts (epoch ms), `count` uint32 slots, in that
+ * order, little-endian (so each array starts 8-byte aligned). A slot is an index into the hello's
+ * `sensor_slots`, extended by `new_sensor_ids` (slots first_new_slot, first_new_slot + 1, …);
+ * slots are assigned once per process and never reused, so a client that finds first_new_slot
+ * beyond what it knows has missed an event and must reconnect.
+ */
+export interface LivePackedReadingsHeader {
+  server_ts: number;
+  count: number;
+  first_new_slot: number;
+  new_sensor_ids: string[];
+}
+
+/** How `GET /api/stream?readings=` sends readings: `json` (default, parallel arrays) or `packed`. */
+export const LIVE_READINGS_FORMATS = ['json', 'packed'] as const;
+export type LiveReadingsFormat = (typeof LIVE_READINGS_FORMATS)[number];
+
+/** Bytes per sensor in a packed readings block: float64 value + float64 reading_ts + uint32 slot. */
+export const PACKED_BYTES_PER_READING = 20;
+
 /** Sent every heartbeat interval so a client can tell a quiet city from a dead connection. */
 export interface LiveHeartbeat {
   server_ts: number;
@@ -35,6 +67,8 @@ export interface LiveHeartbeat {
 export interface LiveEventMap {
   hello: LiveHello;
   readings: LiveReadings;
+  /** Header + base64 block, see LivePackedReadingsHeader; never JSON as a whole. */
+  'readings-packed': LivePackedReadingsHeader;
   warning: EarlyWarning;
   incident: Incident;
   dispatch: DispatchOrder;

@@ -7,13 +7,17 @@ import type { AuditRecord } from '../../src/auth/audit.js';
 import { ROLES, type Role } from '../../src/auth/authorize.js';
 import type { PublicUser } from '../../src/auth/user-store.js';
 import { api, fetchMe, logout, type MeResponse } from '../_lib/auth-client.js';
+import { AdminCatalog } from './admin-catalog.js';
+import { AdminRules } from './admin-rules.js';
+import { CameraHealthTable } from './camera-health-table.js';
 import { AUTH_TEXT } from '../_lib/auth-text.js';
 import { localName } from '../_lib/i18n.js';
 import { OPS_TEXT } from '../_lib/ops-text.js';
 import { useStoredLang } from '../_lib/use-stored-lang.js';
 
 /**
- * Users, ingest keys and the audit trail. Passwords and keys appear once, in the answer to the
+ * Users, ingest keys, the city's catalog (cameras, sensors, areas), the responsibility rules and
+ * the audit trail. Passwords and keys appear once, in the answer to the
  * action that made them, and are gone on the next reload: the server keeps hashes only.
  */
 export function AdminConsole() {
@@ -281,6 +285,14 @@ export function AdminConsole() {
           </button>
         </form>
       </section>
+
+      {me?.permissions.includes('catalog:manage') === true && (
+        <>
+          <AdminCatalog lang={lang} onChanged={() => void reload()} />
+          <CameraHealthTable lang={lang} />
+          <AdminRules lang={lang} csrfToken={me.csrf_token} onChanged={() => void reload()} />
+        </>
+      )}
 
       <section className="admin-section">
         <h2>{text.audit}</h2>

@@ -2,29 +2,43 @@
 
 import { useEffect, useMemo, useRef, useState } from 'react';
 import DeckGL from '@deck.gl/react';
-import { MapView, WebMercatorViewport, type MapViewState } from '@deck.gl/core';
+import { COORDINATE_SYSTEM, MapView, WebMercatorViewport, type MapViewState } from '@deck.gl/core';
 import { PathLayer, ScatterplotLayer, SolidPolygonLayer, TextLayer } from '@deck.gl/layers';
-import { levelRank, type Area, type Camera, type Incident, type Sensor } from '@cityops/schemas';
+import { levelRank, type Area, type Camera, type Incident } from '@cityops/schemas';
 import { LEVEL_RGB, MAP_COLORS, withAlpha, type Rgba } from '../_lib/colors.js';
 import { basemapShapes, boundsOf, districtShapes, type DistrictShape, type PathShape, type Position2, type Rings } from '../_lib/geo.js';
 import { localName, type Lang } from '../_lib/i18n.js';
-import { SENSOR_ANOMALOUS, SENSOR_NORMAL, isActive, type FeedView } from '../_lib/live-feed.js';
+import { isActive, type FeedView } from '../_lib/live-feed.js';
+import { recordMapFrame } from '../_lib/wall-perf.js';
 
 /*
  * The city map: the project's own GeoJSON only (no tile layer, no network). Layer ids are
  * stable and every layer is memoised on the data it draws, so a re-render rebuilds nothing that
- * did not change; live state reaches the GPU through updateTriggers on one number (sensor
- * status version, area level key) and the incident pulse through two uniforms (radiusScale,
+ * did not change. Sensors (up to 100k and more) are drawn from binary attributes: the live feed
+ * keeps positions, colours and radii in typed arrays and updates them in place; a status change
+ * bumps one version number, which gives the layer new attribute descriptors over the same
+ * arrays, and deck.gl writes them into the existing GPU buffers (no accessor runs per sensor).
+ * Districts follow one key (updateTriggers) and the incident pulse two uniforms (radiusScale,
  * opacity), so the 30 fps pulse never touches an attribute buffer.
  */
 
 const VIEWS = new MapView({ id: 'city', controller: true });
 const PULSE_PERIOD_MS = 1600;
 const PULSE_FRAME_MS = 33;
+/** Frames further apart than this are slow; this many in a row pause the pulse for PULSE_PAUSE_MS. */
+const SLOW_FRAME_MS = 250;
+const SLOW_FRAMES_BEFORE_PAUSE = 3;
+const PULSE_PAUSE_MS = 60_000;
 /** After an operator pans or zooms, the map returns to the whole city once idle this long. */
 const RETURN_HOME_AFTER_MS = 120_000;
 /** Sizes are designed for a 1920 px wide layout and scaled with the panel (a 4K wall doubles them). */
 const DESIGN_WIDTH_PX = 1920;
+
+/** The sensor layer's data: only a length and binary attributes, no objects. */
+interface SensorAttributes {
+  length: number;
+  attributes: Record<string, { value: Float32Array | Uint8Array; size: number; normalized?: boolean }>;
+}
 
 interface Props {
   view: FeedView;
@@ -96,12 +110,28 @@ export function CityMap({ view, lang }: Props) {
 
   /* ----- incident pulse: a phase in 0…1 drives two uniforms ----- */
   const [phase, setPhase] = useState(0);
+  const [pulsePausedUntil, setPulsePausedUntil] = useState(0);
   const pulsing = activeIncidents.length > 0;
   useEffect(() => {
     if (!pulsing) return;
+    const pausedForMs = pulsePausedUntil - Date.now();
+    if (pausedForMs > 0) {
+      const timer = window.setTimeout(() => setPulsePausedUntil(0), pausedForMs);
+      return () => window.clearTimeout(timer);
+    }
     let raf = 0;
     let last = 0;
+    let previous = 0;
+    let slowFrames = 0;
     const loop = (t: number) => {
+      // A renderer that cannot keep up (software WebGL drawing 100k sensors) would spend every
+      // frame on the pulse and starve the live stream: the halos then stand still for a while.
+      slowFrames = previous > 0 && t - previous > SLOW_FRAME_MS ? slowFrames + 1 : 0;
+      previous = t;
+      if (slowFrames >= SLOW_FRAMES_BEFORE_PAUSE) {
+        setPulsePausedUntil(Date.now() + PULSE_PAUSE_MS);
+        return;
+      }
       if (t - last >= PULSE_FRAME_MS) {
         last = t;
         setPhase((t % PULSE_PERIOD_MS) / PULSE_PERIOD_MS);
@@ -110,7 +140,7 @@ export function CityMap({ view, lang }: Props) {
     };
     raf = window.requestAnimationFrame(loop);
     return () => window.cancelAnimationFrame(raf);
-  }, [pulsing]);
+  }, [pulsing, pulsePausedUntil]);
 
   /* ----- layers ----- */
   const waterLayers = useMemo(() => {
@@ -231,32 +261,34 @@ export function CityMap({ view, lang }: Props) {
     [city, uiScale],
   );
 
-  const sensorLayer = useMemo(
-    () =>
-      new ScatterplotLayer<Sensor>({
-        id: 'sensors',
-        data: city?.sensors ?? [],
-        getPosition: (s) => [s.lon, s.lat],
-        // Status lives in a typed array indexed like the data; the version number is the trigger.
-        getFillColor: (_, { index }) => {
-          const status = sensors.status[index];
-          return status === SENSOR_ANOMALOUS
-            ? MAP_COLORS.sensorAnomalous
-            : status === SENSOR_NORMAL
-              ? MAP_COLORS.sensorNormal
-              : MAP_COLORS.sensorSilent;
-        },
-        getRadius: (_, { index }) => (sensors.status[index] === SENSOR_ANOMALOUS ? 7 : 4.5),
-        radiusUnits: 'pixels',
-        radiusScale: uiScale,
-        stroked: true,
-        getLineColor: MAP_COLORS.labelOutline,
-        lineWidthUnits: 'pixels',
-        getLineWidth: 1,
-        updateTriggers: { getFillColor: sensorStatusVersion, getRadius: sensorStatusVersion },
-      }),
-    [city, sensors, sensorStatusVersion, uiScale],
-  );
+  // Same position descriptor while the arrays are the same: deck.gl uploads positions once per city.
+  const sensorPositions = useMemo(() => ({ value: sensors.positions, size: 2 }), [sensors]);
+  const sensorCount = sensors.status.length;
+  const sensorLayer = useMemo(() => {
+    // A new descriptor object over the same typed array is deck.gl's signal to re-upload it.
+    const data: SensorAttributes = {
+      length: sensorCount,
+      attributes: {
+        getPosition: sensorPositions,
+        // Bytes 0…255 read as 0…1 (deck.gl's declared colour type); `normalized` says the bytes are meant so.
+        getFillColor: { value: sensors.fillColors, size: 4, normalized: true },
+        getRadius: { value: sensors.radii, size: 1 },
+      },
+    };
+    return new ScatterplotLayer<SensorAttributes>({
+      id: 'sensors',
+      data,
+      coordinateSystem: COORDINATE_SYSTEM.LNGLAT_OFFSETS,
+      coordinateOrigin: [sensors.origin[0], sensors.origin[1], 0],
+      radiusUnits: 'pixels',
+      radiusScale: uiScale,
+      stroked: true,
+      getLineColor: MAP_COLORS.labelOutline,
+      lineWidthUnits: 'pixels',
+      getLineWidth: 1,
+    });
+    // sensorStatusVersion is the invalidation: the arrays were written in place.
+  }, [sensors, sensorPositions, sensorCount, sensorStatusVersion, uiScale]);
 
   const markerLayer = useMemo(
     () =>
@@ -305,6 +337,7 @@ export function CityMap({ view, lang }: Props) {
             if (s.isDragging === true || s.isZooming === true || s.isPanning === true) lastInteractionRef.current = Date.now();
           }}
           layers={layers}
+          onAfterRender={() => recordMapFrame(sensorCount)}
         />
       )}
     </div>

@@ -65,6 +65,7 @@ export function IncidentsList({ view }: { view: FeedView }) {
                   className={`incident-row${isActive(incident) ? '' : ' is-done'}`}
                   style={{ ['--level' as string]: info.colorHex }}
                   data-testid="incident-row"
+                  data-incident-id={incident.id}
                   title={incident.title}
                 >
                   <td>

@@ -2,13 +2,27 @@ import { WARNING_LEVELS, WARNING_LEVEL_INFO } from '@cityops/schemas';
 import { useMemo } from 'react';
 import { useLang } from '../_lib/i18n.js';
 import { isActive, STALE_AFTER_MS, type FeedView } from '../_lib/live-feed.js';
+import { responseKpis } from '../_lib/response-kpis.js';
 
 const HOUR_MS = 3_600_000;
 
-/** Open incidents per level (worst first), warnings in the last hour, sensors reporting, data freshness. */
+/**
+ * Open incidents per level (worst first), warnings in the last hour, sensors reporting, SLA
+ * compliance with the mean times to dispatch and to resolve, data freshness.
+ */
 export function KpiTiles({ view }: { view: FeedView }) {
   const { lang, text } = useLang();
-  const { incidents, warnings, now, city, sensorsReporting, newestReadingTs } = view;
+  const { incidents, warnings, now, city, sensorsReporting, newestReadingTs, dispatchByIncident } = view;
+  const response = useMemo(() => responseKpis(incidents, dispatchByIncident, now ?? 0), [incidents, dispatchByIncident, now]);
+  const minutes = (m: number | null) => (m === null ? text.kpiNone : text.minutes(Math.round(m)));
+  const slaClass =
+    response.slaCompliance === null
+      ? ''
+      : response.slaCompliance >= 0.9
+        ? 'kpi-good'
+        : response.slaCompliance >= 0.7
+          ? 'kpi-warn'
+          : 'kpi-bad';
   const byLevel = useMemo(() => {
     const counts = { blue: 0, yellow: 0, orange: 0, red: 0 };
     for (const i of incidents) if (isActive(i)) counts[i.level]++;
@@ -54,6 +68,13 @@ export function KpiTiles({ view }: { view: FeedView }) {
           <span className="kpi-unit"> / {sensorTotal}</span>
         </div>
         <div className="kpi-label">{text.kpiSensors}</div>
+      </div>
+      <div className={`kpi ${slaClass}`} data-testid="kpi-sla">
+        <div className="kpi-value">{response.slaCompliance === null ? text.kpiNone : `${Math.round(response.slaCompliance * 100)}%`}</div>
+        <div className="kpi-label">{text.kpiSla}</div>
+        <div className="kpi-sub" data-testid="kpi-response-times">
+          {text.kpiResponseTimes(minutes(response.meanDispatchMin), minutes(response.meanResolveMin))}
+        </div>
       </div>
       <div className={`kpi ${freshnessClass}`} data-testid="kpi-freshness">
         <div className="kpi-value">{freshnessS === null ? text.kpiNone : text.seconds(freshnessS)}</div>

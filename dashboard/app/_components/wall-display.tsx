@@ -5,12 +5,13 @@ import { fetchMe, logout, type MeResponse } from '../_lib/auth-client.js';
 import { AUTH_TEXT } from '../_lib/auth-text.js';
 import { formatDate, formatTime } from '../_lib/format.js';
 import { LangContext, UI_TEXT, type LangContextValue } from '../_lib/i18n.js';
-import { LiveFeed } from '../_lib/live-feed.js';
+import { LiveFeed, type FeedView } from '../_lib/live-feed.js';
 import { OPS_TEXT } from '../_lib/ops-text.js';
 import { canOpen, PAGES } from '../_lib/page-access.js';
 import { IncidentsList } from './incidents-list.js';
 import { KpiTiles } from './kpi-tiles.js';
 import { MapLegend } from './map-legend.js';
+import { ReplayBar } from './replay-bar.js';
 import { StaleBanner } from './stale-banner.js';
 import { WarningsTicker } from './warnings-ticker.js';
 import { useStoredLang } from '../_lib/use-stored-lang.js';
@@ -36,6 +37,9 @@ export function WallDisplay() {
     return () => feed.stop();
   }, [feed, me]);
   const view = useSyncExternalStore(feed.subscribe, feed.getView, feed.getView);
+  // The time slider's picture replaces the live one everywhere below the header while it is open.
+  const [replayView, setReplayView] = useState<FeedView | null>(null);
+  const shown = replayView ?? view;
 
   // Chinese first; the pre-rendered HTML is Chinese, a saved choice applies after hydration.
   const [lang, setLang] = useStoredLang();
@@ -45,7 +49,11 @@ export function WallDisplay() {
 
   return (
     <LangContext.Provider value={langValue}>
-      <div className={`wall${view.stale ? ' is-stale' : ''}`}>
+      <div
+        className={`wall${shown.stale ? ' is-stale' : ''}${replayView === null ? '' : ' is-replay'}`}
+        data-testid="wall"
+        data-mode={replayView === null ? 'live' : 'replay'}
+      >
         <header className="wall-header">
           <div className="brand">
             <span className="brand-mark" aria-hidden="true" />
@@ -91,22 +99,28 @@ export function WallDisplay() {
             </button>
           </div>
         </header>
-        <StaleBanner view={view} />
-        <KpiTiles view={view} />
+        <StaleBanner view={shown} />
+        {replayView !== null && (
+          <div className="replay-banner" data-testid="replay-banner">
+            {text.replay.banner}
+          </div>
+        )}
+        <KpiTiles view={shown} />
         <main className="wall-body">
           <section className="map-panel" aria-label={text.mapTitle}>
             <div className="map-title">{text.mapTitle}</div>
             {mounted && (
               <Suspense fallback={<div className="map-loading">{text.loading}</div>}>
-                <CityMap view={view} lang={lang} />
+                <CityMap view={shown} lang={lang} />
               </Suspense>
             )}
             {view.city === null && <div className="map-loading">{view.loadError ?? text.loading}</div>}
             <MapLegend />
+            {view.city !== null && <ReplayBar live={view} onView={setReplayView} />}
           </section>
           <aside className="side">
-            <WarningsTicker view={view} />
-            <IncidentsList view={view} />
+            <WarningsTicker view={shown} />
+            <IncidentsList view={shown} />
           </aside>
         </main>
         <footer className="wall-footer">

@@ -19,14 +19,14 @@ describe('policy table', () => {
       wall: ['city:read'],
       commander: ['city:read', 'incidents:act', 'analytics:read'],
       analyst: ['city:read', 'analytics:read'],
-      admin: ['city:read', 'incidents:act', 'analytics:read', 'users:manage', 'api-keys:manage', 'audit:read'],
+      admin: ['city:read', 'incidents:act', 'analytics:read', 'users:manage', 'api-keys:manage', 'audit:read', 'catalog:manage'],
     } satisfies Record<Role, Permission[]>);
   });
 
   it('requires a session for every route but the login, and admin rights for every /api/admin route', () => {
     expect(POLICY.filter((p) => p.requires === 'public').map((p) => p.action)).toEqual(['auth.login']);
     for (const p of POLICY.filter((x) => x.pattern[0] === 'admin')) {
-      expect(['users:manage', 'api-keys:manage', 'audit:read'], p.action).toContain(p.requires);
+      expect(['users:manage', 'api-keys:manage', 'audit:read', 'catalog:manage'], p.action).toContain(p.requires);
     }
     const keys = POLICY.map((p) => `${p.method} /${p.pattern.join('/')}`);
     expect(new Set(keys).size).toBe(keys.length);

@@ -11,7 +11,8 @@ import { DashboardError } from '../errors.js';
  * - analyst   — reads, runs reports and forecasts; acts on no incident.
  * - commander — acts on incidents; with a department_id, only on that department's (the
  *               department's duty officer); without one, the command center.
- * - admin     — everything, plus users, API keys and the audit trail.
+ * - admin     — everything, plus users, API keys, the audit trail and the city's catalog
+ *               (cameras, sensors, areas, the responsibility table).
  * Department scoping is orthogonal to the role: a principal with a department_id sees only its
  * department's incidents and dispatches (canSeeIncident), whatever its role.
  */
@@ -41,6 +42,8 @@ export const PERMISSIONS = [
   'users:manage',
   'api-keys:manage',
   'audit:read',
+  /** Cameras, sensors and areas (published on city.dimensions) and the responsibility table. */
+  'catalog:manage',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -48,14 +51,14 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
   wall: ['city:read'],
   analyst: ['city:read', 'analytics:read'],
   commander: ['city:read', 'incidents:act', 'analytics:read'],
-  admin: ['city:read', 'incidents:act', 'analytics:read', 'users:manage', 'api-keys:manage', 'audit:read'],
+  admin: ['city:read', 'incidents:act', 'analytics:read', 'users:manage', 'api-keys:manage', 'audit:read', 'catalog:manage'],
 };
 
 /** 'public' needs no session; 'session' any logged-in principal (even one that must change its password). */
 export type Requirement = 'public' | 'session' | Permission;
 
 export interface RoutePolicy {
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** Path segments after `/api/`; `:name` matches one segment. */
   pattern: readonly string[];
   requires: Requirement;
@@ -76,6 +79,24 @@ export const POLICY: readonly RoutePolicy[] = [
   { method: 'POST', pattern: ['admin', 'api-keys'], requires: 'api-keys:manage', action: 'api-key.create' },
   { method: 'DELETE', pattern: ['admin', 'api-keys', ':id'], requires: 'api-keys:manage', action: 'api-key.revoke' },
   { method: 'GET', pattern: ['admin', 'audit'], requires: 'audit:read', action: 'audit.read' },
+  { method: 'GET', pattern: ['admin', 'cameras'], requires: 'catalog:manage', action: 'camera.list' },
+  { method: 'POST', pattern: ['admin', 'cameras'], requires: 'catalog:manage', action: 'camera.create' },
+  { method: 'PATCH', pattern: ['admin', 'cameras', ':id'], requires: 'catalog:manage', action: 'camera.update' },
+  { method: 'GET', pattern: ['admin', 'sensors'], requires: 'catalog:manage', action: 'sensor.list' },
+  { method: 'POST', pattern: ['admin', 'sensors'], requires: 'catalog:manage', action: 'sensor.create' },
+  { method: 'PATCH', pattern: ['admin', 'sensors', ':id'], requires: 'catalog:manage', action: 'sensor.update' },
+  { method: 'GET', pattern: ['admin', 'areas'], requires: 'catalog:manage', action: 'area.list' },
+  { method: 'POST', pattern: ['admin', 'areas'], requires: 'catalog:manage', action: 'area.create' },
+  { method: 'PATCH', pattern: ['admin', 'areas', ':id'], requires: 'catalog:manage', action: 'area.update' },
+  { method: 'POST', pattern: ['admin', 'cameras', ':id', 'retire'], requires: 'catalog:manage', action: 'camera.retire' },
+  { method: 'POST', pattern: ['admin', 'cameras', ':id', 'restore'], requires: 'catalog:manage', action: 'camera.restore' },
+  { method: 'POST', pattern: ['admin', 'sensors', ':id', 'retire'], requires: 'catalog:manage', action: 'sensor.retire' },
+  { method: 'POST', pattern: ['admin', 'sensors', ':id', 'restore'], requires: 'catalog:manage', action: 'sensor.restore' },
+  { method: 'POST', pattern: ['admin', 'areas', ':id', 'retire'], requires: 'catalog:manage', action: 'area.retire' },
+  { method: 'POST', pattern: ['admin', 'areas', ':id', 'restore'], requires: 'catalog:manage', action: 'area.restore' },
+  { method: 'GET', pattern: ['admin', 'retirements'], requires: 'catalog:manage', action: 'retirement.list' },
+  { method: 'GET', pattern: ['admin', 'rules'], requires: 'catalog:manage', action: 'rules.read' },
+  { method: 'PUT', pattern: ['admin', 'rules'], requires: 'catalog:manage', action: 'rules.update' },
   { method: 'GET', pattern: ['city'], requires: 'city:read', action: 'city.read' },
   { method: 'GET', pattern: ['cases'], requires: 'city:read', action: 'case.list' },
   { method: 'GET', pattern: ['cases', ':id'], requires: 'city:read', action: 'case.detail' },
@@ -96,6 +117,7 @@ export const POLICY: readonly RoutePolicy[] = [
   { method: 'GET', pattern: ['incidents', ':id', 'events'], requires: 'city:read', action: 'incidents.read' },
   { method: 'GET', pattern: ['dispatches'], requires: 'city:read', action: 'dispatches.read' },
   { method: 'GET', pattern: ['stream'], requires: 'city:read', action: 'stream.open' },
+  { method: 'GET', pattern: ['replay'], requires: 'city:read', action: 'replay.read' },
 ];
 
 export interface PolicyMatch {
