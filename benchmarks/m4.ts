@@ -3,16 +3,17 @@
  * Assimakopoulos, IJF 36(1), 2020), scored with M4's own measures.
  *
  *   node scripts/run-bench.mjs m4 --data /work/shared/data/m4 --freq Hourly|Weekly --out /tmp/m4-out
- *        [--split test|validation] [--model <ensemble.json>]
+ *        [--split test|validation] [--model <ensemble.json>] [--providers cpu|cuda,cpu|…]
  *
  * Trains on the training split only (or loads a model trained by `m4-train`), forecasts exactly
- * as the product does (forecastEnsemble), and writes <out>/forecast.csv, lower.csv, upper.csv
+ * as the product does (forecastEnsemble, the global nets batched through ONNX Runtime on the
+ * first usable of --providers, default cpu), and writes <out>/forecast.csv, lower.csv, upper.csv
  * (95%) in M4 submission layout plus the model file. Splits: `test` scores the official test
  * file (Hourly; Weekly only when a real Weekly-test.csv sits in the data folder); `validation`
  * holds back the last h points of every training series and trains on the rest — the default for
  * Weekly without a test file. OWA is relative to Naive2 on the same split, and Naive2 is checked
  * against the organisers' own Naive2 forecasts when scoring the test split.
- * Figures, the headline (owa) last: split, series, model_version, weights, global,
+ * Figures, the headline (owa) last: split, series, model_version, weights, global, global_provider,
  * interval_scale, fit_seconds,
  * forecast_seconds, naive2_smape, naive2_mase, owa_<member> and owa_equal_weights, smape, mase,
  * msis, coverage, owa.
@@ -26,6 +27,7 @@ import {
   combine,
   forecastEnsemble,
   maseScale,
+  openGlobalMember,
   owa,
   parseEnsembleModel,
   scoreAll,
@@ -42,6 +44,7 @@ const { values: args } = parseArgs({
     out: { type: 'string', default: '/tmp/m4-out' },
     split: { type: 'string' },
     model: { type: 'string' },
+    providers: { type: 'string', default: 'cpu' },
   },
 });
 const freq = parseFrequency(args.freq);
@@ -83,7 +86,9 @@ const fitSeconds = (performance.now() - t0) / 1000;
 writeFileSync(join(args.out, `ensemble-${model.version}.json`), JSON.stringify(model));
 
 t0 = performance.now();
-const result = forecastEnsemble(model, history, h);
+const runner = await openGlobalMember(model, { executionProviders: args.providers.split(',') });
+const result = await forecastEnsemble(model, history, h, { runner });
+await runner?.release();
 const forecastSeconds = (performance.now() - t0) / 1000;
 writeSubmission(join(args.out, 'forecast.csv'), ids, result.mean, h);
 writeSubmission(join(args.out, 'lower.csv'), ids, result.lower, h);
@@ -113,7 +118,10 @@ console.log(`series=${ids.length}`);
 console.log(`model_version=${model.version}`);
 console.log(`weights=${ENSEMBLE_MEMBERS.map((name) => `${name}:${model.weights[name]}`).join(',')}`);
 console.log(`global=${model.global?.kind ?? 'none'}`);
-console.log(`interval_scale=share:${model.intervalScale.recentShare},length:${model.intervalScale.recentLength}`);
+console.log(`global_provider=${runner?.provider ?? 'none'}`);
+console.log(
+  `interval_scale=share:${model.intervalScale.recentShare},length:${model.intervalScale.recentLength},per_step:${model.intervalScale.perStep === true}`,
+);
 console.log(`fit_seconds=${fitSeconds.toFixed(1)}`);
 console.log(`forecast_seconds=${forecastSeconds.toFixed(1)}`);
 console.log(`naive2_smape=${reference.smape.toFixed(3)}`);

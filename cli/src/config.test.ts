@@ -32,10 +32,15 @@ describe('readConfig', () => {
       CITYOPS_WEBHOOKS: JSON.stringify([{ url: 'https://hotline.example/hook', secret: 'a-long-shared-secret', types: ['dispatched'] }]),
       CITYOPS_FORECAST_MODEL: 'seasonal-naive',
       CITYOPS_VISION_CONFIG: '/etc/cityops/vision.json',
+      CITYOPS_FORECAST_PROVIDERS: 'cuda, cpu',
     });
     expect(c.webhooks).toEqual([{ url: 'https://hotline.example/hook', secret: 'a-long-shared-secret', types: ['dispatched'] }]);
-    expect(c).toMatchObject({ forecastModel: 'seasonal-naive', visionConfigFile: '/etc/cityops/vision.json' });
-    expect(readConfig([], {})).toMatchObject({ forecastModel: 'builtin', visionConfigFile: '', webhooks: [] });
+    expect(c).toMatchObject({
+      forecastModel: 'seasonal-naive',
+      forecastProviders: ['cuda', 'cpu'],
+      visionConfigFile: '/etc/cityops/vision.json',
+    });
+    expect(readConfig([], {})).toMatchObject({ forecastModel: 'builtin', forecastProviders: ['cpu'], visionConfigFile: '', webhooks: [] });
   });
 
   it('refuses webhooks that are not JSON, lack a secret, or have a short one', () => {

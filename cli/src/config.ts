@@ -56,6 +56,12 @@ export interface CityOpsConfig {
    * 'seasonal-naive' for the first simple forecaster.
    */
   forecastModel: string;
+  /**
+   * ONNX Runtime execution providers for the forecaster's networks, in order of preference
+   * (`CITYOPS_FORECAST_PROVIDERS`, comma-separated, e.g. `cuda,cpu`; default `cpu`). One that
+   * cannot start is logged and skipped; cpu is always the last resort.
+   */
+  forecastProviders: string[];
   /** Signed webhooks for incident events: a JSON array of {url, secret, types?, departmentIds?} (`CITYOPS_WEBHOOKS`). */
   webhooks: { url: string; secret: string; types?: string[]; departmentIds?: string[] }[];
 }
@@ -110,6 +116,10 @@ export function readConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Cit
     adminPassword,
     visionConfigFile: env.CITYOPS_VISION_CONFIG ?? '',
     forecastModel: env.CITYOPS_FORECAST_MODEL || 'builtin',
+    forecastProviders: (env.CITYOPS_FORECAST_PROVIDERS || 'cpu')
+      .split(',')
+      .map((p) => p.trim())
+      .filter((p) => p !== ''),
     webhooks: parseWebhooks(env.CITYOPS_WEBHOOKS),
   };
 }

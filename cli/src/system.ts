@@ -148,7 +148,8 @@ export async function startSystem(config: CityOpsConfig, options: SystemOptions 
     // Sink first, so it is consuming before anything is produced; it is stopped last.
     if (store && has('sink')) workers.push(await startSink({ bus, store }));
     if (has('anomaly')) workers.push(await startAnomalyWorker({ bus, clock }));
-    if (has('forecast')) workers.push(await startForecastWorker({ bus, clock, config: await forecastConfig(config.forecastModel) }));
+    if (has('forecast'))
+      workers.push(await startForecastWorker({ bus, clock, config: await forecastConfig(config.forecastModel, config.forecastProviders) }));
     if (has('incidents')) {
       // By default an editable copy in the data directory, seeded from the shipped table on the
       // first start: administrators save new versions of it from the admin page.
@@ -296,15 +297,15 @@ async function drain(workers: readonly RunningWorker[], timeoutMs: number): Prom
 }
 
 /** The trained ensemble the forecaster runs, or none (seasonal naive). */
-async function forecastConfig(model: string): Promise<ForecastWorkerConfig> {
+async function forecastConfig(model: string, executionProviders: readonly string[]): Promise<ForecastWorkerConfig> {
   if (model === 'seasonal-naive') {
     log('forecast', 'seasonal-naive forecaster (CITYOPS_FORECAST_MODEL=seasonal-naive)');
     return {};
   }
   const path = model === 'builtin' ? builtinEnsembleModelPath() : resolve(model);
   const ensemble = await readEnsembleModelFile(path);
-  log('forecast', `ensemble model ${ensemble.version} from ${path}`);
-  return { ensemble };
+  log('forecast', `ensemble model ${ensemble.version} from ${path}; ONNX Runtime providers ${executionProviders.join(', ')}`);
+  return { ensemble, executionProviders, log: (line) => log('forecast', line) };
 }
 
 /** Open incidents and their events from the store, for an incidents worker on a bus that kept no history. */

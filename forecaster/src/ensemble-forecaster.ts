@@ -1,5 +1,14 @@
 import { ForecastError } from './errors.js';
-import { forecastOne, parseEnsembleModel, type EnsembleModel, type MemberCache } from './ensemble.js';
+import {
+  forecastOne,
+  globalApplies,
+  openGlobalMember,
+  parseEnsembleModel,
+  type EnsembleModel,
+  type GlobalMemberRunner,
+  type MemberCache,
+} from './ensemble.js';
+import type { GlobalMlpSessionOptions } from './global-mlp-onnx.js';
 import { FORECAST_METHOD, type ForecastOutput } from './seasonal-naive.js';
 
 /**
@@ -40,8 +49,31 @@ export class EnsembleForecaster {
   private readonly seasons: number[] = [];
   private readonly caches: (MemberCache | undefined)[] = [];
 
-  constructor(model: EnsembleModel, options: Partial<EnsembleForecasterOptions> = {}) {
+  /** Opens the global member's runner (ONNX Runtime for the nets) on the given providers. */
+  static async open(
+    model: EnsembleModel,
+    options: Partial<EnsembleForecasterOptions> = {},
+    runtime: GlobalMlpSessionOptions = {},
+  ): Promise<EnsembleForecaster> {
+    const checked = parseEnsembleModel(model);
+    return new EnsembleForecaster(checked, options, await openGlobalMember(checked, runtime));
+  }
+
+  /** Where the global member runs ('cpu', 'cuda', …; 'ts' for the linear model), or null without one. */
+  get globalProvider(): string | null {
+    return this.runner?.provider ?? null;
+  }
+
+  /** Prefer `open`; `runner` must be the model's (openGlobalMember), null when it has no global member. */
+  constructor(
+    model: EnsembleModel,
+    options: Partial<EnsembleForecasterOptions>,
+    private readonly runner: GlobalMemberRunner | null,
+  ) {
     this.model = parseEnsembleModel(model);
+    if (runner === null && this.model.global !== null && this.model.weights.global > 0) {
+      throw new ForecastError('invalid-argument', `expected a runner for the global member of model ${this.model.version}; got none`);
+    }
     this.options = { ...ENSEMBLE_FORECASTER_DEFAULTS, ...options };
     const o = this.options;
     if (!(Number.isInteger(o.historyCapacity) && o.historyCapacity >= 8)) {
@@ -96,13 +128,30 @@ export class EnsembleForecaster {
     this.seen[indicator] = this.seen[indicator]! + 1;
   }
 
-  /** Same contract as SeasonalNaiveForecaster.forecastBatch; method is FORECAST_METHOD_ENSEMBLE or none. */
-  forecastBatch(indices: Int32Array, horizon: number, out: ForecastOutput): void {
+  /**
+   * Same contract as SeasonalNaiveForecaster.forecastBatch (method is FORECAST_METHOD_ENSEMBLE or
+   * none), asynchronous: the global member's run for all due indicators is one session call.
+   * Pushes must wait for it to settle.
+   */
+  async forecastBatch(indices: Int32Array, horizon: number, out: ForecastOutput): Promise<void> {
     if (!Number.isInteger(horizon) || horizon < 1)
       throw new ForecastError('invalid-argument', `expected a whole horizon ≥ 1; got ${horizon}`);
+    for (let j = 0; j < indices.length; j++) this.checkIndicator(indices[j]!);
+    const globalRows: number[] = [];
+    const globalSeries: Float64Array[] = [];
     for (let j = 0; j < indices.length; j++) {
       const i = indices[j]!;
-      this.checkIndicator(i);
+      const n = this.counts[i]!;
+      if (n >= this.options.minHistory && this.runner !== null && globalApplies(this.model, this.seasons[i]!, horizon)) {
+        globalRows.push(j);
+        globalSeries.push(this.histories[i]!.subarray(0, n));
+      }
+    }
+    const global = new Float64Array(globalRows.length * horizon);
+    if (this.runner !== null && globalRows.length > 0) await this.runner.forecast(globalSeries, horizon, global);
+    let next = 0;
+    for (let j = 0; j < indices.length; j++) {
+      const i = indices[j]!;
       const n = this.counts[i]!;
       const row = j * horizon;
       if (n < this.options.minHistory) {
@@ -111,6 +160,11 @@ export class EnsembleForecaster {
         out.lower.fill(Number.NaN, row, row + horizon);
         out.upper.fill(Number.NaN, row, row + horizon);
         continue;
+      }
+      let globalPath: Float64Array | null = null;
+      if (globalRows[next] === j) {
+        globalPath = global.subarray(next * horizon, (next + 1) * horizon);
+        next++;
       }
       const y = this.histories[i]!.subarray(0, n);
       const cache = this.caches[i];
@@ -125,10 +179,16 @@ export class EnsembleForecaster {
         this.seen[i]!,
         out,
         row,
+        globalPath,
         this.options.etsMaxEvaluations,
       );
       out.method[j] = FORECAST_METHOD_ENSEMBLE;
     }
+  }
+
+  /** Ends the global member's session. */
+  async release(): Promise<void> {
+    await this.runner?.release();
   }
 
   private checkIndicator(indicator: number): void {

@@ -2,7 +2,15 @@ import { ForecastError } from './errors.js';
 import { etsForecast, etsOnWindow, etsStates, selectEts, type EtsFit } from './ets.js';
 import { forecastGlobalLinear, trainGlobalLinear, type GlobalLinearModel } from './global-linear.js';
 import { forecastGlobalMlp, trainGlobalMlp, type GlobalMlpModel, type GlobalMlpOptions } from './global-mlp.js';
-import { applyScaledQuantiles, intervalScale, scaledErrorQuantiles, type IntervalScale, type ScaledQuantiles } from './intervals.js';
+import { GlobalMlpSession, type GlobalMlpSessionOptions } from './global-mlp-onnx.js';
+import {
+  applyScaledQuantiles,
+  intervalScale,
+  intervalScales,
+  scaledErrorQuantiles,
+  type IntervalScale,
+  type ScaledQuantiles,
+} from './intervals.js';
 import { msis } from './m4-metrics.js';
 import { mase, smape } from './m4-metrics.js';
 import { fitTheta, thetaForecast } from './theta.js';
@@ -72,6 +80,17 @@ export interface EnsembleTrainOptions {
   intervalRecentShares?: readonly number[];
   /** Candidate numbers of observations the recent scale reads. Default [4 × horizon]. */
   intervalRecentLengths?: readonly number[];
+  /** Candidates for a scale per horizon step (IntervalScale.perStep), judged like the others. Default [false]. */
+  intervalPerStep?: readonly boolean[];
+  /**
+   * Hold-out windows the interval offsets are calibrated on, per series: the last h points, and
+   * (for 2, 3, …) the h points before each earlier window, forecast by ETS and Theta fitted up to
+   * that origin and by the hold-out global model (trained on all but the last window, so it has
+   * seen the earlier windows' targets — a measured non-issue: its errors there are not smaller).
+   * One window is one draw of each series' luck; its quantiles swing with whatever that quarter
+   * held. Series too short for a window are left out of it. Default 1.
+   */
+  intervalOrigins?: number;
   /** Central coverage of the interval. Default 0.95. */
   coverage?: number;
   /** ETS simplex evaluations per candidate model. Default 300. */
@@ -143,7 +162,26 @@ export function trainEnsemble(series: readonly Float64Array[], options: Ensemble
   }
   holdout.ensemble = best.score;
   combine(members, best.weights, combined);
-  const { intervals, intervalScale: chosenScale } = calibrateIntervals(heads, tails, combined, h, m, coverage, options, progress);
+  const windows: CalibrationWindow[] = heads.map((head, j) => ({
+    series: j,
+    head,
+    tail: tails[j]!,
+    forecast: combined.subarray(j * h, (j + 1) * h),
+  }));
+  t0 = performance.now();
+  for (let origin = 2; origin <= (options.intervalOrigins ?? 1); origin++) {
+    const long = usable.map((y, j) => ({ y, j })).filter(({ y }) => y.length >= origin * h + Math.max(4, 2 * m + 1));
+    if (long.length === 0) break;
+    const earlier = long.map(({ y }) => y.subarray(0, y.length - origin * h));
+    const f = new Float64Array(long.length * h);
+    combine(memberForecasts(earlier, h, m, holdoutGlobal, globalLog, options.etsMaxEvaluations), best.weights, f);
+    for (const [r, { y, j }] of long.entries()) {
+      const end = y.length - (origin - 1) * h;
+      windows.push({ series: j, head: earlier[r]!, tail: y.subarray(end - h, end), forecast: f.subarray(r * h, (r + 1) * h) });
+    }
+  }
+  progress(`interval_origins_seconds=${seconds(t0)} windows=${windows.length}`);
+  const { intervals, intervalScale: chosenScale } = calibrateIntervals(windows, h, m, coverage, options, progress);
 
   t0 = performance.now();
   const global =
@@ -199,6 +237,8 @@ export function parseEnsembleModel(value: unknown): EnsembleModel {
   const sc = v.intervalScale;
   if (sc === undefined || !(sc.recentShare >= 0 && sc.recentShare <= 1) || !(Number.isInteger(sc.recentLength) && sc.recentLength >= 1))
     problems.push('intervalScale: expected a recentShare in 0…1 and a whole recentLength ≥ 1');
+  if (sc !== undefined && sc.perStep !== undefined && typeof sc.perStep !== 'boolean')
+    problems.push(`intervalScale.perStep: expected true, false or absent; got ${String(sc.perStep)}`);
   if (problems.length > 0) throw new ForecastError('invalid-config', `invalid ensemble model: ${problems.join('; ')}`);
   return v as EnsembleModel;
 }
@@ -280,23 +320,55 @@ export interface EnsembleBatchOutput {
   members: MemberForecasts;
 }
 
+/**
+ * Runs a model's global member on batches of series at forecast time. The nets run through ONNX
+ * Runtime (global-mlp-onnx.ts); the pooled linear model is a single small matrix product and
+ * stays in TS. `provider` names where it runs ('cpu', 'cuda', …, or 'ts').
+ */
+export interface GlobalMemberRunner {
+  readonly provider: string;
+  forecast(series: readonly ArrayLike<number>[], h: number, out: Float64Array): Promise<void>;
+  release(): Promise<void>;
+}
+
+/** The runner for a model's global member; null when it has none or gives it no weight. */
+export async function openGlobalMember(model: EnsembleModel, options: GlobalMlpSessionOptions = {}): Promise<GlobalMemberRunner | null> {
+  const global = model.global;
+  if (global === null || !(model.weights.global > 0)) return null;
+  if (global.kind === 'global-mlp') return GlobalMlpSession.open(global, options);
+  return {
+    provider: 'ts',
+    forecast: (series, h, out) => {
+      globalForecast(global, model.globalLog, series, h, out);
+      return Promise.resolve();
+    },
+    release: () => Promise.resolve(),
+  };
+}
+
+export interface ForecastEnsembleOptions {
+  /** The global member's runner (openGlobalMember); opened on 'cpu' for this call and released when not given. */
+  runner?: GlobalMemberRunner | null;
+  /** Simplex evaluations per ETS candidate. Default 300. */
+  etsMaxEvaluations?: number;
+}
+
 /** Forecasts a batch of series with a trained model: mean, interval and each member's path. */
-export function forecastEnsemble(
+export async function forecastEnsemble(
   model: EnsembleModel,
   series: readonly Float64Array[],
   h: number,
-  etsMaxEvaluations?: number,
-): EnsembleBatchOutput {
+  options: ForecastEnsembleOptions = {},
+): Promise<EnsembleBatchOutput> {
   if (h > model.horizon) throw new ForecastError('invalid-argument', `expected a horizon ≤ ${model.horizon} (the model's); got ${h}`);
   const n = series.length;
-  const members = memberForecasts(
-    series,
-    h,
-    model.seasonLength,
-    model.weights.global > 0 ? model.global : null,
-    model.globalLog,
-    etsMaxEvaluations,
-  );
+  const members = memberForecasts(series, h, model.seasonLength, null, model.globalLog, options.etsMaxEvaluations);
+  const runner = options.runner === undefined ? await openGlobalMember(model) : options.runner;
+  try {
+    if (runner !== null) await runner.forecast(series, h, members.global);
+  } finally {
+    if (options.runner === undefined) await runner?.release();
+  }
   const mean = new Float64Array(n * h);
   combine(members, model.weights, mean);
   const lower = new Float64Array(n * h);
@@ -306,7 +378,7 @@ export function forecastEnsemble(
     applyScaledQuantiles(
       model.intervals,
       mean.subarray(j * h, (j + 1) * h),
-      intervalScale(y, model.seasonLength, model.intervalScale),
+      intervalScales(y, model.seasonLength, model.intervalScale, h),
       allNonNegative(y),
       lower,
       upper,
@@ -323,10 +395,17 @@ export interface MemberCache {
   fittedAt: number;
 }
 
+/** Whether the model's global member forecasts an indicator of season m for h steps. */
+export function globalApplies(model: EnsembleModel, m: number, h: number): boolean {
+  return model.global !== null && model.weights.global > 0 && m === model.seasonLength && h <= model.global.horizon;
+}
+
 /**
  * One indicator's ensemble forecast from cached parameters: ETS re-filtered on the current
  * window with its cached smoothing parameters (refitted when `refit`), Theta refitted (it is
- * cheap), the global member when the model's season matches. Writes h values at `offset`.
+ * cheap), and the global member's forecast as computed for the whole batch (`global`: h values,
+ * NaN where it has none; null when it does not apply — see globalApplies). Writes h values at
+ * `offset`.
  */
 export function forecastOne(
   model: EnsembleModel,
@@ -338,6 +417,7 @@ export function forecastOne(
   seen: number,
   out: { mean: Float64Array; lower: Float64Array; upper: Float64Array },
   offset: number,
+  global: Float64Array | null,
   etsMaxEvaluations?: number,
 ): MemberCache {
   let ets: EtsFit;
@@ -354,10 +434,13 @@ export function forecastOne(
     next = cache;
     etsForecast(moved.fit, moved.states, y.length - 1, h, tmp);
   }
-  const useGlobal = model.global !== null && model.weights.global > 0 && m === model.seasonLength && h <= model.global.horizon;
-  const members: MemberForecasts = { ets: tmp, theta: new Float64Array(h), global: new Float64Array(h).fill(Number.NaN) };
+  const useGlobal = global !== null && globalApplies(model, m, h);
+  const members: MemberForecasts = {
+    ets: tmp,
+    theta: new Float64Array(h),
+    global: useGlobal ? global : new Float64Array(h).fill(Number.NaN),
+  };
   if (model.weights.theta > 0) thetaForecast(fitTheta(y, m), h, members.theta);
-  if (useGlobal && model.global !== null) globalForecast(model.global, model.globalLog, [y], h, members.global);
   const weights = { ...model.weights };
   if (!useGlobal) weights.global = 0;
   if (!(weights.ets + weights.theta + weights.global > 0)) {
@@ -368,13 +451,13 @@ export function forecastOne(
   combine(members, weights, mean.subarray(offset, offset + h));
   // Beyond the calibrated horizon the last step's offsets stand in (widening is then understated).
   const q = model.intervals;
-  const scale = intervalScale(y, m, model.intervalScale);
+  const scales = intervalScales(y, m, model.intervalScale, h);
   const nonNegative = allNonNegative(y);
   for (let k = 0; k < h; k++) {
     const kk = Math.min(k, q.lower.length - 1);
-    const lo = mean[offset + k]! + q.lower[kk]! * scale;
+    const lo = mean[offset + k]! + q.lower[kk]! * scales[k]!;
     out.lower[offset + k] = nonNegative && lo < 0 ? 0 : lo;
-    out.upper[offset + k] = mean[offset + k]! + q.upper[kk]! * scale;
+    out.upper[offset + k] = mean[offset + k]! + q.upper[kk]! * scales[k]!;
   }
   return next;
 }
@@ -409,37 +492,47 @@ function accuracy(
   return { smape: s / actuals.length, mase: a / actuals.length };
 }
 
+/** One hold-out window of one series: the history up to its origin, what followed, and the ensemble's forecast of it. */
+interface CalibrationWindow {
+  series: number;
+  head: Float64Array;
+  tail: Float64Array;
+  forecast: Float64Array;
+}
+
 /**
- * The interval offsets and the interval scale: for each candidate share of the recent scale, the
- * hold-out errors are scaled, and the MSIS of conformal quantiles is measured two-fold across
- * series (quantiles from one half, scored on the other) — so the choice is judged on errors the
- * quantiles did not see. The final offsets use all errors under the chosen scale.
+ * The interval offsets and the interval scale: for each candidate scale (recent share and length,
+ * one scale or one per step), the hold-out errors are scaled, and the MSIS of conformal quantiles
+ * is measured two-fold across series (quantiles from one half, scored on the other; all windows
+ * of a series in the same half) — so the choice is judged on errors the quantiles did not see.
+ * The final offsets use all errors under the chosen scale.
  */
 function calibrateIntervals(
-  heads: readonly Float64Array[],
-  tails: readonly Float64Array[],
-  combined: Float64Array,
+  windows: readonly CalibrationWindow[],
   h: number,
   m: number,
   coverage: number,
   options: EnsembleTrainOptions,
   progress: (line: string) => void,
 ): { intervals: ScaledQuantiles; intervalScale: IntervalScale } {
-  const n = heads.length;
+  const count = windows.length;
   const lengths = options.intervalRecentLengths ?? [4 * h];
   const shares = options.intervalRecentShares ?? [0];
-  const maseScales = heads.map((y) => intervalScale(y, m, { recentShare: 0, recentLength: 1 }));
+  const perSteps = options.intervalPerStep ?? [false];
+  const maseScales = windows.map((w) => intervalScale(w.head, m, { recentShare: 0, recentLength: 1 }));
   const candidates: IntervalScale[] = [];
-  for (const recentShare of shares) {
-    for (const recentLength of lengths) {
-      candidates.push({ recentShare, recentLength });
-      if (!(recentShare > 0)) break;
+  for (const perStep of perSteps) {
+    for (const recentShare of shares) {
+      for (const recentLength of lengths) {
+        candidates.push(perStep ? { recentShare, recentLength, perStep } : { recentShare, recentLength });
+        if (!(recentShare > 0)) break;
+      }
     }
   }
-  const scaledErrors = (spec: IntervalScale): { errors: Float64Array; scales: number[] } => {
-    const scales = heads.map((y) => intervalScale(y, m, spec));
-    const errors = new Float64Array(n * h);
-    for (let j = 0; j < n; j++) for (let k = 0; k < h; k++) errors[j * h + k] = (tails[j]![k]! - combined[j * h + k]!) / scales[j]!;
+  const scaledErrors = (spec: IntervalScale): { errors: Float64Array; scales: Float64Array[] } => {
+    const scales = windows.map((w) => intervalScales(w.head, m, spec, h));
+    const errors = new Float64Array(count * h);
+    for (const [r, w] of windows.entries()) for (let k = 0; k < h; k++) errors[r * h + k] = (w.tail[k]! - w.forecast[k]!) / scales[r]![k]!;
     return { errors, scales };
   };
   let best = { msis: Number.POSITIVE_INFINITY, spec: candidates[0]! };
@@ -451,18 +544,21 @@ function calibrateIntervals(
       let total = 0;
       for (let fold = 0; fold < 2; fold++) {
         const fit: number[] = [];
-        for (let j = 0; j < n; j++) if (j % 2 !== fold) for (let k = 0; k < h; k++) fit.push(errors[j * h + k]!);
+        for (const [r, w] of windows.entries()) if (w.series % 2 !== fold) for (let k = 0; k < h; k++) fit.push(errors[r * h + k]!);
         const q = scaledErrorQuantiles(Float64Array.from(fit), h, coverage);
-        for (let j = fold; j < n; j += 2) {
+        for (const [r, w] of windows.entries()) {
+          if (w.series % 2 !== fold) continue;
           for (let k = 0; k < h; k++) {
-            lower[k] = combined[j * h + k]! + q.lower[k]! * scales[j]!;
-            upper[k] = combined[j * h + k]! + q.upper[k]! * scales[j]!;
+            lower[k] = w.forecast[k]! + q.lower[k]! * scales[r]![k]!;
+            upper[k] = w.forecast[k]! + q.upper[k]! * scales[r]![k]!;
           }
-          total += msis(tails[j]!, lower, upper, maseScales[j]!);
+          total += msis(w.tail, lower, upper, maseScales[r]!);
         }
       }
-      progress(`interval_recent_share=${spec.recentShare} recent_length=${spec.recentLength} holdout_msis=${(total / n).toFixed(3)}`);
-      if (total / n < best.msis) best = { msis: total / n, spec };
+      progress(
+        `interval_recent_share=${spec.recentShare} recent_length=${spec.recentLength} per_step=${spec.perStep === true} holdout_msis=${(total / count).toFixed(3)}`,
+      );
+      if (total / count < best.msis) best = { msis: total / count, spec };
     }
   }
   return { intervals: scaledErrorQuantiles(scaledErrors(best.spec).errors, h, coverage), intervalScale: best.spec };

@@ -25,6 +25,7 @@ import {
   type WorkerHealth,
   recordMessage,
 } from '@cityops/schemas';
+import { CoMovementMonitor, type CoMovementBreak, type CoMovementPolicy } from './co-movement.js';
 import { ForecastError, toForecastError } from './errors.js';
 import { normalCdf } from './normal.js';
 import type { EnsembleModel } from './ensemble.js';
@@ -93,8 +94,21 @@ export interface ForecastWorkerConfig {
   ensemble?: EnsembleModel;
   /** Streaming options of the ensemble (history kept, how often ETS is re-selected). */
   ensembleOptions?: Partial<EnsembleForecasterOptions>;
+  /**
+   * ONNX Runtime execution providers for the ensemble's global nets, tried in order ('cuda',
+   * 'tensorrt', 'webgpu', 'cpu'); an unusable one is logged and the next tried, 'cpu' last.
+   * Default ['cpu'].
+   */
+  executionProviders?: readonly string[];
+  /** Where start-up notes (the execution provider chosen, fallbacks) go. Default console.log. */
+  log?: (line: string) => void;
   /** Abnormal-move detection and its levels; see DEFAULT_MOVE_POLICY. */
   moves?: Partial<MovePolicy>;
+  /**
+   * Co-movement breaks across indicators (co-movement.ts): pairs whose bar returns usually
+   * correlate and suddenly do not; see DEFAULT_CO_MOVEMENT_POLICY. `false` turns them off.
+   */
+  coMovement?: Partial<CoMovementPolicy> | false;
   /** Level per breach probability; see DEFAULT_BREACH_LEVELS. */
   breachLevels?: readonly { level: WarningLevel; minProbability: number }[];
   /** No repeat warning of the same indicator and kind at the same or a lower level within this (event time). Default 1 800 000 ms (30 min). */
@@ -155,6 +169,7 @@ interface Counters {
   warnings_emitted: number;
   warnings_suppressed_cooldown: number;
   abnormal_moves: number;
+  co_movement_breaks: number;
   skipped_non_finite: number;
   skipped_out_of_order: number;
   skipped_duplicate: number;
@@ -196,13 +211,20 @@ export async function startForecastWorker(options: ForecastWorkerOptions): Promi
   const model =
     config.ensemble === undefined
       ? new SeasonalNaiveForecaster(config.model ?? {})
-      : new EnsembleForecaster(config.ensemble, { historyCapacity: config.model?.historyCapacity ?? 512, ...config.ensembleOptions });
+      : await EnsembleForecaster.open(
+          config.ensemble,
+          { historyCapacity: config.model?.historyCapacity ?? 512, ...config.ensembleOptions },
+          { executionProviders: config.executionProviders ?? ['cpu'], ...(config.log === undefined ? {} : { log: config.log }) },
+        );
+  // The ensemble holds an ONNX Runtime session; it ends with the worker.
+  const releaseModel = (): Promise<void> => (model instanceof EnsembleForecaster ? model.release() : Promise.resolve());
   // Every record names the model and version that made it; a retrained ensemble has a new version.
   const modelName = config.ensemble === undefined ? FORECAST_MODEL : ENSEMBLE_MODEL;
   const modelVersion = config.ensemble?.version ?? FORECAST_MODEL_VERSION;
   const producedBy =
     config.ensemble === undefined ? `forecast-worker/${FORECAST_MODEL}@1` : `forecast-worker/${ENSEMBLE_MODEL}@${modelVersion}`;
   const cooldown = new CoolDown(config.cooldownMs ?? 30 * 60_000);
+  const coMovement = config.coMovement === false ? undefined : new CoMovementMonitor(config.coMovement ?? {});
 
   let state: WorkerHealth['state'] = 'starting';
   let lastError = '';
@@ -216,6 +238,7 @@ export async function startForecastWorker(options: ForecastWorkerOptions): Promi
     warnings_emitted: 0,
     warnings_suppressed_cooldown: 0,
     abnormal_moves: 0,
+    co_movement_breaks: 0,
     skipped_non_finite: 0,
     skipped_out_of_order: 0,
     skipped_duplicate: 0,
@@ -258,6 +281,7 @@ export async function startForecastWorker(options: ForecastWorkerOptions): Promi
     producer = bus.producer();
   } catch (e) {
     state = 'failed';
+    await releaseModel();
     throw toForecastError('start-failed', 'expected to create the forecast worker topics', e, true);
   }
 
@@ -322,13 +346,13 @@ export async function startForecastWorker(options: ForecastWorkerOptions): Promi
   const due = new Map<number, Origin>();
   let out: ForecastOutput = allocate(64, horizon);
 
-  const issueDueForecasts = (): void => {
+  const issueDueForecasts = async (): Promise<void> => {
     if (due.size === 0) return;
     const origins = [...due.values()];
     due.clear();
     if (out.method.length < origins.length) out = allocate(origins.length, horizon);
     const indices = Int32Array.from(origins, (o) => o.state.index);
-    model.forecastBatch(indices, horizon, out);
+    await model.forecastBatch(indices, horizon, out);
     for (let j = 0; j < origins.length; j++) {
       const o = origins[j]!;
       if (out.method[j] === FORECAST_METHOD.none) {
@@ -398,9 +422,11 @@ export async function startForecastWorker(options: ForecastWorkerOptions): Promi
     score: number,
     reasons: string[],
     evidence: string[],
-    trigger: 'move' | 'breach',
+    trigger: 'move' | 'breach' | 'co-movement',
+    partner?: { id: string; name: string },
   ): void => {
-    if (!cooldown.admit(s.id, kind, level, ts)) {
+    // A pair's break cools down as a pair: the same break seen from either side is one warning.
+    if (!cooldown.admit(partner === undefined ? s.id : pairKey(s.id, partner.id), kind, level, ts)) {
       counters.warnings_suppressed_cooldown++;
       return;
     }
@@ -408,7 +434,7 @@ export async function startForecastWorker(options: ForecastWorkerOptions): Promi
     const name = info === undefined ? s.id : `${info.name_zh} ${info.name_en}`;
     const where = location();
     const warning: EarlyWarning = {
-      id: stableId(s.id, trigger, ts, kind, level),
+      id: partner === undefined ? stableId(s.id, trigger, ts, kind, level) : stableId(s.id, trigger, partner.id, ts, kind, level),
       schema_version: 1,
       ts,
       level,
@@ -418,7 +444,10 @@ export async function startForecastWorker(options: ForecastWorkerOptions): Promi
       source_id: s.id,
       lon: where.lon,
       lat: where.lat,
-      title: clip(`${label.zh} ${label.en} · ${name}${trigger === 'breach' ? ' · forecast risk' : ''}`, 300),
+      title: clip(
+        `${label.zh} ${label.en} · ${name}${trigger === 'breach' ? ' · forecast risk' : ''}${partner === undefined ? '' : ` · decoupled from ${partner.name}`}`,
+        300,
+      ),
       reasons: reasons.map((r) => clip(r, 500)),
       score,
       evidence_ids: evidence,
@@ -429,7 +458,7 @@ export async function startForecastWorker(options: ForecastWorkerOptions): Promi
     else invalid.push({ topic: TOPICS.warnings, key: s.id, record: warning, errors: checkWarning.errors(warning) });
   };
 
-  const onTick = (t: MarketTick): void => {
+  const onTick = async (t: MarketTick): Promise<void> => {
     if (!Number.isFinite(t.value) || !Number.isFinite(t.ts)) {
       counters.skipped_non_finite++;
       return;
@@ -443,7 +472,7 @@ export async function startForecastWorker(options: ForecastWorkerOptions): Promi
       return;
     }
     // A forecast that fell due on this indicator's previous tick is made before this one enters.
-    if (due.has(s.index)) issueDueForecasts();
+    if (due.has(s.index)) await issueDueForecasts();
     counters.ticks_accepted++;
     let move: { change: number; median: number; scale: number; z: number; expected: string } | undefined;
     if (s.hasValue) {
@@ -455,7 +484,7 @@ export async function startForecastWorker(options: ForecastWorkerOptions): Promi
         const floor = moves.scaleFloorRelative * Math.abs(s.lastValue);
         const scale = MAD_TO_SIGMA * Math.max(mad, floor, Number.MIN_VALUE);
         const z = (change - median) / scale;
-        if (Math.abs(z) >= moves.threshold) move = { change, median, scale, z, expected: expectedNext(s) };
+        if (Math.abs(z) >= moves.threshold) move = { change, median, scale, z, expected: await expectedNext(s) };
       }
       s.changes[s.changeHead] = change;
       s.changeHead = (s.changeHead + 1) % s.changes.length;
@@ -496,16 +525,51 @@ export async function startForecastWorker(options: ForecastWorkerOptions): Promi
         pushWarning(s, info, kind, line.level, t.ts, absZ, reasons, [t.id], 'move');
       }
     }
+    if (coMovement !== undefined) for (const b of coMovement.observe(s.id, t.ts, t.value)) coMovementWarning(b);
     if (s.sinceForecast >= every) {
       s.sinceForecast = 0;
       due.set(s.index, { state: s, ts: t.ts, value: t.value });
     }
   };
 
+  /**
+   * A pair that stopped moving together: the warning is placed on the one that moved further
+   * from its usual (the likelier news), and names the other.
+   */
+  const coMovementWarning = (b: CoMovementBreak): void => {
+    counters.co_movement_breaks++;
+    const line = levelByLine(coMovement!.policy.levels, b.drop, (l) => l.minDrop);
+    if (line === undefined) return;
+    const aFirst = !(Math.abs(b.zB) > Math.abs(b.zA));
+    const [src, other] = aFirst ? [b.a, b.b] : [b.b, b.a];
+    const s = states.get(src);
+    const o = states.get(other);
+    if (s === undefined || o === undefined) return;
+    const label = (id: string): string => {
+      const info = indicators.get(id);
+      return info === undefined ? id : `${info.name_en} (${id})`;
+    };
+    const move = (id: string, rel: number, z: number): string =>
+      `${label(id)} ${rel >= 0 ? '+' : ''}${fmt(100 * rel)}% over the last ${b.currentBars} bars (${fmt(z)} × its usual spread)`;
+    const minutes = (coMovement!.policy.barMs * b.currentBars) / 60_000;
+    const reasons = [
+      `${label(src)} and ${label(other)} usually move together: correlation of ${fmt(coMovement!.policy.barMs / 1000)} s returns ${fmt(b.usual)} over the ${b.usualBars} bars before`,
+      `over the last ${b.currentBars} bars (${fmt(minutes)} min, to ${iso(b.ts)}) the correlation is ${fmt(b.current)}: a drop of ${fmt(b.drop)}`,
+      `moves: ${move(b.a, b.moveA, b.zA)}; ${move(b.b, b.moveB, b.zB)}`,
+      `level ${line.level}: correlation drop ≥ ${line.minDrop}`,
+    ];
+    const info = indicators.get(src);
+    const partnerInfo = indicators.get(other);
+    pushWarning(s, info, 'market_volatility', line.level, b.ts, b.drop, reasons, [s.lastTickId, o.lastTickId], 'co-movement', {
+      id: other,
+      name: partnerInfo === undefined ? other : `${partnerInfo.name_zh} ${partnerInfo.name_en}`,
+    });
+  };
+
   /** What the model expected for the tick about to enter, in words (before it is added). */
-  const expectedNext = (s: IndicatorState): string => {
+  const expectedNext = async (s: IndicatorState): Promise<string> => {
     const one = allocate(1, 1);
-    model.forecastBatch(Int32Array.of(s.index), 1, one);
+    await model.forecastBatch(Int32Array.of(s.index), 1, one);
     if (one.method[0] === FORECAST_METHOD.none) return `the ${modelName} model had too little history to expect a value`;
     const unit = indicators.get(s.id)?.unit ?? '';
     return `the ${modelName} model expected ${fmt(one.mean[0]!)} ${unit} for this tick (95% interval ${fmt(one.lower[0]!)}…${fmt(one.upper[0]!)} ${unit})`;
@@ -529,9 +593,10 @@ export async function startForecastWorker(options: ForecastWorkerOptions): Promi
       }
       accepted.push(decoded.value);
     }
-    // Synchronous from here to the outbox: no other batch interleaves with the model state.
-    for (const t of accepted) onTick(t);
-    issueDueForecasts();
+    // One batch at a time from here to the outbox (the loop awaits this handler), so no other
+    // batch interleaves with the model state while a forecast awaits ONNX Runtime.
+    for (const t of accepted) await onTick(t);
+    await issueDueForecasts();
     for (const bad of invalid.splice(0)) {
       // A record that fails its own contract is a bug here; dead-lettered (visible, with the
       // reason) rather than sent to consumers that would reject it.
@@ -582,6 +647,7 @@ export async function startForecastWorker(options: ForecastWorkerOptions): Promi
       wrapStopError: (e) => toForecastError('invalid-state', 'expected the forecast worker to stop cleanly', e, false),
     });
   } catch (e) {
+    await releaseModel();
     throw toForecastError('start-failed', `expected the forecast worker consumers of group '${groupId}' to start`, e, true);
   }
   state = 'running';
@@ -597,8 +663,19 @@ export async function startForecastWorker(options: ForecastWorkerOptions): Promi
       last_error: lastError,
       counters: { ...counters, indicators: states.size, indicators_known: indicators.size, last_batch_at_ms: lastBatchAtMs },
     }),
-    stop: () => loop.stop(),
+    stop: async () => {
+      try {
+        await loop.stop();
+      } finally {
+        await releaseModel();
+      }
+    },
   };
+}
+
+/** One cool-down key per unordered pair. */
+function pairKey(a: string, b: string): string {
+  return a < b ? `${a}\u0001${b}` : `${b}\u0001${a}`;
 }
 
 /** The indicator's risk band, if it has a usable one (lower < upper). */

@@ -450,55 +450,143 @@ function netParams(net: GlobalMlpNet): Float32Array {
   return p;
 }
 
+/** One net's weight blocks, checked against its shape: what an exporter or a forward pass reads. */
+export interface GlobalMlpNetWeights {
+  inputLength: number;
+  hidden: number;
+  horizon: number;
+  /** [inputLength × hidden], row-major (input-major), as ONNX MatMul/Gemm read B. */
+  w1: Float32Array;
+  b1: Float32Array;
+  w2: Float32Array;
+  b2: Float32Array;
+  w3: Float32Array;
+  b3: Float32Array;
+  /** The linear path beside the hidden layers: [inputLength × horizon]. */
+  skip: Float32Array;
+}
+
+function checkedNet(model: GlobalMlpModel, q: number): { lay: Layout; p: Float32Array } {
+  const net = model.nets[q]!;
+  const lay = layout(net.inputLength, net.hidden, model.horizon);
+  const p = netParams(net);
+  if (p.length !== lay.size) {
+    throw new ForecastError(
+      'invalid-config',
+      `expected ${lay.size} weights for a net of input ${net.inputLength}, hidden ${net.hidden}; got ${p.length}`,
+    );
+  }
+  return { lay, p };
+}
+
+export function globalMlpNetWeights(model: GlobalMlpModel, q: number): GlobalMlpNetWeights {
+  const { lay, p } = checkedNet(model, q);
+  return {
+    inputLength: lay.L,
+    hidden: lay.H,
+    horizon: lay.h,
+    w1: p.subarray(lay.w1, lay.b1),
+    b1: p.subarray(lay.b1, lay.w2),
+    w2: p.subarray(lay.w2, lay.b2),
+    b2: p.subarray(lay.b2, lay.w3),
+    w3: p.subarray(lay.w3, lay.b3),
+    b3: p.subarray(lay.b3, lay.ws),
+    skip: p.subarray(lay.ws, lay.size),
+  };
+}
+
+/**
+ * What the nets read for a batch of series: per net, the normalised windows [n × inputLength]
+ * (float32, row per series); per series, the level to add back (the window's mean log of its last
+ * season) and whether it has logs at all. Shared by the TS forward pass and ONNX Runtime, so the
+ * two differ only in the arithmetic.
+ */
+export interface GlobalMlpInputs {
+  n: number;
+  inputs: Float32Array[];
+  levels: Float64Array;
+  usable: Uint8Array;
+}
+
+export function globalMlpInputs(model: GlobalMlpModel, series: readonly ArrayLike<number>[]): GlobalMlpInputs {
+  const n = series.length;
+  const z = series.map(logs);
+  const levels = new Float64Array(n);
+  const usable = new Uint8Array(n);
+  const inputs = model.nets.map((net) => {
+    const L = net.inputLength;
+    const x = new Float32Array(n * L);
+    for (let j = 0; j < n; j++) {
+      const zj = z[j];
+      if (zj === undefined || zj.length === 0) continue;
+      usable[j] = 1;
+      levels[j] = window(zj, zj.length, L, model.seasonLength, model.clip, x, j * L);
+    }
+    return x;
+  });
+  return { n, inputs, levels, usable };
+}
+
+/** Each net's raw outputs [n × model horizon] (normalised logs), by the TS forward pass. */
+export function globalMlpNetOutputs(model: GlobalMlpModel, batch: GlobalMlpInputs): Float32Array[] {
+  const h = model.horizon;
+  const n = batch.n;
+  const chunk = Math.max(1, Math.min(256, n));
+  return model.nets.map((_, q) => {
+    const { lay, p } = checkedNet(model, q);
+    const x = batch.inputs[q]!;
+    const y = new Float32Array(n * h);
+    const wk = work(lay, chunk);
+    for (let from = 0; from < n; from += chunk) {
+      const B = Math.min(chunk, n - from);
+      wk.x.set(x.subarray(from * lay.L, (from + B) * lay.L));
+      forward(lay, p, wk, B);
+      y.set(wk.out.subarray(0, B * h), from * h);
+    }
+    return y;
+  });
+}
+
+/**
+ * The ensemble's forecast from the nets' raw outputs: per step, the median over nets, plus the
+ * level, then exp; NaN rows for series without logs. Writes `horizon` values per series.
+ */
+export function combineGlobalMlpOutputs(
+  model: GlobalMlpModel,
+  batch: GlobalMlpInputs,
+  outputs: readonly Float32Array[],
+  horizon: number,
+  out: Float64Array,
+): void {
+  const h = model.horizon;
+  if (horizon > h) throw new ForecastError('invalid-argument', `expected a horizon ≤ ${h} (the model's); got ${horizon}`);
+  const K = outputs.length;
+  const vals = new Float64Array(K);
+  for (let j = 0; j < batch.n; j++) {
+    for (let k = 0; k < horizon; k++) {
+      if (batch.usable[j] === 0) {
+        out[j * horizon + k] = Number.NaN;
+        continue;
+      }
+      for (let q = 0; q < K; q++) vals[q] = outputs[q]![j * h + k]!;
+      vals.sort();
+      const mid = K >> 1;
+      const med = K % 2 === 1 ? vals[mid]! : 0.5 * (vals[mid - 1]! + vals[mid]!);
+      out[j * horizon + k] = Math.exp(batch.levels[j]! + med);
+    }
+  }
+}
+
 /**
  * Forecasts `horizon` (≤ the model's) steps for a batch of series from their last observation
  * into out[j·horizon…]: each net's forecast of the log values, the median over nets, then exp.
  * A series that is not strictly positive has no log; its row is NaN (the ensemble then leaves
- * this member out for it).
+ * this member out for it). The TS path (training, tests); the product runs the same nets through
+ * ONNX Runtime (global-mlp-onnx.ts).
  */
 export function forecastGlobalMlp(model: GlobalMlpModel, series: readonly ArrayLike<number>[], horizon: number, out: Float64Array): void {
-  const h = model.horizon;
-  if (horizon > h) throw new ForecastError('invalid-argument', `expected a horizon ≤ ${h} (the model's); got ${horizon}`);
-  const n = series.length;
-  const z = series.map(logs);
-  const K = model.nets.length;
-  const all = new Float32Array(K * n * h);
-  const levels = new Float64Array(n);
-  const chunk = Math.max(1, Math.min(256, n));
-  for (const [q, net] of model.nets.entries()) {
-    const lay = layout(net.inputLength, net.hidden, h);
-    const p = netParams(net);
-    if (p.length !== lay.size) {
-      throw new ForecastError(
-        'invalid-config',
-        `expected ${lay.size} weights for a net of input ${net.inputLength}, hidden ${net.hidden}; got ${p.length}`,
-      );
-    }
-    const wk = work(lay, chunk);
-    for (let from = 0; from < n; from += chunk) {
-      const B = Math.min(chunk, n - from);
-      for (let r = 0; r < B; r++) {
-        const zj = z[from + r];
-        if (zj === undefined || zj.length === 0) wk.x.fill(0, r * lay.L, (r + 1) * lay.L);
-        else levels[from + r] = window(zj, zj.length, lay.L, model.seasonLength, model.clip, wk.x, r * lay.L);
-      }
-      forward(lay, p, wk, B);
-      all.set(wk.out.subarray(0, B * h), (q * n + from) * h);
-    }
-  }
-  const vals = new Float64Array(K);
-  for (let j = 0; j < n; j++) {
-    const zj = z[j];
-    for (let k = 0; k < horizon; k++) {
-      if (zj === undefined || zj.length === 0) {
-        out[j * horizon + k] = Number.NaN;
-        continue;
-      }
-      for (let q = 0; q < K; q++) vals[q] = all[(q * n + j) * h + k]!;
-      vals.sort();
-      const mid = K >> 1;
-      const med = K % 2 === 1 ? vals[mid]! : 0.5 * (vals[mid - 1]! + vals[mid]!);
-      out[j * horizon + k] = Math.exp(levels[j]! + med);
-    }
-  }
+  if (horizon > model.horizon)
+    throw new ForecastError('invalid-argument', `expected a horizon ≤ ${model.horizon} (the model's); got ${horizon}`);
+  const batch = globalMlpInputs(model, series);
+  combineGlobalMlpOutputs(model, batch, globalMlpNetOutputs(model, batch), horizon, out);
 }

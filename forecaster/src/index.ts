@@ -14,6 +14,13 @@ export {
 } from './seasonal-naive.js';
 export { DEFAULT_MOVE_POLICY, DEFAULT_BREACH_LEVELS, CoolDown, type MovePolicy } from './warning-lines.js';
 export {
+  CoMovementMonitor,
+  DEFAULT_CO_MOVEMENT_POLICY,
+  validateCoMovementPolicy,
+  type CoMovementBreak,
+  type CoMovementPolicy,
+} from './co-movement.js';
+export {
   startForecastWorker,
   breachProbability,
   FORECAST_MODEL,
@@ -46,11 +53,18 @@ export { trainGlobalLinear, forecastGlobalLinear, type GlobalLinearModel, type G
 export {
   trainGlobalMlp,
   forecastGlobalMlp,
+  globalMlpInputs,
+  globalMlpNetOutputs,
+  globalMlpNetWeights,
+  combineGlobalMlpOutputs,
+  type GlobalMlpInputs,
+  type GlobalMlpNetWeights,
   type GlobalMlpModel,
   type GlobalMlpNet,
   type GlobalMlpOptions,
   type GlobalMlpNetOptions,
 } from './global-mlp.js';
+export { GlobalMlpSession, globalMlpOnnxGraph, type GlobalMlpSessionOptions } from './global-mlp-onnx.js';
 export {
   scaledErrorQuantiles,
   seriesScale,
@@ -68,6 +82,10 @@ export {
   combine,
   forecastEnsemble,
   forecastOne,
+  globalApplies,
+  openGlobalMember,
+  type ForecastEnsembleOptions,
+  type GlobalMemberRunner,
   type EnsembleMember,
   type EnsembleModel,
   type EnsembleTrainOptions,

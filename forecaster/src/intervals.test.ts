@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { breachProbability } from './forecast-worker.js';
-import { applyScaledQuantiles, intervalScale, scaledErrorQuantiles, seriesScale } from './intervals.js';
+import { applyScaledQuantiles, intervalScale, intervalScales, scaledErrorQuantiles, seriesScale } from './intervals.js';
 import { gaussian } from './test-series.js';
 
 describe('pooled scaled-error intervals', () => {
@@ -43,6 +43,30 @@ describe('pooled scaled-error intervals', () => {
     expect(intervalScale(y, 1, { recentShare: 0, recentLength: 20 })).toBe(whole);
     expect(intervalScale(y, 1, { recentShare: 1, recentLength: 19 })).toBeCloseTo(5, 12);
     expect(intervalScale(y, 1, { recentShare: 0.5, recentLength: 19 })).toBeCloseTo(0.5 * whole + 2.5, 12);
+  });
+
+  it('scales each step by the k-step change when asked: √k for a random walk, flat for noise, by season for seasonal data', () => {
+    const noise = gaussian(5);
+    let level = 1000;
+    const walk = Float64Array.from({ length: 5000 }, () => (level += noise()));
+    const flat = Float64Array.from({ length: 5000 }, () => 1000 + noise());
+    const spec = { recentShare: 0, recentLength: 1, perStep: true };
+    const w = intervalScales(walk, 1, spec, 13);
+    const f = intervalScales(flat, 1, spec, 13);
+    expect(w[0]).toBeCloseTo(seriesScale(walk, 1), 12);
+    for (let k = 1; k <= 13; k++) {
+      expect(w[k - 1]! / w[0]! / Math.sqrt(k)).toBeGreaterThan(0.85);
+      expect(w[k - 1]! / w[0]! / Math.sqrt(k)).toBeLessThan(1.15);
+      expect(f[k - 1]! / f[0]!).toBeGreaterThan(0.9);
+      expect(f[k - 1]! / f[0]!).toBeLessThan(1.1);
+    }
+    // Seasonal: steps 1…m share the one-season scale; m+1…2m that of two seasons.
+    const s = intervalScales(walk, 12, spec, 24);
+    expect(new Set(Array.from(s.subarray(0, 12))).size).toBe(1);
+    expect(new Set(Array.from(s.subarray(12))).size).toBe(1);
+    expect(s[12]! / s[0]!).toBeCloseTo(Math.SQRT2, 0);
+    // Without perStep every step has the one scale.
+    expect(Array.from(intervalScales(walk, 1, { recentShare: 0, recentLength: 1 }, 3))).toEqual(Array(3).fill(seriesScale(walk, 1)));
   });
 
   it('gives a breach probability that falls as the risk line moves away', () => {

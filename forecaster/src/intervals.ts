@@ -75,7 +75,7 @@ export function seriesScale(y: ArrayLike<number>, m: number): number {
 export function applyScaledQuantiles(
   q: ScaledQuantiles,
   mean: ArrayLike<number>,
-  scale: number,
+  scale: number | ArrayLike<number>,
   nonNegative: boolean,
   lower: Float64Array,
   upper: Float64Array,
@@ -85,9 +85,10 @@ export function applyScaledQuantiles(
   if (h > q.lower.length)
     throw new ForecastError('invalid-argument', `expected a horizon ≤ ${q.lower.length} (the calibrated one); got ${h}`);
   for (let k = 0; k < h; k++) {
-    const lo = mean[k]! + q.lower[k]! * scale;
+    const s = typeof scale === 'number' ? scale : scale[k]!;
+    const lo = mean[k]! + q.lower[k]! * s;
     lower[offset + k] = nonNegative && lo < 0 ? 0 : lo;
-    upper[offset + k] = mean[k]! + q.upper[k]! * scale;
+    upper[offset + k] = mean[k]! + q.upper[k]! * s;
   }
 }
 
@@ -100,6 +101,14 @@ export function applyScaledQuantiles(
 export interface IntervalScale {
   recentShare: number;
   recentLength: number;
+  /**
+   * One scale per horizon step: step k's is the mean |y(t) − y(t−ℓ)| at the seasonal naive's own
+   * k-step lag ℓ = m·⌈k/m⌉ (k itself for non-seasonal data), mixed whole/recent as above. Without
+   * it every step shares the one-season scale and the quantiles alone must carry the growth of
+   * errors with the horizon — the same growth for a random walk and for a mean-reverting series,
+   * which is too narrow far out for the first and too wide for the second. Absent: false.
+   */
+  perStep?: boolean;
 }
 
 export function intervalScale(y: ArrayLike<number>, m: number, spec: IntervalScale): number {
@@ -115,4 +124,42 @@ export function intervalScale(y: ArrayLike<number>, m: number, spec: IntervalSca
   }
   const recent = count > 0 && s > 0 ? s / count : whole;
   return (1 - spec.recentShare) * whole + spec.recentShare * recent;
+}
+
+/**
+ * The interval scale of each of h steps (all equal to intervalScale unless `spec.perStep`). A lag
+ * the history cannot hold falls back to the one-season scale times √(lag/m), the random walk's
+ * growth.
+ */
+export function intervalScales(y: ArrayLike<number>, m: number, spec: IntervalScale, h: number): Float64Array {
+  const out = new Float64Array(h);
+  const base = intervalScale(y, m, spec);
+  if (spec.perStep !== true) return out.fill(base);
+  const n = y.length;
+  const season = m > 1 && n > m ? m : 1;
+  for (let k = 1; k <= h; k++) {
+    const lag = season * Math.ceil(k / season);
+    if (lag === season) {
+      out[k - 1] = base;
+      continue;
+    }
+    const whole = meanAbsChange(y, lag, 0);
+    const recent = spec.recentShare > 0 ? meanAbsChange(y, lag, Math.max(0, n - spec.recentLength)) : 0;
+    const fallback = base * Math.sqrt(lag / season);
+    const w = whole > 0 ? whole : fallback;
+    const r = recent > 0 ? recent : w;
+    out[k - 1] = (1 - spec.recentShare) * w + spec.recentShare * r;
+  }
+  return out;
+}
+
+/** Mean |y(t) − y(t−lag)| over t ≥ max(lag, from); 0 when there is no such t. */
+function meanAbsChange(y: ArrayLike<number>, lag: number, from: number): number {
+  let s = 0;
+  let count = 0;
+  for (let t = Math.max(lag, from); t < y.length; t++) {
+    s += Math.abs(y[t]! - y[t - lag]!);
+    count++;
+  }
+  return count > 0 ? s / count : 0;
 }

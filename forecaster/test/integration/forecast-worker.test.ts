@@ -261,9 +261,19 @@ describe('forecast worker on the in-process bus', () => {
         etsMaxEvaluations: 40,
       },
     );
+    const logs: string[] = [];
     const h = await start([PORK], {
-      config: { cityCenter: CENTER, ensemble: model, ensembleOptions: { etsMaxEvaluations: 40 } },
+      config: {
+        cityCenter: CENTER,
+        ensemble: model,
+        ensembleOptions: { etsMaxEvaluations: 40 },
+        // The nets run through ONNX Runtime; a provider this machine lacks is logged and skipped.
+        executionProviders: ['no-such-provider', 'cpu'],
+        log: (line) => logs.push(line),
+      },
     });
+    expect(logs.join('\n')).toMatch(/provider 'no-such-provider' unusable, falling back/);
+    expect(logs.join('\n')).toMatch(/global model \(1 net\) runs on ONNX Runtime provider 'cpu'/);
     await h.producer.send(TOPICS.marketTicks, quietPork(0, 200));
     await settle(h.bus);
 
@@ -286,6 +296,55 @@ describe('forecast worker on the in-process bus', () => {
     expect(h.out.warnings).toHaveLength(1);
     expect(h.out.warnings[0]!.produced_by).toBe(`forecast-worker/ensemble@${model.version}`);
     expect(h.out.warnings[0]!.reasons.join('\n')).toMatch(/the ensemble model expected 20\.\d+ yuan\/kg for this tick/);
+  });
+
+  it('warns when two indicators that moved together decouple, naming both, the usual and current correlation and the moves', async () => {
+    const FEED: Indicator = {
+      ...PORK,
+      id: 'feed-corn',
+      name_zh: '饲料玉米价',
+      name_en: 'Feed corn price',
+      unit: 'yuan/kg',
+      risk_upper: 0,
+      risk_lower: 0,
+    };
+    const h = await start([PORK, FEED], {
+      config: { cityCenter: CENTER, coMovement: { usualBars: 120, currentBars: 20, latenessMs: 15 * MINUTE } },
+    });
+    // One common factor drives both until minute 200; then pork follows its own shocks and climbs.
+    const noise = gaussian(21);
+    let pork = 20;
+    let feed = 2.5;
+    const ticks: OutgoingMessage[] = [];
+    for (let m = 0; m < 240; m++) {
+      const factor = 0.002 * noise();
+      pork *= 1 + (m < 200 ? factor + 0.0005 * noise() : 0.002 * noise() + 0.003);
+      feed *= 1 + factor + 0.0005 * noise();
+      ticks.push(tick(PORK.id, m, pork), tick(FEED.id, m, feed));
+    }
+    // Ten minutes at a time: the bars wait 15 minutes for the other partition's ticks.
+    for (let from = 0; from < ticks.length; from += 20) {
+      await h.producer.send(TOPICS.marketTicks, ticks.slice(from, from + 20));
+      await settle(h.bus);
+    }
+    const breaks = h.out.warnings.filter((w) => w.title.includes('decoupled'));
+    expect(breaks.length).toBeGreaterThanOrEqual(1);
+    const w = breaks[0]!;
+    expect(w).toMatchObject({ kind: 'market_volatility', source_kind: 'indicator', source_id: PORK.id, machine_made: true });
+    expect(w.ts).toBeGreaterThan(T0 + 200 * MINUTE);
+    expect(w.title).toContain('市场波动 Market volatility · 猪肉批发价 Pork wholesale price · decoupled from 饲料玉米价 Feed corn price');
+    const reasons = w.reasons.join('\n');
+    expect(reasons).toMatch(
+      /Pork wholesale price \(pork-wholesale\) and Feed corn price \(feed-corn\) usually move together: correlation of 60 s returns 0\.9\d+ over the 100 bars before/,
+    );
+    expect(reasons).toMatch(/over the last 20 bars \(20 min, to .*\) the correlation is -?0\.\d+: a drop of \d\.\d+/);
+    expect(reasons).toMatch(/moves: Pork wholesale price \(pork-wholesale\) \+\d+(\.\d+)?% over the last 20 bars/);
+    expect(w.evidence_ids).toHaveLength(2);
+    expect(w.score).toBeGreaterThanOrEqual(0.6);
+    // The pair cools down as one: not repeated at the same level within 30 minutes.
+    const sameLevel = breaks.filter((b) => b.level === w.level && b.ts - w.ts < 30 * MINUTE);
+    expect(sameLevel).toHaveLength(1);
+    expect(h.worker.health().counters['co_movement_breaks']).toBeGreaterThanOrEqual(breaks.length);
   });
 
   it('never forecasts from bad data: malformed ticks are dead-lettered, late and duplicate ones skipped and counted', async () => {
