@@ -29,7 +29,7 @@ import {
   type SensorKind,
 } from '@cityops/schemas';
 import { createInProcessBus } from '@cityops/bus';
-import { createJsonBatchWriter, openStore, startSink, type JsonRows } from '@cityops/store';
+import { createJsonBatchWriter, openStore, SINK_WRITER_DEFAULTS, startSink, type JsonRows } from '@cityops/store';
 import { createIngestHandler, DEFAULT_MAX_RECORDS_PER_MESSAGE, ingestReadings } from '@cityops/ingest';
 import { startAnomalyWorker } from '@cityops/detectors';
 
@@ -217,7 +217,14 @@ await new Promise((r) => setTimeout(r, 200));
 // The limit: as many rows again, straight into the store through the writer the sink uses for
 // readings (JSON passthrough), bytes encoded before the clock starts, in NDJSON chunks of the
 // size ingest puts in one bus message — the store's best case, as the sink sees it.
-const writer = createJsonBatchWriter(store, 'readings', { maxRows: 50_000 });
+// The store first finishes merging what the pipeline wrote, so both runs start from a settled store.
+for (let waited = 0; waited < 60_000; waited += 500) {
+  const [m] = await store.query<{ n: number | string }>(`SELECT count() AS n FROM system.merges WHERE database = currentDatabase()`);
+  if (Number(m?.n ?? 0) === 0) break;
+  await new Promise((r) => setTimeout(r, 500));
+}
+const writer = createJsonBatchWriter(store, 'readings', { ...SINK_WRITER_DEFAULTS });
+const DIRECT_OUTSTANDING_ADDS = Math.ceil((2 * (SINK_WRITER_DEFAULTS.maxRows ?? 50_000)) / BATCH);
 const directRows = sentThroughput;
 // A pool of distinct pre-encoded batches, reused round-robin: encoding stays off the clock and
 // memory stays small (repeats only collapse later, in background merges).
@@ -250,7 +257,8 @@ const directCpu0 = process.cpuUsage();
 const pending: Promise<void>[] = [];
 for (let done = 0, b = 0; done < directRows; done += BATCH, b++) {
   pending.push(writer.add(directBatches[b % directBatches.length]!));
-  if (pending.length >= 20) await Promise.all(pending.splice(0));
+  // Enough rows outstanding for the writer's concurrent full inserts, as the sink keeps under load.
+  if (pending.length >= DIRECT_OUTSTANDING_ADDS) await Promise.all(pending.splice(0));
 }
 await Promise.all(pending);
 await writer.flush();

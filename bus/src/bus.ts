@@ -58,6 +58,13 @@ export interface ConsumerOptions {
   /** Largest batch handed to the handler. Default 1000. */
   maxBatchSize?: number;
   /**
+   * Batches of one partition the handler may hold at once (commits still advance in order).
+   * Default 1. For handlers that mostly wait (the sink waits on ClickHouse): the bus keeps
+   * delivering while they wait. The Kafka bus hands out one batch per partition at a time
+   * (kafkajs's eachBatch) and ignores it; replicas and partitions give it the same overlap.
+   */
+  maxBatchesInFlight?: number;
+  /**
    * Where a group with no committed offset starts: 'earliest' replays what the topic holds,
    * 'latest' only sees new messages. Default 'earliest'.
    */

@@ -35,6 +35,7 @@ function collect(into: IncomingMessage[]): BatchHandler {
 }
 
 const ignore: BatchHandler = () => Promise.resolve();
+let lagNow = -1;
 
 async function withBus(options: InProcessBusOptions, body: (bus: Bus, errors: BusError[]) => Promise<void>): Promise<void> {
   const errors: BusError[] = [];
@@ -136,6 +137,75 @@ describe('in-process bus', () => {
       await bus.producer().send('t', messages(1, 'k', 'new'));
       await waitFor('the new message in group b', () => second.length === 1);
       expect(second[0]?.offset).toBe('20');
+    });
+  });
+
+  it('with maxBatchesInFlight, hands out the next batches while earlier ones wait, and commits only in order', async () => {
+    await withBus({}, async (bus) => {
+      await bus.ensureTopics([{ name: 't', partitions: 1 }]);
+      const held: { batch: MessageBatch; finish: () => void }[] = [];
+      const consumer = bus.consumer({ groupId: 'g', topics: ['t'], maxBatchSize: 2, maxBatchesInFlight: 3 });
+      await consumer.run((batch) => new Promise<void>((resolve) => held.push({ batch, finish: resolve })));
+      await bus.producer().send('t', messages(8));
+      await waitFor('three batches at once', () => held.length === 3);
+      await turn();
+      expect(held.map((h) => h.batch.messages.map((m) => m.offset))).toEqual([
+        ['0', '1'],
+        ['2', '3'],
+        ['4', '5'],
+      ]);
+      // The third and second finish first: nothing commits past the unfinished first one, and
+      // they still count against the limit (what is not committed is what the bus must keep).
+      held[2]!.finish();
+      held[1]!.finish();
+      await turn();
+      await turn();
+      expect(held).toHaveLength(3);
+      expect(await consumer.lag()).toEqual({ t: 8 });
+      held[0]!.finish();
+      await waitFor('the fourth batch', () => held.length === 4);
+      expect(await consumer.lag()).toEqual({ t: 2 });
+      expect(held[3]!.batch.messages.map((m) => m.offset)).toEqual(['6', '7']);
+      held[3]!.finish();
+      await turn();
+      await turn();
+      expect(await consumer.lag()).toEqual({ t: 0 });
+    });
+  });
+
+  it('with maxBatchesInFlight, a failed batch is delivered again from the committed offset once the later ones settle', async () => {
+    await withBus({}, async (bus, errors) => {
+      await bus.ensureTopics([{ name: 't', partitions: 1 }]);
+      const seen: string[][] = [];
+      let failed = false;
+      const consumer = bus.consumer({ groupId: 'g', topics: ['t'], maxBatchSize: 2, maxBatchesInFlight: 2 });
+      await consumer.run(async (batch) => {
+        const offsets = batch.messages.map((m) => m.offset);
+        seen.push(offsets);
+        // The first delivery of offsets 0–1 fails after the second batch is already out.
+        if (offsets[0] === '0' && !failed) {
+          failed = true;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          throw new Error('insert refused');
+        }
+      });
+      await bus.producer().send('t', messages(4));
+      await waitFor('everything committed', () => seen.length >= 4);
+      await waitFor('no lag', () => {
+        void consumer.lag().then((l) => (lagNow = l['t'] ?? -1));
+        return lagNow === 0;
+      });
+      expect(seen.slice(0, 2)).toEqual([
+        ['0', '1'],
+        ['2', '3'],
+      ]);
+      // Redelivered from the committed offset: the batch that succeeded after the failed one comes again.
+      expect(seen.slice(2)).toEqual([
+        ['0', '1'],
+        ['2', '3'],
+      ]);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]?.message).toContain('insert refused');
     });
   });
 

@@ -11,10 +11,14 @@
  *   handed, since other groups see the same objects.
  * - Delivery is driven by a pump scheduled with setImmediate, so a burst of sends becomes a few
  *   large batches and a busy bus still lets timers and I/O run between rounds.
- * - At most one batch per group and partition is in flight; the next one starts at the committed
- *   offset. So "position" and "committed offset" are the same number, a rebalance never hands a
- *   partition to a new member while the old one is still working on it, and redelivery after a
- *   failure is simply "deliver from the committed offset again".
+ * - By default one batch per group and partition is in flight, and the next one starts at the
+ *   committed offset. A consumer may take up to `maxBatchesInFlight` (the sink does: its batches
+ *   wait on ClickHouse, and while they wait, ingest keeps appending instead of taking turns with
+ *   the insert): the next batch starts where the last delivered one ended, and commits still
+ *   advance in order — a batch that finishes early waits for those before it. A rebalance never
+ *   hands a partition to a new member while the old one still has batches of it in flight, and a
+ *   failure redelivers from the committed offset once every batch of the partition has settled
+ *   (the later ones' results are not committed: at-least-once, as with one batch).
  */
 import type {
   BatchHandler,
@@ -221,10 +225,22 @@ class TopicState {
 }
 
 /** A consumer group's view of one topic. Outlives its members: committed offsets persist. */
+/** A delivered batch not committed yet, in delivery order. */
+interface PendingBatch {
+  readonly next: number;
+  done: boolean;
+}
+
 class GroupState {
   readonly committed: number[];
-  /** 1 while a batch is with a handler or waiting out its retry delay. */
+  /** Where the next batch of each partition starts: the committed offset, or past the batches in flight. */
+  readonly position: number[];
+  /** Batches of each partition with a handler, in delivery order. */
+  readonly pending: PendingBatch[][];
+  /** 1 while a failed batch waits for its partition's other batches to settle and out its retry delay. */
   readonly busy: Uint8Array;
+  /** The consumer holding each partition's batches in flight (a rebalance waits for them). */
+  readonly holder: (InProcessConsumer | undefined)[];
   /** Consecutive handler failures at the committed offset, for the retry backoff. */
   readonly failures: number[];
   readonly owners: (InProcessConsumer | undefined)[];
@@ -238,7 +254,10 @@ class GroupState {
   ) {
     const n = topic.logs.length;
     this.committed = topic.logs.map((log) => (startAtEnd ? log.end : log.start));
+    this.position = [...this.committed];
+    this.pending = Array.from({ length: n }, () => []);
     this.busy = new Uint8Array(n);
+    this.holder = new Array<InProcessConsumer | undefined>(n).fill(undefined);
     this.failures = new Array<number>(n).fill(0);
     this.owners = new Array<InProcessConsumer | undefined>(n).fill(undefined);
   }
@@ -447,10 +466,15 @@ class InProcessBus implements Bus {
       if (group.busy[p] === 1) continue;
       const owner = group.owners[p];
       if (owner === undefined || !owner.canReceive()) continue;
+      const pending = group.pending[p] as PendingBatch[];
+      // A new owner starts after the old one's batches settle; an owner keeps to its own limit.
+      if (pending.length > 0 && (group.holder[p] !== owner || pending.length >= owner.maxBatchesInFlight)) continue;
       const log = logs[p] as PartitionLog;
-      const from = group.committed[p] as number;
+      const from = group.position[p] as number;
       if (from >= log.end) continue;
       this.deliver(group, p, owner, log, from);
+      // Deliver more of this partition in the same round while the owner takes more.
+      if (owner.maxBatchesInFlight > 1) p--;
     }
   }
 
@@ -458,26 +482,46 @@ class InProcessBus implements Bus {
     const messages = log.read(from, owner.maxBatchSize);
     const next = from + messages.length;
     const batch: MessageBatch = { topic: group.topic.name, partition, messages, lag: log.end - next };
-    group.busy[partition] = 1;
+    const entry: PendingBatch = { next, done: false };
+    (group.pending[partition] as PendingBatch[]).push(entry);
+    group.position[partition] = next;
+    group.holder[partition] = owner;
     owner.inFlight++;
     let result: Promise<void>;
     try {
       result = (owner.handler as BatchHandler)(batch);
     } catch (error) {
-      this.onBatchFailed(group, partition, owner, from, error);
+      this.onBatchFailed(group, partition, owner, entry, from, error);
       return;
     }
     void Promise.resolve(result).then(
-      () => this.onBatchDone(group, partition, owner, next),
-      (error: unknown) => this.onBatchFailed(group, partition, owner, from, error),
+      () => this.onBatchDone(group, partition, owner, entry),
+      (error: unknown) => this.onBatchFailed(group, partition, owner, entry, from, error),
     );
   }
 
-  private onBatchDone(group: GroupState, partition: number, owner: InProcessConsumer, next: number): void {
-    group.committed[partition] = next;
-    group.failures[partition] = 0;
-    group.busy[partition] = 0;
+  /** Removes a settled batch; once a partition has none left in flight, it may change hands. */
+  private release(group: GroupState, partition: number, entry: PendingBatch): PendingBatch[] {
+    const pending = group.pending[partition] as PendingBatch[];
+    entry.done = true;
+    if (pending.every((b) => b.done) && group.busy[partition] === 1) pending.length = 0;
+    if (pending.length === 0) group.holder[partition] = undefined;
+    return pending;
+  }
+
+  private onBatchDone(group: GroupState, partition: number, owner: InProcessConsumer, entry: PendingBatch): void {
     owner.settled();
+    if (group.busy[partition] === 1) {
+      // An earlier batch failed: nothing after it commits; redelivery waits for this one to settle.
+      this.release(group, partition, entry);
+      return;
+    }
+    entry.done = true;
+    const pending = group.pending[partition] as PendingBatch[];
+    // Commits advance in order: past every finished batch at the front, and no further.
+    while (pending.length > 0 && (pending[0] as PendingBatch).done) group.committed[partition] = (pending.shift() as PendingBatch).next;
+    if (pending.length === 0) group.holder[partition] = undefined;
+    group.failures[partition] = 0;
     const topic = group.topic;
     this.trimPartition(topic, partition);
     if (topic.waiters.length > 0 && this.hasRoom(topic)) {
@@ -488,10 +532,22 @@ class InProcessBus implements Bus {
     this.schedule(group);
   }
 
-  private onBatchFailed(group: GroupState, partition: number, owner: InProcessConsumer, from: number, error: unknown): void {
+  private onBatchFailed(
+    group: GroupState,
+    partition: number,
+    owner: InProcessConsumer,
+    entry: PendingBatch,
+    from: number,
+    error: unknown,
+  ): void {
+    owner.settled();
+    const alreadyFailing = group.busy[partition] === 1;
+    group.busy[partition] = 1;
+    this.release(group, partition, entry);
+    // One report and one retry per failure round: a later batch failing in the same round adds nothing.
+    if (alreadyFailing) return;
     const attempt = (group.failures[partition] as number) + 1;
     group.failures[partition] = attempt;
-    owner.settled();
     const delayMs = Math.min(this.maxRetryDelayMs, this.retryDelayMs * 2 ** (attempt - 1));
     const topic = group.topic.name;
     reportError(
@@ -511,10 +567,27 @@ class InProcessBus implements Bus {
     if (this.closed) return;
     const timer = setTimeout(() => {
       this.retryTimers.delete(timer);
-      group.busy[partition] = 0;
-      this.schedule(group);
+      this.retryWhenSettled(group, partition);
     }, delayMs);
     this.retryTimers.add(timer);
+  }
+
+  /** Redelivers from the committed offset once every batch of the partition has settled. */
+  private retryWhenSettled(group: GroupState, partition: number): void {
+    const pending = group.pending[partition] as PendingBatch[];
+    if (pending.some((b) => !b.done)) {
+      const timer = setTimeout(() => {
+        this.retryTimers.delete(timer);
+        this.retryWhenSettled(group, partition);
+      }, 5);
+      this.retryTimers.add(timer);
+      return;
+    }
+    pending.length = 0;
+    group.holder[partition] = undefined;
+    group.position[partition] = group.committed[partition] as number;
+    group.busy[partition] = 0;
+    this.schedule(group);
   }
 
   /** Drops what every group has committed past (or, with no group, what is beyond the ring). */
@@ -575,6 +648,7 @@ class InProcessProducer implements Producer {
 
 class InProcessConsumer implements Consumer {
   readonly maxBatchSize: number;
+  readonly maxBatchesInFlight: number;
   handler: BatchHandler | undefined;
   inFlight = 0;
   private state: 'idle' | 'running' | 'stopped' = 'idle';
@@ -594,6 +668,7 @@ class InProcessConsumer implements Consumer {
     this.topics = [...new Set(options.topics)];
     this.fromBeginning = options.fromBeginning ?? true;
     this.maxBatchSize = options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE;
+    this.maxBatchesInFlight = options.maxBatchesInFlight ?? 1;
   }
 
   canReceive(): boolean {

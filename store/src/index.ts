@@ -28,7 +28,14 @@ export {
   type BatchWriterStats,
   type JsonRows,
 } from './batch-writer.js';
-export { startSink, SINK_TOPICS, type SinkOptions } from './sink.js';
+export {
+  startSink,
+  SINK_TOPICS,
+  SINK_MAX_BATCH_MESSAGES,
+  SINK_MAX_BATCHES_IN_FLIGHT,
+  SINK_WRITER_DEFAULTS,
+  type SinkOptions,
+} from './sink.js';
 export {
   createReplayQueries,
   type ReplayQueries,
