@@ -11,7 +11,7 @@
  *   1. model_fps — a bare ONNX Runtime session (same options as the worker's) run back to back on
  *      a pre-made input tensor of the worker's batch size: the ceiling.
  *   2. pipeline_fps — K ffmpeg camera sources (paced at the clip's native rate, K chosen to offer
- *      ~1.3× what the model can take) → camera.frames on the in-process bus → the vision worker
+ *      ~1.3× what the model can take, and at least the batch size) → camera.frames on the in-process bus → the vision worker
  *      (HWC→NCHW, batched inference, decode + NMS, ByteTrack, rules) → detections, anomalies and
  *      warnings on the bus. Frames the worker completes per second, after a warm-up.
  *   3. latency — N cameras at 5 fps each (N = 80% of what pipeline_fps allows), an intrusion
@@ -192,7 +192,9 @@ async function pipeline(cameraCount: number, fps: number, withRule: boolean) {
 }
 
 // ---- 2. the pipeline at saturation ----------------------------------------------------------
-const offered = Math.max(1, Math.ceil((1.3 * modelFps) / nativeFps));
+// At least as many cameras as the batch: newest-frame-wins keeps one waiting frame per camera, so
+// fewer cameras than the batch would run the model on part-filled batches, not the batch model_fps used.
+const offered = Math.max(batch, Math.ceil((1.3 * modelFps) / nativeFps));
 const sat = await pipeline(offered, nativeFps, true);
 await sleep(3000);
 const f0 = sat.framesOut();

@@ -27,6 +27,17 @@ describe('vision model config', () => {
     expect(c).toMatchObject({ scoreThreshold: 0.5, nmsIouThreshold: 0.45, executionProvider: 'cuda', maxBatchSize: 8 });
   });
 
+  it('gives a parsed config back unchanged when parsed again, for every type (the camera sources re-read it)', () => {
+    for (const type of ['yolox', 'yolov5', 'yolov8', 'nanodet'] as const) {
+      const parsed = parseVisionModelConfig({ type, modelPath: type === 'nanodet' ? 'm.json' : 'm.onnx', labels: ['car'] });
+      expect(parseVisionModelConfig(parsed), type).toEqual(parsed);
+      expect(visionInputLayout(parsed).width, type).toBe(parsed.inputWidth);
+    }
+    expect(() => parseVisionModelConfig({ type: 'yolox', modelPath: 'm.onnx', labels: ['car'], centerOffset: 0 })).toThrow(
+      "'centerOffset': only nanodet has anchor points; got it for yolox",
+    );
+  });
+
   it('rejects unknown keys, bad values and missing parts, all at once', () => {
     expect(() =>
       parseVisionModelConfig({ type: 'yolov8', modelpath: 'x', scoreThreshold: 2, executionProvider: 'tpu', strides: [8] }),

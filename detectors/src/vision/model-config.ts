@@ -194,12 +194,18 @@ export function parseVisionModelConfig(input: unknown): VisionModelConfig {
   if (config['labelsPath'] === '' && labels.length === 0)
     problems.push(`expected 'labelsPath' (a file, one class name per line) or 'labels'; got neither`);
   if (config['labelsPath'] !== '' && labels.length > 0) problems.push(`expected one of 'labelsPath' or 'labels'; got both`);
-  if (t !== 'yolox' && t !== 'nanodet' && Object.hasOwn(input, 'strides'))
+  // A parsed config carries every default, so only a value other than the default is a mistake
+  // (parsing a parsed config again — as visionInputLayout does — must give it back unchanged).
+  if (t !== 'yolox' && t !== 'nanodet' && Object.hasOwn(input, 'strides') && !sameNumbers(input['strides'], COMMON_DEFAULTS.strides))
     problems.push(`'strides': only yolox and nanodet decode a grid; ${t} outputs boxes in input pixels`);
-  if (t !== 'nanodet' && Object.hasOwn(input, 'centerOffset'))
+  if (t !== 'nanodet' && Object.hasOwn(input, 'centerOffset') && input['centerOffset'] !== COMMON_DEFAULTS.centerOffset)
     problems.push(`'centerOffset': only nanodet has anchor points; got it for ${t}`);
   if (problems.length > 0) throw new DetectorError('invalid-config', `invalid ${t} vision model config: ${problems.join('; ')}`);
   return config as unknown as VisionModelConfig;
+}
+
+function sameNumbers(value: unknown, expected: readonly number[]): boolean {
+  return Array.isArray(value) && value.length === expected.length && value.every((v, i) => v === expected[i]);
 }
 
 function check(key: string, value: unknown, rule: Rule): string | undefined {

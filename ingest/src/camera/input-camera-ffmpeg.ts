@@ -303,7 +303,9 @@ export interface FfmpegArgsOptions {
  */
 export function ffmpegArgs(url: string, o: FfmpegArgsOptions): string[] {
   const { width: w, height: h } = o;
-  const input: string[] = [];
+  // One decoding thread per camera: a camera at 5–25 fps needs no more, and a box with hundreds
+  // of cameras must not start a thread pool per camera that fights the detector for its cores.
+  const input: string[] = ['-threads', '1', '-filter_threads', '1'];
   const timeoutUs = String(Math.round(o.ioTimeoutMs * 1000));
   if (url.startsWith('lavfi:')) {
     if (o.realtime) input.push('-re');
