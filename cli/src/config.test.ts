@@ -59,7 +59,7 @@ describe('readConfig', () => {
   it('names what it expected and what came for a bad role, port or speed-up', () => {
     expect(() => readConfig(['ingset'], {})).toThrow(
       new ConfigError(
-        "expected a role, one of all, ingest, vision, anomaly, forecast, incidents, sink, dashboard, migrate, doctor; got 'ingset'",
+        "expected a role, one of all, ingest, vision, anomaly, forecast, incidents, sink, dashboard, migrate, doctor, replay; got 'ingset'",
       ),
     );
     expect(() => readConfig([], { PORT: 'http' })).toThrow(/expected PORT to be a TCP port 0…65535; got 'http'/);

@@ -2,7 +2,19 @@ import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 
 /** The roles `cityops <role>` runs. `all` is everything in one process (the embedded default). */
-export const ROLES = ['all', 'ingest', 'vision', 'anomaly', 'forecast', 'incidents', 'sink', 'dashboard', 'migrate', 'doctor'] as const;
+export const ROLES = [
+  'all',
+  'ingest',
+  'vision',
+  'anomaly',
+  'forecast',
+  'incidents',
+  'sink',
+  'dashboard',
+  'migrate',
+  'doctor',
+  'replay',
+] as const;
 export type Role = (typeof ROLES)[number];
 
 /**

@@ -3,6 +3,7 @@ import { openStore } from '@cityops/store';
 import { ConfigError, readConfig, ROLES } from './config.js';
 import { runDoctor, type DoctorCheck } from './doctor.js';
 import { log, logError } from './log.js';
+import { replayFile, replayOptions } from './replay.js';
 import { startSystem } from './system.js';
 
 const USAGE = `usage: cityops [role]
@@ -18,6 +19,8 @@ roles:
   dashboard   wall display, query API and live stream
   migrate     create or upgrade the ClickHouse schema, then exit
   doctor      check the bus, the store, ffmpeg and ONNX Runtime, then exit
+  replay      send a history file (CSV with a header: ticks or readings) to a running
+              platform's ingest API in event-time order: cityops replay FILE [--speed N] [--url URL]
 
 environment: PORT, CITYOPS_DATA_DIR, KAFKA_BROKERS, CLICKHOUSE_URL, CLICKHOUSE_USER,
 CLICKHOUSE_PASSWORD, CLICKHOUSE_DATABASE, CITYOPS_API_KEY, CITYOPS_SIMULATOR,
@@ -42,6 +45,14 @@ async function main(): Promise<number> {
     const required = (c: DoctorCheck) => c.name === 'bus' || c.name === 'store';
     for (const c of checks) console.log(`${c.usable ? 'ok  ' : required(c) ? 'FAIL' : 'no  '}  ${c.name}: ${c.detail}`);
     return checks.filter(required).every((c) => c.usable) ? 0 : 1;
+  }
+  if (config.role === 'replay') {
+    const r = await replayFile(replayOptions(argv, process.env), (line) => log('replay', line));
+    log(
+      'replay',
+      `done: ${r.rows} rows, ${r.accepted} accepted, ${r.rejected} refused${r.firstError === '' ? '' : ` (first: ${r.firstError})`}`,
+    );
+    return 0;
   }
   if (config.role === 'migrate') {
     const store = config.clickhouseUrl

@@ -90,3 +90,23 @@ describe('parseBody', () => {
     expect(parsed.records).toHaveLength(2);
   });
 });
+
+describe('CSV bodies (text/csv)', () => {
+  it('reads a header and rows into records: numbers as numbers, ISO times as epoch ms, empty cells left out', () => {
+    const text = 'indicator_id,ts,value\r\ncpi-yoy,1767225600000,2.1\n"pork, lean",2026-01-01T01:00:00Z,24.5\n\ncpi-yoy,1767232800000,\n';
+    expect(bodyFormat('text/csv; charset=utf-8', text)).toBe('csv');
+    const parsed = parseBody(text, 'csv');
+    expect(parsed.records).toEqual([
+      { indicator_id: 'cpi-yoy', ts: 1767225600000, value: 2.1 },
+      { indicator_id: 'pork, lean', ts: Date.parse('2026-01-01T01:00:00Z'), value: 24.5 },
+      // A missing observation: no value field, so the contract check names /value.
+      { indicator_id: 'cpi-yoy', ts: 1767232800000 },
+    ]);
+    // Rows are named by their line in the file (the header is line 0; the blank line is skipped).
+    expect([0, 1, 2].map((i) => parsed.indexOf?.(i))).toEqual([1, 2, 4]);
+  });
+
+  it('refuses a CSV body without a header row', () => {
+    expect(() => parseBody('\n\n,,\n', 'csv')).toThrow(/expected CSV with a header row/);
+  });
+});

@@ -2,7 +2,7 @@ import { truncate } from '@cityops/schemas';
 import { IngestError } from './errors.js';
 import type { PreRejected } from './ingest-records.js';
 
-export type BodyFormat = 'json' | 'ndjson';
+export type BodyFormat = 'json' | 'ndjson' | 'csv';
 
 const NDJSON_TYPES = new Set([
   'application/x-ndjson',
@@ -20,6 +20,7 @@ export function bodyFormat(contentType: string | undefined, text: string): BodyF
   const mediaType = (contentType ?? '').split(';', 1)[0]!.trim().toLowerCase();
   if (mediaType === 'application/json') return 'json';
   if (NDJSON_TYPES.has(mediaType)) return 'ndjson';
+  if (mediaType === 'text/csv') return 'csv';
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09 || c === 0xfeff) continue;
@@ -46,7 +47,90 @@ export interface ParsedBody {
 export function parseBody(text: string, format: BodyFormat): ParsedBody {
   if (isBlank(text))
     throw new IngestError('invalid-body', 'expected a JSON array of records or NDJSON (one record per line); got an empty body');
-  return format === 'json' ? parseJsonBody(text) : parseNdjsonBody(text);
+  return format === 'json' ? parseJsonBody(text) : format === 'csv' ? parseCsvBody(text) : parseNdjsonBody(text);
+}
+
+/**
+ * CSV (RFC 4180) with a header row naming the fields, for files exported from spreadsheets and
+ * market data terminals: `indicator_id,ts,value`. A cell that reads as a number is a number; a
+ * `ts` in ISO 8601 becomes epoch ms; an empty cell leaves its field out, so a missing observation
+ * is refused naming that field (counted and dead-lettered), never stored as zero. Rows are
+ * reported by their 0-based line in the file, the header being line 0.
+ */
+function parseCsvBody(text: string): ParsedBody {
+  const rows = csvRows(text);
+  const header = rows[0];
+  if (header === undefined || header.cells.every((c) => c.trim() === '')) {
+    throw new IngestError('invalid-body', 'expected CSV with a header row naming the fields (e.g. indicator_id,ts,value); got none');
+  }
+  const names = header.cells.map((c) => c.trim());
+  const records: unknown[] = [];
+  const lines: number[] = [];
+  for (const row of rows.slice(1)) {
+    if (row.cells.every((c) => c.trim() === '')) continue;
+    const record: Record<string, unknown> = {};
+    names.forEach((name, i) => {
+      const cell = (row.cells[i] ?? '').trim();
+      if (cell === '' || name === '') return;
+      record[name] = csvValue(name, cell);
+    });
+    records.push(record);
+    lines.push(row.line);
+  }
+  return { records, preRejected: [], indexOf: (position) => lines[position] ?? position };
+}
+
+const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+function csvValue(name: string, cell: string): unknown {
+  if (NUMBER.test(cell)) return Number(cell);
+  if (name === 'ts') {
+    const ms = Date.parse(cell);
+    if (Number.isFinite(ms)) return ms;
+  }
+  return cell;
+}
+
+/** The rows of a CSV text, each with its 0-based starting line; quoted cells may hold commas, quotes ("") and line breaks. */
+function csvRows(text: string): { line: number; cells: string[] }[] {
+  const rows: { line: number; cells: string[] }[] = [];
+  let cells: string[] = [];
+  let cell = '';
+  let quoted = false;
+  let line = 0;
+  let rowLine = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else {
+        if (c === '\n') line++;
+        cell += c;
+      }
+    } else if (c === '"' && cell.trim() === '') {
+      quoted = true;
+      cell = '';
+    } else if (c === ',') {
+      cells.push(cell);
+      cell = '';
+    } else if (c === '\n' || c === '\r') {
+      if (c === '\r' && text[i + 1] === '\n') i++;
+      cells.push(cell);
+      rows.push({ line: rowLine, cells });
+      cells = [];
+      cell = '';
+      line++;
+      rowLine = line;
+    } else cell += c;
+  }
+  if (cell !== '' || cells.length > 0) {
+    cells.push(cell);
+    rows.push({ line: rowLine, cells });
+  }
+  return rows;
 }
 
 function parseJsonBody(text: string): ParsedBody {
