@@ -16,6 +16,8 @@ import type {
   LatestReadingsResponse,
   ReplayResponse,
   SensorSeriesResponse,
+  WallForecast,
+  WallForecastsResponse,
   WarningsResponse,
 } from './api-types.js';
 import { canSeeIncident, describePrincipal, type Principal } from './auth/authorize.js';
@@ -284,8 +286,59 @@ export function createApiRoutes(deps: {
         };
       },
     },
+    {
+      kind: 'json',
+      pattern: ['wall', 'forecasts'],
+      query: ['limit'],
+      async run({ params }): Promise<WallForecastsResponse> {
+        const n = intParam(params, 'limit', { min: 1, max: 12, default: 4 });
+        const now = clock();
+        const indicators = await queries.indicators();
+        const fans = await Promise.all(indicators.map((i) => wallForecastOf(queries, i, now)));
+        const forecasts = fans
+          .filter((f): f is WallForecast => f !== undefined)
+          .sort((a, b) => b.peak_breach_probability - a.peak_breach_probability || a.indicator.id.localeCompare(b.indicator.id))
+          .slice(0, n);
+        return { generated_at: now, forecasts };
+      },
+    },
     ...createAnalyticsRoutes(queries, clock),
   ];
+}
+
+/** A forecast issued longer ago than this is not shown on the wall (its forecaster has stopped). */
+export const WALL_FORECAST_MAX_AGE_MS = 7 * DAY_MS;
+/** Forecast rows read per indicator: the newest issue of every model (a few dozen steps each). */
+const WALL_FORECAST_ROWS = 1000;
+
+/** An indicator's newest forecast path with the ticks before it; undefined when none was issued recently. */
+async function wallForecastOf(queries: StoreQueries, indicator: Indicator, now: number): Promise<WallForecast | undefined> {
+  // Newest issue first (the store orders by issued_at DESC, horizon_step), so the rows of that issue lead.
+  const rows = await queries.forecasts(indicator.id, { issuedSinceMs: now - WALL_FORECAST_MAX_AGE_MS, limit: WALL_FORECAST_ROWS });
+  const issuedAt = rows[0]?.issued_at;
+  if (issuedAt === undefined) return undefined;
+  const byModel = new Map<string, typeof rows>();
+  for (const f of rows) {
+    if (f.issued_at !== issuedAt) continue;
+    const key = `${f.model}@${f.model_version}`;
+    byModel.set(key, [...(byModel.get(key) ?? []), f]);
+  }
+  let path: typeof rows = [];
+  let peak = -1;
+  for (const steps of byModel.values()) {
+    const p = Math.max(...steps.map((f) => f.breach_probability));
+    if (p > peak) {
+      peak = p;
+      path = steps;
+    }
+  }
+  path.sort((a, b) => a.horizon_step - b.horizon_step);
+  const reach = Math.max(...path.map((f) => f.target_ts)) - issuedAt;
+  const ticks = await queries.marketTicks(indicator.id, {
+    fromMs: issuedAt - Math.max(reach, 1),
+    toMs: Math.min(now, issuedAt + reach) + 1,
+  });
+  return { indicator, peak_breach_probability: peak, path, ticks };
 }
 
 /**

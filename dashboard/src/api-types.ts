@@ -142,6 +142,30 @@ export interface ForecastTrackRecordResponse {
   records: ForecastTrackRecordRow[];
 }
 
+/** One indicator's newest forecast path on the wall, with the realised values just before it. */
+export interface WallForecast {
+  indicator: Indicator;
+  /** The highest breach probability along `path`: what the indicators are ranked by. */
+  peak_breach_probability: number;
+  /**
+   * The newest issue's steps (by horizon step) of the model whose path peaks highest when several
+   * models issued at that time: the wall shows the worst case it was warned of.
+   */
+  path: Forecast[];
+  /** Realised values from as long before the issue time as the path reaches after it, up to now, oldest first. */
+  ticks: MarketTick[];
+}
+
+/**
+ * GET /api/wall/forecasts?limit= — the wall's risk-forecast view (city:read, so a wall display may
+ * read it): the indicators whose newest forecast (issued in the last WALL_FORECAST_MAX_AGE_MS) has
+ * the highest breach probability, highest first, at most `limit` (1…12, default 4).
+ */
+export interface WallForecastsResponse {
+  generated_at: number;
+  forecasts: WallForecast[];
+}
+
 /**
  * GET /api/replay?from=&to=&step_ms= — the city over a past window for the wall's time slider:
  * frame k covers [from + k·step_ms, from + (k+1)·step_ms). Sensor values come from the

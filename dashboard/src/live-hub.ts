@@ -6,6 +6,7 @@ import {
   Incident,
   SensorReading,
   TOPICS,
+  VisionDetection,
   decodeRecord,
   decodeRecords,
   type Clock,
@@ -14,7 +15,9 @@ import {
 import type { Bus, Consumer, MessageBatch } from '@cityops/bus';
 import { DashboardError } from './errors.js';
 import {
+  MAX_SUMMARY_CLASSES,
   PACKED_BYTES_PER_READING,
+  type CameraDetectionSummary,
   type LiveEventMap,
   type LiveEventName,
   type LivePackedReadingsHeader,
@@ -49,7 +52,14 @@ export interface LiveHubOptions {
   maxClientBufferBytes: number;
 }
 
-const LIVE_TOPICS = [TOPICS.sensorReadings, TOPICS.anomalies, TOPICS.warnings, TOPICS.incidents, TOPICS.dispatches] as const;
+const LIVE_TOPICS = [
+  TOPICS.sensorReadings,
+  TOPICS.anomalies,
+  TOPICS.warnings,
+  TOPICS.incidents,
+  TOPICS.dispatches,
+  TOPICS.visionDetections,
+] as const;
 
 /** How soon a reconnecting EventSource retries, in ms (the SSE `retry:` field). */
 const CLIENT_RETRY_MS = 2000;
@@ -95,6 +105,9 @@ export class LiveHub {
   /** Reused between flushes: the packed block is rebuilt in place every interval. */
   private packedScratch = new ArrayBuffer(0);
   private readingsSkipped = 0;
+  /** Newest frame's detections per camera (bounded by the number of cameras) and the cameras changed since the last flush. */
+  private readonly detections = new Map<string, CameraDetectionSummary>();
+  private readonly detectionsChanged = new Set<string>();
   /** Lag per topic-partition as the last batch reported it. */
   private readonly lag = new Map<string, number>();
   private consumer: Consumer | undefined;
@@ -129,7 +142,10 @@ export class LiveHub {
       this.lastError = error instanceof Error ? error.message : String(error);
       throw error;
     }
-    this.flushTimer = setInterval(() => this.flushReadings(), this.options.liveIntervalMs);
+    this.flushTimer = setInterval(() => {
+      this.flushReadings();
+      this.flushDetections();
+    }, this.options.liveIntervalMs);
     this.heartbeatTimer = setInterval(
       () => this.broadcast('heartbeat', { server_ts: this.options.clock() }),
       this.options.heartbeatIntervalMs,
@@ -149,6 +165,7 @@ export class LiveHub {
     this.packedClients.clear();
     this.scopes.clear();
     this.pending.clear();
+    this.detectionsChanged.clear();
     const consumer = this.consumer;
     this.consumer = undefined;
     this.state = 'stopped';
@@ -183,6 +200,8 @@ export class LiveHub {
     this.write(sink, `retry: ${CLIENT_RETRY_MS}\n\n`);
     // Slots are only assigned in flushReadings, so this list covers every slot of every later event.
     this.write(sink, frame('hello', readings === 'packed' ? { ...hello, sensor_slots: this.slotIds } : hello));
+    // What the cameras saw last is in no store query: a wall that connects gets it from here.
+    if (this.detections.size > 0) this.write(sink, frame('detections', { server_ts: clock(), cameras: [...this.detections.values()] }));
   }
 
   private forget(sink: LiveSink): void {
@@ -208,6 +227,7 @@ export class LiveHub {
         sse_clients_dropped_slow: this.clientsDropped,
         rejected_messages: this.rejected,
         pending_readings: this.pending.size,
+        cameras_with_detections: this.detections.size,
         sensor_slots: this.slotIds.length,
         readings_events_conflated: this.readingsSkipped,
       },
@@ -254,11 +274,44 @@ export class LiveHub {
           else this.reject(batch.topic, r.reason);
           break;
         }
+        case TOPICS.visionDetections: {
+          const r = decodeRecord(VisionDetection, message.value);
+          if (r.ok) this.addDetection(r.value);
+          else this.reject(batch.topic, r.reason);
+          break;
+        }
         default:
           break;
       }
     }
     return DONE;
+  }
+
+  /** Folds one detected object into its camera's newest-frame summary; objects of older frames are ignored. */
+  private addDetection(d: VisionDetection): void {
+    const current = this.detections.get(d.camera_id);
+    if (current !== undefined && (d.ts < current.ts || (d.ts === current.ts && d.frame_id !== current.frame_id))) return;
+    const summary =
+      current !== undefined && current.frame_id === d.frame_id
+        ? current
+        : { camera_id: d.camera_id, ts: d.ts, frame_id: d.frame_id, counts: {} };
+    const counts = summary.counts;
+    if (counts[d.class_name] !== undefined) counts[d.class_name]! += 1;
+    else if (Object.keys(counts).length < MAX_SUMMARY_CLASSES) counts[d.class_name] = 1;
+    this.detections.set(d.camera_id, summary);
+    this.detectionsChanged.add(d.camera_id);
+  }
+
+  /** The cameras whose summary changed since the last flush, as one `detections` event. */
+  private flushDetections(): void {
+    if (this.detectionsChanged.size === 0) return;
+    const cameras: CameraDetectionSummary[] = [];
+    for (const id of this.detectionsChanged) {
+      const summary = this.detections.get(id);
+      if (summary !== undefined) cameras.push(summary);
+    }
+    this.detectionsChanged.clear();
+    this.broadcast('detections', { server_ts: this.options.clock(), cameras });
   }
 
   private reject(topic: string, reason: string): void {

@@ -64,6 +64,30 @@ export interface LiveHeartbeat {
   server_ts: number;
 }
 
+/**
+ * What one camera's newest analysed frame held: detections per class (COCO labels). The vision
+ * worker publishes one VisionDetection per object on `vision.detections`; the hub folds the
+ * objects of a camera's newest frame into this and sends, once per live interval, the cameras
+ * whose summary changed (and every camera's summary to a client as it connects). A frame in which
+ * nothing was detected publishes nothing, so `ts` says how old the counts are.
+ */
+export interface CameraDetectionSummary {
+  camera_id: string;
+  /** Event time of the frame, epoch ms. */
+  ts: number;
+  frame_id: string;
+  /** Class name → objects detected in that frame; at most MAX_SUMMARY_CLASSES classes. */
+  counts: Record<string, number>;
+}
+
+/** Classes kept per camera summary (the most frequent ones): bounds the event whatever a model emits. */
+export const MAX_SUMMARY_CLASSES = 12;
+
+export interface LiveCameraDetections {
+  server_ts: number;
+  cameras: CameraDetectionSummary[];
+}
+
 export interface LiveEventMap {
   hello: LiveHello;
   readings: LiveReadings;
@@ -73,6 +97,7 @@ export interface LiveEventMap {
   incident: Incident;
   dispatch: DispatchOrder;
   anomaly: Anomaly;
+  detections: LiveCameraDetections;
   heartbeat: LiveHeartbeat;
 }
 

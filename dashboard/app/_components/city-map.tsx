@@ -5,10 +5,13 @@ import DeckGL from '@deck.gl/react';
 import { COORDINATE_SYSTEM, MapView, WebMercatorViewport, type MapViewState } from '@deck.gl/core';
 import { PathLayer, ScatterplotLayer, SolidPolygonLayer, TextLayer } from '@deck.gl/layers';
 import { levelRank, type Area, type Camera, type Incident } from '@cityops/schemas';
-import { LEVEL_RGB, MAP_COLORS, withAlpha, type Rgba } from '../_lib/colors.js';
+import type { CameraDetectionSummary } from '../../src/live-protocol.js';
+import { detectionLabel, detectionTotal } from '../_lib/camera-detections.js';
+import { heatColor, LEVEL_RGB, MAP_COLORS, withAlpha, type Rgba } from '../_lib/colors.js';
 import { basemapShapes, boundsOf, districtShapes, type DistrictShape, type PathShape, type Position2, type Rings } from '../_lib/geo.js';
 import { localName, type Lang } from '../_lib/i18n.js';
-import { isActive, type FeedView } from '../_lib/live-feed.js';
+import { heatGrid, heatPoints, type HeatCell } from '../_lib/heat-grid.js';
+import { HEAT_WINDOW_MS, isActive, type FeedView } from '../_lib/live-feed.js';
 import { recordMapFrame } from '../_lib/wall-perf.js';
 
 /*
@@ -19,7 +22,9 @@ import { recordMapFrame } from '../_lib/wall-perf.js';
  * bumps one version number, which gives the layer new attribute descriptors over the same
  * arrays, and deck.gl writes them into the existing GPU buffers (no accessor runs per sensor).
  * Districts follow one key (updateTriggers) and the incident pulse two uniforms (radiusScale,
- * opacity), so the 30 fps pulse never touches an attribute buffer.
+ * opacity), so the 30 fps pulse never touches an attribute buffer. The events heatmap is
+ * re-aggregated when a warning or an anomaly arrives and once a minute as its window slides.
+ * Camera detection badges are DOM (crisp text at any wall resolution), placed by deck's viewport.
  */
 
 const VIEWS = new MapView({ id: 'city', controller: true });
@@ -33,6 +38,10 @@ const PULSE_PAUSE_MS = 60_000;
 const RETURN_HOME_AFTER_MS = 120_000;
 /** Sizes are designed for a 1920 px wide layout and scaled with the panel (a 4K wall doubles them). */
 const DESIGN_WIDTH_PX = 1920;
+/** A camera badge older than this says its age (a frame with nothing detected publishes nothing). */
+const DETECTION_AGE_SHOWN_AFTER_MS = 60_000;
+/** Older than this, a camera's last detections are not shown at all. */
+const DETECTION_HIDDEN_AFTER_MS = 15 * 60_000;
 
 /** The sensor layer's data: only a length and binary attributes, no objects. */
 interface SensorAttributes {
@@ -59,13 +68,41 @@ export function CityMap({ view, lang }: Props) {
   }, []);
   const uiScale = Math.max(0.75, (typeof window === 'undefined' ? DESIGN_WIDTH_PX : window.innerWidth) / DESIGN_WIDTH_PX);
 
-  const { city, basemap, sensors, sensorStatusVersion, areaLevels, areaLevelsKey, incidents } = view;
+  const { city, basemap, sensors, sensorStatusVersion, areaLevels, areaLevelsKey, incidents, warnings, recentAnomalies, now } = view;
+  const { cameraDetections, cameraDetectionsVersion } = view;
   const districts = useMemo(() => districtShapes(city?.areas ?? []), [city]);
   const shapes = useMemo(() => (basemap === null ? null : basemapShapes(basemap)), [basemap]);
   const activeIncidents = useMemo(() => incidents.filter(isActive).sort((a, b) => levelRank(a.level) - levelRank(b.level)), [incidents]);
 
   /* ----- view: fit the whole city, return there after an operator leaves it ----- */
   const bounds = useMemo(() => boundsOf(districts, city?.sensors ?? []), [districts, city]);
+
+  // The heatmap's window slides by the minute: one re-aggregation a minute, not one a frame.
+  const heatMinute = now === null ? null : Math.floor(now / 60_000);
+  const heat = useMemo(
+    () =>
+      heatMinute === null
+        ? heatGrid([], null)
+        : heatGrid(heatPoints(warnings, recentAnomalies, city, heatMinute * 60_000 + 59_999, HEAT_WINDOW_MS), bounds),
+    [warnings, recentAnomalies, city, heatMinute, bounds],
+  );
+
+  /** Cameras with a recent frame's detections, newest detections only; none in a replayed past. */
+  const detectionTick = now === null ? null : Math.floor(now / 15_000);
+  const cameraBadges = useMemo(() => {
+    if (city === null || detectionTick === null) return [];
+    const at = detectionTick * 15_000;
+    const out: { lon: number; lat: number; id: string; summary: CameraDetectionSummary; ageMin: number | null }[] = [];
+    for (const c of city.cameras) {
+      const summary = cameraDetections.get(c.id);
+      if (summary === undefined) continue;
+      const age = at - summary.ts;
+      if (age > DETECTION_HIDDEN_AFTER_MS || age < -DETECTION_HIDDEN_AFTER_MS) continue;
+      out.push({ lon: c.lon, lat: c.lat, id: c.id, summary, ageMin: age > DETECTION_AGE_SHOWN_AFTER_MS ? Math.round(age / 60_000) : null });
+    }
+    return out;
+    // cameraDetectionsVersion: the map is updated in place.
+  }, [city, cameraDetections, cameraDetectionsVersion, detectionTick]);
   const [homeNonce, setHomeNonce] = useState(0);
   const lastInteractionRef = useRef<number | null>(null);
   useEffect(() => {
@@ -243,6 +280,18 @@ export function CityMap({ view, lang }: Props) {
     [city, lang, uiScale],
   );
 
+  const heatLayer = useMemo(
+    () =>
+      new SolidPolygonLayer<HeatCell>({
+        id: 'events-heat',
+        data: heat.cells,
+        getPolygon: (c) => c.polygon,
+        getFillColor: (c) => heatColor(c.count, heat.max),
+        updateTriggers: { getFillColor: heat.max },
+      }),
+    [heat],
+  );
+
   const cameraLayer = useMemo(
     () =>
       new ScatterplotLayer<Camera>({
@@ -325,10 +374,28 @@ export function CityMap({ view, lang }: Props) {
   });
 
   // Bottom to top: administrative shading, then the physical city over it, then live points.
-  const layers = [...districtLayers, ...waterLayers, roadLayer, outlineLayer, cameraLayer, sensorLayer, haloLayer, markerLayer, labelLayer];
+  const layers = [
+    ...districtLayers,
+    ...waterLayers,
+    roadLayer,
+    outlineLayer,
+    heatLayer,
+    cameraLayer,
+    sensorLayer,
+    haloLayer,
+    markerLayer,
+    labelLayer,
+  ];
 
   return (
-    <div ref={containerRef} className="city-map" data-testid="city-map">
+    <div
+      ref={containerRef}
+      className="city-map"
+      data-testid="city-map"
+      data-heat-cells={heat.cells.length}
+      data-heat-max={heat.max}
+      data-layer-ids={layers.map((l) => l?.id ?? '').join(' ')}
+    >
       {initialViewState !== null && (
         <DeckGL
           views={VIEWS}
@@ -338,7 +405,27 @@ export function CityMap({ view, lang }: Props) {
           }}
           layers={layers}
           onAfterRender={() => recordMapFrame(sensorCount)}
-        />
+        >
+          {({ viewport }) =>
+            cameraBadges.map((b) => {
+              const [x, y] = viewport.project([b.lon, b.lat]);
+              if (x === undefined || y === undefined || x < 0 || y < 0 || x > viewport.width || y > viewport.height) return null;
+              return (
+                <div
+                  key={b.id}
+                  className="camera-badge"
+                  data-testid="camera-badge"
+                  data-camera-id={b.id}
+                  data-total={detectionTotal(b.summary.counts)}
+                  style={{ transform: `translate(${Math.round(x + 8 * uiScale)}px, ${Math.round(y)}px) translateY(-50%)` }}
+                >
+                  {detectionLabel(b.summary.counts)}
+                  {b.ageMin !== null && <span className="camera-badge-age"> · {b.ageMin}′</span>}
+                </div>
+              );
+            })
+          }
+        </DeckGL>
       )}
     </div>
   );

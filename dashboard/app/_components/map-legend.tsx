@@ -1,5 +1,5 @@
 import { WARNING_LEVELS, WARNING_LEVEL_INFO } from '@cityops/schemas';
-import { MAP_COLORS, rgbaCss } from '../_lib/colors.js';
+import { HEAT_GRADIENT_CSS, MAP_COLORS, rgbaCss } from '../_lib/colors.js';
 import { useLang } from '../_lib/i18n.js';
 
 export function MapLegend() {
@@ -36,6 +36,17 @@ export function MapLegend() {
         <div className="legend-item">
           <span className="dot dot-hollow" style={{ borderColor: rgbaCss(MAP_COLORS.camera) }} />
           {text.legendCamera}
+        </div>
+        <div className="legend-item">
+          <span className="legend-badge">car 3</span>
+          {text.legendCameraDetections}
+        </div>
+      </div>
+      <div className="legend-block" data-testid="legend-heat">
+        <div className="legend-title">{text.legendHeat}</div>
+        <div className="legend-item">
+          <span className="heat-ramp" style={{ background: HEAT_GRADIENT_CSS }} />
+          {text.legendHeatRange}
         </div>
       </div>
     </div>

@@ -15,11 +15,14 @@ import { ReplayBar } from './replay-bar.js';
 import { StaleBanner } from './stale-banner.js';
 import { WarningsTicker } from './warnings-ticker.js';
 import { useStoredLang } from '../_lib/use-stored-lang.js';
+import { useViewCycle, WALL_VIEWS } from '../_lib/view-cycle.js';
+import { WallForecasts } from './wall-forecasts.js';
 
 // deck.gl needs WebGL: load it in the browser only, in its own chunk, after the first paint.
 const CityMap = lazy(() => import('./city-map.js').then((m) => ({ default: m.CityMap })));
 
-const toLogin = () => window.location.replace(`/login?next=${encodeURIComponent(window.location.pathname)}`);
+// The query goes along (`?cycle=60`): a kiosk logged out in the night comes back cycling.
+const toLogin = () => window.location.replace(`/login?next=${encodeURIComponent(window.location.pathname + window.location.search)}`);
 
 export function WallDisplay() {
   const [feed] = useState(() => new LiveFeed('', toLogin));
@@ -46,6 +49,7 @@ export function WallDisplay() {
   const langValue = useMemo((): LangContextValue => ({ lang, text: UI_TEXT[lang], setLang }), [lang, setLang]);
   const text = langValue.text;
   const mounted = view.now !== null;
+  const cycle = useViewCycle();
 
   return (
     <LangContext.Provider value={langValue}>
@@ -107,8 +111,33 @@ export function WallDisplay() {
         )}
         <KpiTiles view={shown} />
         <main className="wall-body">
-          <section className="map-panel" aria-label={text.mapTitle}>
-            <div className="map-title">{text.mapTitle}</div>
+          <section className="map-panel" aria-label={text.views[cycle.view]} data-testid="main-panel" data-view={cycle.view}>
+            <div className="map-title view-switch" data-testid="view-switch">
+              {WALL_VIEWS.map((v) => (
+                <button
+                  key={v}
+                  type="button"
+                  className={`view-tab${v === cycle.view ? ' is-on' : ''}${v === cycle.view && cycle.pinned ? ' is-pinned' : ''}`}
+                  data-testid={`view-tab-${v}`}
+                  title={v === cycle.view && cycle.pinned ? text.viewPinned : text.viewPinHint}
+                  aria-pressed={v === cycle.view}
+                  onClick={() => cycle.choose(v)}
+                >
+                  {text.views[v]}
+                  {v === cycle.view && cycle.pinned && <span className="view-pin"> · {text.viewPinnedShort}</span>}
+                </button>
+              ))}
+              {cycle.secondsLeft !== null && (
+                <span className="view-countdown" data-testid="view-countdown">
+                  {text.viewNext(cycle.secondsLeft)}
+                  <span
+                    className="view-countdown-bar"
+                    style={{ width: `${Math.round((100 * cycle.secondsLeft) / (cycle.periodS ?? 1))}%` }}
+                    aria-hidden="true"
+                  />
+                </span>
+              )}
+            </div>
             {mounted && (
               <Suspense fallback={<div className="map-loading">{text.loading}</div>}>
                 <CityMap view={shown} lang={lang} />
@@ -117,6 +146,8 @@ export function WallDisplay() {
             {view.city === null && <div className="map-loading">{view.loadError ?? text.loading}</div>}
             <MapLegend />
             {view.city !== null && <ReplayBar live={view} onView={setReplayView} />}
+            {/* Over the map rather than instead of it: the map keeps its WebGL context across switches. */}
+            {cycle.view === 'forecasts' && <WallForecasts />}
           </section>
           <aside className="side">
             <WarningsTicker view={shown} />

@@ -43,3 +43,20 @@ export const MAP_COLORS = {
 export function rgbaCss([r, g, b, a]: Rgba): string {
   return `rgba(${r}, ${g}, ${b}, ${(a / 255).toFixed(3)})`;
 }
+
+/*
+ * The events heatmap: violet through pink to near white, none of the four warning colours and
+ * translucent, so the districts' level shading and the sensors stay readable through it.
+ */
+const HEAT_LOW: Rgba = [109, 40, 217, 70];
+const HEAT_HIGH: Rgba = [253, 230, 255, 190];
+
+/** A heat cell's colour: `count` of the grid's `max`, on a square-root scale so one event still shows. */
+export function heatColor(count: number, max: number): Rgba {
+  const t = max <= 0 ? 0 : Math.sqrt(Math.min(1, count / max));
+  const mix = (i: number) => Math.round(HEAT_LOW[i]! + (HEAT_HIGH[i]! - HEAT_LOW[i]!) * t);
+  return [mix(0), mix(1), mix(2), mix(3)];
+}
+
+/** The legend's swatch of the heat ramp. */
+export const HEAT_GRADIENT_CSS = `linear-gradient(90deg, ${rgbaCss(HEAT_LOW)}, ${rgbaCss(HEAT_HIGH)})`;

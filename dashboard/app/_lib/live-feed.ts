@@ -16,7 +16,7 @@ import {
   type WarningLevel,
 } from '@cityops/schemas';
 import type { Basemap, GeoJsonFeature, GeoJsonFeatureCollection } from '../../src/api-types.js';
-import type { LiveEventName, LiveHello, LiveReadings } from '../../src/live-protocol.js';
+import type { CameraDetectionSummary, LiveCameraDetections, LiveEventName, LiveHello, LiveReadings } from '../../src/live-protocol.js';
 import { MAP_COLORS, type Rgba } from './colors.js';
 import { isGeometry } from './geo.js';
 import { PackedReadingsDecoder } from './packed-readings.js';
@@ -41,6 +41,10 @@ export const ANOMALY_WINDOW_MS = 5 * 60_000;
 export const SILENT_AFTER_MS = 60_000;
 /** Warnings this recent shade their district (incidents shade it until they are resolved). */
 export const WARNING_SHADE_MS = 30 * 60_000;
+/** The events heatmap counts warnings and anomalies this recent. */
+export const HEAT_WINDOW_MS = 60 * 60_000;
+/** Anomalies kept for the heatmap (newest first); a storm beyond this shows its newest part. */
+const MAX_RECENT_ANOMALIES = 2000;
 const MAX_WARNINGS = 200;
 const MAX_INCIDENTS = 200;
 /** Urgent events are batched this long so a burst re-renders once. */
@@ -129,6 +133,12 @@ export interface FeedView {
   /** Not closed; active ones first, worst level first, then newest. */
   incidents: readonly Incident[];
   dispatchByIncident: ReadonlyMap<string, DispatchOrder>;
+  /** Anomalies of the last HEAT_WINDOW_MS, newest first (the events heatmap); a new array when one arrives. */
+  recentAnomalies: readonly Anomaly[];
+  /** Newest frame's detections per camera id (live stream only; nothing in the store says it). */
+  cameraDetections: ReadonlyMap<string, CameraDetectionSummary>;
+  /** Changes whenever cameraDetections changes. */
+  cameraDetectionsVersion: number;
   /** Worst current level per area (active incidents, recent warnings). */
   areaLevels: ReadonlyMap<string, WarningLevel>;
   /** Changes whenever areaLevels changes: the districts layer's updateTrigger. */
@@ -199,6 +209,10 @@ export class LiveFeed {
   private readonly incidents = new Map<string, Incident>();
   private incidentsSorted: Incident[] = [];
   private readonly dispatches = new Map<string, DispatchOrder>();
+  private recentAnomalies: Anomaly[] = [];
+  private readonly recentAnomalyIds = new Set<string>();
+  private readonly cameraDetections = new Map<string, CameraDetectionSummary>();
+  private cameraDetectionsVersion = 0;
   private areaLevels: Map<string, WarningLevel> = new Map();
   private areaLevelsKey = '';
   private connection: ConnectionState = 'connecting';
@@ -315,6 +329,7 @@ export class LiveFeed {
       'incident',
       'dispatch',
       'anomaly',
+      'detections',
       'heartbeat',
     ];
     for (const name of names) {
@@ -377,6 +392,10 @@ export class LiveFeed {
       case 'anomaly':
         if (accept(check.anomaly, data, name)) this.addAnomalies([data]);
         break;
+      case 'detections':
+        if (isCameraDetections(data)) this.addDetections(data.cameras);
+        else console.warn('live detections: malformed, dropped');
+        break;
     }
     this.lastDataAt = Date.now();
     // Readings re-render with the next tick; urgent events within EMIT_DELAY_MS.
@@ -387,7 +406,8 @@ export class LiveFeed {
 
   private async loadSnapshot(): Promise<void> {
     const api = this.baseUrl + '/api';
-    const since = Math.floor(this.platformNow() - ANOMALY_WINDOW_MS);
+    // The heatmap's window, which covers the sensors' (ANOMALY_WINDOW_MS) too.
+    const since = Math.floor(this.platformNow() - Math.max(HEAT_WINDOW_MS, ANOMALY_WINDOW_MS));
     try {
       // Everything in parallel; the city is applied first so no row is ever shown with raw ids.
       const [city, basemap, warnings, incidents, dispatches, latest, anomalies] = await Promise.all([
@@ -553,12 +573,38 @@ export class LiveFeed {
   private addAnomalies(anomalies: readonly Anomaly[]): void {
     const index = this.city?.sensorIndex;
     if (index === undefined) return;
+    this.keepRecentAnomalies(anomalies);
     for (const a of anomalies) {
       if (a.source_kind !== 'sensor') continue;
       const i = index.get(a.source_id);
       if (i !== undefined && a.ts > (this.sensors.anomalyTs[i] ?? 0)) this.sensors.anomalyTs[i] = a.ts;
     }
     this.recomputeSensorStatus();
+  }
+
+  /** New anomalies into the heatmap's list (newest first, deduplicated, within the window and the cap). */
+  private keepRecentAnomalies(anomalies: readonly Anomaly[]): void {
+    const fresh = anomalies.filter((a) => !this.recentAnomalyIds.has(a.id));
+    if (fresh.length === 0) return;
+    const oldest = this.platformNow() - HEAT_WINDOW_MS;
+    const kept = [...fresh, ...this.recentAnomalies]
+      .filter((a) => a.ts >= oldest)
+      .sort((a, b) => b.ts - a.ts)
+      .slice(0, MAX_RECENT_ANOMALIES);
+    this.recentAnomalyIds.clear();
+    for (const a of kept) this.recentAnomalyIds.add(a.id);
+    this.recentAnomalies = kept;
+  }
+
+  private addDetections(summaries: readonly CameraDetectionSummary[]): void {
+    let changed = false;
+    for (const summary of summaries) {
+      const current = this.cameraDetections.get(summary.camera_id);
+      if (current !== undefined && current.ts > summary.ts) continue;
+      this.cameraDetections.set(summary.camera_id, summary);
+      changed = true;
+    }
+    if (changed) this.cameraDetectionsVersion++;
   }
 
   private addWarnings(warnings: readonly EarlyWarning[]): void {
@@ -690,6 +736,9 @@ export class LiveFeed {
       warnings: this.warningsSorted,
       incidents: this.incidentsSorted,
       dispatchByIncident: this.dispatches,
+      recentAnomalies: this.recentAnomalies,
+      cameraDetections: this.cameraDetections,
+      cameraDetectionsVersion: this.cameraDetectionsVersion,
       areaLevels: this.areaLevels,
       areaLevelsKey: this.areaLevelsKey,
       connection: this.connection,
@@ -764,6 +813,24 @@ function isHello(value: unknown): value is LiveHello {
   return (
     isServerTs(value) && typeof field(value, 'heartbeat_interval_ms') === 'number' && typeof field(value, 'live_interval_ms') === 'number'
   );
+}
+
+function isDetectionSummary(value: unknown): value is CameraDetectionSummary {
+  const counts = field(value, 'counts');
+  return (
+    typeof field(value, 'camera_id') === 'string' &&
+    typeof field(value, 'frame_id') === 'string' &&
+    typeof field(value, 'ts') === 'number' &&
+    typeof counts === 'object' &&
+    counts !== null &&
+    !Array.isArray(counts) &&
+    Object.values(counts).every((n) => Number.isInteger(n) && (n as number) >= 0)
+  );
+}
+
+function isCameraDetections(value: unknown): value is LiveCameraDetections {
+  const cameras = field(value, 'cameras');
+  return isServerTs(value) && Array.isArray(cameras) && (cameras as unknown[]).every(isDetectionSummary);
 }
 
 function isReadings(value: unknown): value is LiveReadings {

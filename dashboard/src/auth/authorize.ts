@@ -118,6 +118,7 @@ export const POLICY: readonly RoutePolicy[] = [
   { method: 'GET', pattern: ['dispatches'], requires: 'city:read', action: 'dispatches.read' },
   { method: 'GET', pattern: ['stream'], requires: 'city:read', action: 'stream.open' },
   { method: 'GET', pattern: ['replay'], requires: 'city:read', action: 'replay.read' },
+  { method: 'GET', pattern: ['wall', 'forecasts'], requires: 'city:read', action: 'wall.forecasts' },
 ];
 
 export interface PolicyMatch {
