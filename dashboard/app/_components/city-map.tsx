@@ -30,9 +30,14 @@ import { recordMapFrame } from '../_lib/wall-perf.js';
 const VIEWS = new MapView({ id: 'city', controller: true });
 const PULSE_PERIOD_MS = 1600;
 const PULSE_FRAME_MS = 33;
-/** Frames further apart than this are slow; this many in a row pause the pulse for PULSE_PAUSE_MS. */
-const SLOW_FRAME_MS = 250;
-const SLOW_FRAMES_BEFORE_PAUSE = 3;
+/**
+ * Frames further apart than this are slow; this many in a row pause the pulse for PULSE_PAUSE_MS.
+ * Below ~16 fps a pulse is no longer smooth anyway, and it keeps the main thread saturated: on a
+ * software renderer at 2,000 sensors (≈ 100 ms frames) new incidents reached the list in p99
+ * ≈ 500 ms with the pulse running and ≈ 150 ms without it (bench:dashboard, city phase).
+ */
+const SLOW_FRAME_MS = 60;
+const SLOW_FRAMES_BEFORE_PAUSE = 5;
 const PULSE_PAUSE_MS = 60_000;
 /** After an operator pans or zooms, the map returns to the whole city once idle this long. */
 const RETURN_HOME_AFTER_MS = 120_000;
