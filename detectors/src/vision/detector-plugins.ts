@@ -134,16 +134,8 @@ const yolox: DetectorPlugin = {
       const r = offset + a * depth;
       const obj = data[r + 4]!;
       if (obj < minThreshold) continue;
-      let best = 0;
-      let bestScore = -1;
-      for (let c = 0; c < classCount; c++) {
-        const s = data[r + 5 + c]!;
-        if (s > bestScore) {
-          bestScore = s;
-          best = c;
-        }
-      }
-      const score = obj * bestScore;
+      const best = bestClassAt(data, r + 5, classCount);
+      const score = obj * Math.max(-1, data[r + 5 + best]!);
       if (!(score >= thresholds[best]!)) continue;
       const g = a * 3;
       const s = grid[g + 2]!;
@@ -158,6 +150,23 @@ const yolox: DetectorPlugin = {
     }
   },
 };
+
+/**
+ * The index of the highest of `count` class scores from data[first] (the first on a tie; 0 when
+ * none is above -1, the scan's floor). Shared by the row-major formats with objectness.
+ */
+function bestClassAt(data: Float32Array, first: number, count: number): number {
+  let best = 0;
+  let bestScore = -1;
+  for (let c = 0; c < count; c++) {
+    const s = data[first + c]!;
+    if (s > bestScore) {
+      bestScore = s;
+      best = c;
+    }
+  }
+  return best;
+}
 
 const yolov5: DetectorPlugin = {
   type: 'yolov5',
@@ -175,16 +184,8 @@ const yolov5: DetectorPlugin = {
       const r = offset + a * depth;
       const obj = data[r + 4]!;
       if (obj < minThreshold) continue;
-      let best = 0;
-      let bestScore = -1;
-      for (let c = 0; c < classCount; c++) {
-        const s = data[r + 5 + c]!;
-        if (s > bestScore) {
-          bestScore = s;
-          best = c;
-        }
-      }
-      const score = obj * bestScore;
+      const best = bestClassAt(data, r + 5, classCount);
+      const score = obj * Math.max(-1, data[r + 5 + best]!);
       if (!(score >= thresholds[best]!)) continue;
       out.pushCenter(data[r]!, data[r + 1]!, data[r + 2]!, data[r + 3]!, score, best);
     }
