@@ -67,7 +67,12 @@ export interface VisionModelConfig {
   executionProvider: ExecutionProvider;
   /** Most frames per inference call when the model has a dynamic batch dimension. Default 8. */
   maxBatchSize: number;
-  /** ONNX Runtime intra-op threads; 0 = its default (one per core). Default 0. */
+  /**
+   * ONNX Runtime sessions that run at once, each on its own thread (an inference lane); 0 = auto:
+   * on cpu one per core up to 4, on other providers 1. Default 0.
+   */
+  sessions: number;
+  /** ONNX Runtime intra-op threads per session; 0 = auto: on cpu the cores shared out among the sessions, elsewhere ORT's default. Default 0. */
   intraOpThreads: number;
   /** Output strides of the grid-decoded types (yolox, nanodet), finest first. Default [8, 16, 32]. */
   strides: readonly number[];
@@ -111,6 +116,7 @@ const COMMON_DEFAULTS = {
   maxDetectionsPerFrame: 100,
   executionProvider: 'cpu' as ExecutionProvider,
   maxBatchSize: 8,
+  sessions: 0,
   intraOpThreads: 0,
   strides: [8, 16, 32] as readonly number[],
   centerOffset: 0.5,
@@ -148,6 +154,7 @@ const RULES: Readonly<Record<Exclude<keyof VisionModelConfig, 'type'>, Rule>> = 
   maxDetectionsPerFrame: { kind: 'number', min: 1, max: 10_000, integer: true },
   executionProvider: { kind: 'enum', values: EXECUTION_PROVIDERS },
   maxBatchSize: { kind: 'number', min: 1, max: 256, integer: true },
+  sessions: { kind: 'number', min: 0, max: 64, integer: true },
   intraOpThreads: { kind: 'number', min: 0, max: 256, integer: true },
   strides: { kind: 'strides' },
   centerOffset: { kind: 'number', min: 0, max: 1, integer: false },

@@ -17,8 +17,14 @@ describe('encodePng', () => {
     expect(png.subarray(37, 41).toString('latin1')).toBe('IDAT');
     const raw = inflateSync(png.subarray(41, 41 + idatLength));
     const rows = [0, 1].map((y) => raw.subarray(y * (width * 3 + 1), (y + 1) * (width * 3 + 1)));
-    expect(rows.map((r) => r[0])).toEqual([0, 0]);
-    expect(Buffer.concat(rows.map((r) => r.subarray(1)))).toEqual(Buffer.from(rgb));
+    // Sub filter: a decoder adds back the same channel of the pixel to the left.
+    expect(rows.map((r) => r[0])).toEqual([1, 1]);
+    const unfiltered = rows.map((r) => {
+      const line = Uint8Array.from(r.subarray(1));
+      for (let x = 3; x < line.length; x++) line[x] = (line[x]! + line[x - 3]!) & 0xff;
+      return line;
+    });
+    expect(Buffer.concat(unfiltered)).toEqual(Buffer.from(rgb));
     expect(png.subarray(png.length - 8, png.length - 4).toString('latin1')).toBe('IEND');
   });
 

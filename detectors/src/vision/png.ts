@@ -2,8 +2,10 @@ import { deflateSync } from 'node:zlib';
 
 /*
  * A minimal PNG encoder for rgb24 pictures (snapshots): the signature, IHDR, one zlib-compressed
- * IDAT of filter-0 scanlines, IEND (PNG spec, W3C 2003, §5 and §11). No dependency: a snapshot is
- * a few per warning, and deflate at level 6 keeps a 416×416 frame near 100–200 KB.
+ * IDAT of Sub-filtered scanlines, IEND (PNG spec, W3C 2003, §5, §9 and §11). No dependency.
+ * It runs on the vision worker's main thread once per warning, so it is tuned for time: on a
+ * 416×312 motorway frame, Sub + deflate level 1 took 8 ms for 197 KB, against 12 ms for 232 KB
+ * with no filter at level 6 (and 22 ms for 180 KB with Sub at level 6).
  */
 
 const SIGNATURE = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -46,8 +48,11 @@ export function encodePng(rgb: Uint8Array, width: number, height: number): Uint8
   const stride = width * 3;
   const raw = Buffer.alloc((stride + 1) * height);
   for (let y = 0; y < height; y++) {
-    raw[y * (stride + 1)] = 0; // filter: none
-    raw.set(rgb.subarray(y * stride, (y + 1) * stride), y * (stride + 1) + 1);
+    const o = y * (stride + 1);
+    const row = y * stride;
+    raw[o] = 1; // filter: Sub, each byte less the same channel of the pixel to its left
+    for (let x = 0; x < 3 && x < stride; x++) raw[o + 1 + x] = rgb[row + x]!;
+    for (let x = 3; x < stride; x++) raw[o + 1 + x] = (rgb[row + x]! - rgb[row + x - 3]!) & 0xff;
   }
-  return Buffer.concat([SIGNATURE, chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw, { level: 6 })), chunk('IEND', new Uint8Array(0))]);
+  return Buffer.concat([SIGNATURE, chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw, { level: 1 })), chunk('IEND', new Uint8Array(0))]);
 }

@@ -53,7 +53,7 @@ describe.each(['yolox', 'yolov5', 'yolov8'] as const)('%s output through a real 
     expect(model.dynamicBatch).toBe(true);
     // Two frames in one batch: a red 8×8 square at cell (2, 3); a blue one at (5, 1).
     const run = model.infer([frame(64, [{ x: 16, y: 24, size: 8, color: RED }]), frame(64, [{ x: 40, y: 8, size: 8, color: BLUE }])]);
-    const [a, b] = model.decode(await run.done);
+    const [a, b] = await run.done;
     expect(a).toHaveLength(1);
     expect(a![0]).toMatchObject({ className: 'person', classId: 0 });
     // Score: 0.98 (class) times 0.98 (objectness) where the format has objectness.
@@ -74,7 +74,7 @@ describe.each(['yolox', 'yolov5', 'yolov8'] as const)('%s output through a real 
       sourceWidth: 128,
       sourceHeight: 64,
     };
-    const [d] = model.decode(await model.infer([f]).done);
+    const [d] = await model.infer([f]).done;
     expect(d![0]).toMatchObject({ x1: 16 / 128, y1: 0, x2: 32 / 128, y2: 16 / 64 });
   });
 });
@@ -95,10 +95,10 @@ describe('vision model thresholds, classes and batching', () => {
       inputHeight: 64,
       classThresholds: { person: 0.7 },
     });
-    const [d1] = strict.decode(await strict.infer([frame(64, [dim, full, blue])]).done);
+    const [d1] = await strict.infer([frame(64, [dim, full, blue])]).done;
     expect(d1!.map((d) => d.className).sort()).toEqual(['car', 'person']);
     const carsOnly = await load({ type: 'yolox', modelPath: yolox, labels, inputWidth: 64, inputHeight: 64, classes: ['car'] });
-    const [d2] = carsOnly.decode(await carsOnly.infer([frame(64, [dim, full, blue])]).done);
+    const [d2] = await carsOnly.infer([frame(64, [dim, full, blue])]).done;
     expect(d2!.map((d) => d.className)).toEqual(['car']);
   });
 
@@ -108,16 +108,47 @@ describe('vision model thresholds, classes and batching', () => {
     const model = await load({ type: 'yolov8', modelPath: fixed, labels, inputWidth: 64, inputHeight: 64, maxBatchSize: 4 }, log);
     expect(model.dynamicBatch).toBe(false);
     expect(model.batchSize).toBe(1);
+    expect(model.maxFramesPerCall).toBe(1);
     expect(log.join('\n')).toMatch(/fixed batch of 1: frames are run one at a time/);
-    const frames = [0, 1, 2].map((i) => frame(64, [{ x: 8 * i, y: 0, size: 8, color: RED }]));
-    const out = model.decode(await model.infer(frames).done);
-    expect(out.map((d) => d[0]!.x1)).toEqual([0, 8 / 64, 16 / 64]);
+    expect(() => model.infer([frame(64, []), frame(64, [])])).toThrow(/expected 1…1 frames per infer\(\); got 2/);
+    const out = await model.infer([frame(64, [{ x: 8, y: 0, size: 8, color: RED }])]).done;
+    expect(out.map((d) => d[0]!.x1)).toEqual([8 / 64]);
+  });
+
+  it('runs as many batches at once as it has sessions, each on its own thread, each with its own results', async () => {
+    const log: string[] = [];
+    const model = await load(
+      { type: 'yolox', modelPath: yolox, labels, inputWidth: 64, inputHeight: 64, sessions: 3, intraOpThreads: 1 },
+      log,
+    );
+    expect(log.join('\n')).toMatch(/3 sessions on threads of their own, 1 intra-op thread each/);
+    expect(model.sessions).toBe(3);
+    expect(model.freeSlots).toBe(6);
+    // Each session holds one batch running and one waiting.
+    const runs = [0, 1, 2, 3, 4, 5].map((i) => model.infer([frame(64, [{ x: 8 * i, y: 8, size: 8, color: RED }])]));
+    expect(model.freeSlots).toBe(0);
+    expect(() => model.infer([frame(64, [])])).toThrow(/expected room on a session; all 3 hold 2 batches/);
+    const boxes = await Promise.all(runs.map(async (r) => (await r.done)[0]!.map((d) => d.x1)));
+    expect(boxes).toEqual([0, 1, 2, 3, 4, 5].map((i) => [(8 * i) / 64]));
+    expect(model.freeSlots).toBe(6);
+  });
+
+  it("leaves the caller's pixels intact: a Buffer's memory (a bus message) is copied to the thread, not moved", async () => {
+    const model = await load({ type: 'yolox', modelPath: yolox, labels, inputWidth: 64, inputHeight: 64 });
+    const f = frame(64, [{ x: 8, y: 8, size: 8, color: RED }]);
+    // Pixels as the bus hands them over: a Buffer view inside a larger message.
+    const message = Buffer.concat([Buffer.from('header'), Buffer.from(f.pixels)]);
+    const pixels = message.subarray(6);
+    const [d] = await model.infer([{ ...f, pixels }]).done;
+    expect(d!.map((x) => x.className)).toEqual(['person']);
+    expect(message.byteLength).toBe(6 + 64 * 64 * 3);
+    expect(message.subarray(0, 6).toString()).toBe('header');
   });
 
   it('resizes a frame that is not the input size, and still maps boxes to the source', async () => {
     const model = await load({ type: 'yolox', modelPath: yolox, labels, inputWidth: 64, inputHeight: 64 });
     // A 128×128 frame (a camera source set up for another model): halved to 64×64.
-    const [d] = model.decode(await model.infer([frame(128, [{ x: 32, y: 64, size: 16, color: RED }])]).done);
+    const [d] = await model.infer([frame(128, [{ x: 32, y: 64, size: 16, color: RED }])]).done;
     expect(model.framesResized).toBe(1);
     expect(d![0]).toMatchObject({ x1: 32 / 128, y1: 64 / 128, x2: 48 / 128, y2: 80 / 128 });
   });

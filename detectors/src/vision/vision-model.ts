@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import type { InferenceSession, Tensor } from 'onnxruntime-node';
+import { availableParallelism } from 'node:os';
+import type { InferenceSession } from 'onnxruntime-node';
 import { DetectorError, toDetectorError } from '../errors.js';
 import { detectorPlugin, type DetectorPlugin, type OutputLayout } from './detector-plugins.js';
 import { classThresholdTable, isTfjsModelPath, parseLabels, parseVisionModelConfig, type VisionModelConfig } from './model-config.js';
 import { nanodetOnnxFromTfjsFile } from './nanodet-tfjs.js';
-import { Candidates } from './nms.js';
-import { letterboxNearest, rgb24ToPlanar, type FrameMapping } from './preprocess.js';
+import type { Detection } from './frame-decoder.js';
+import { LANE_DEPTH, startInferenceLane, type InferenceLane } from './inference-lane.js';
 
 /**
  * One detector model on ONNX Runtime: the session on the configured execution provider (CPU
@@ -15,9 +16,10 @@ import { letterboxNearest, rgb24ToPlanar, type FrameMapping } from './preprocess
  * plugin type, batched inference across cameras, and decoding to boxes normalised to the
  * source image.
  *
- * Inference is split in two so a worker can overlap them: `infer` preprocesses into a reused
- * buffer and starts the (async, native-threaded) run; `decode` turns a finished run into boxes.
- * The worker starts batch k+1's run before decoding, tracking and rules of batch k.
+ * Inference is split in two so a worker can overlap them: `infer` hands a batch to an idle
+ * session, which preprocesses and runs it on its own thread (inference-lane.ts); `decode` turns a
+ * finished run into boxes on the caller's thread. The worker keeps every session busy while it
+ * decodes, tracks and evaluates rules on finished batches.
  *
  * onnxruntime-node is imported lazily here, so importing @cityops/detectors for the time-series
  * worker alone never loads the native binding.
@@ -36,28 +38,13 @@ export interface VisionFrame {
   sourceHeight: number;
 }
 
-/** A detection with its box normalised to 0…1 of the source image. */
-export interface Detection {
-  classId: number;
-  className: string;
-  score: number;
-  x1: number;
-  y1: number;
-  x2: number;
-  y2: number;
-}
+export type { Detection } from './frame-decoder.js';
 
-/** A run in flight or done: per frame, where its output starts and how it maps to the source. */
+/** A run in flight or done. */
 export interface InferenceRun {
   readonly frames: number;
-  /** Resolves to the output tensor data of each ORT run, with each frame's run index and offset. */
-  readonly done: Promise<RunOutput>;
-}
-
-/** A finished run's raw output, for `decode`. */
-export interface RunOutput {
-  data: Float32Array[];
-  slots: { run: number; offset: number; mapping: FrameMapping; sourceWidth: number; sourceHeight: number }[];
+  /** Resolves to each frame's detections, in the order given. */
+  readonly done: Promise<Detection[][]>;
 }
 
 export interface VisionModel {
@@ -72,12 +59,15 @@ export interface VisionModel {
   /** Frames per ORT run: the configured maximum with a dynamic batch dim, else the model's fixed batch. */
   readonly batchSize: number;
   readonly dynamicBatch: boolean;
-  /** Most frames `infer` takes at once (a fixed-batch model runs them one batch after another). */
+  /** Most frames `infer` takes at once: the batch size. */
   readonly maxFramesPerCall: number;
+  /** ONNX Runtime sessions that can run at once (each on its own thread). */
+  readonly sessions: number;
+  /** Batches `infer` can take now: room on the sessions' queues (each holds one running and one waiting). */
+  readonly freeSlots: number;
   /** Frames that were not the model's input size and were resized here (the camera source should be configured for this model). */
   readonly framesResized: number;
   infer(frames: readonly VisionFrame[]): InferenceRun;
-  decode(run: RunOutput): Detection[][];
   release(): Promise<void>;
 }
 
@@ -90,8 +80,6 @@ export interface LoadVisionModelOptions {
   modelBytes?: Uint8Array;
 }
 
-type Ort = typeof import('onnxruntime-node');
-
 /** Loads and checks a model; throws DetectorError ('invalid-config' for a mismatch, 'start-failed' for a file or runtime that cannot load). */
 export async function loadVisionModel(
   input: VisionModelConfig | Record<string, unknown>,
@@ -102,9 +90,9 @@ export async function loadVisionModel(
   const log = options.log ?? ((line: string) => console.log(line));
   const plugin = detectorPlugin(config.type);
 
-  let ort: Ort;
   try {
-    ort = await import('onnxruntime-node');
+    // Checked here, where the error is plain; the sessions themselves open on their lanes' threads.
+    await import('onnxruntime-node');
   } catch (e) {
     throw toDetectorError('start-failed', 'expected ONNX Runtime (onnxruntime-node) to load on this platform', e, false);
   }
@@ -142,61 +130,78 @@ export async function loadVisionModel(
   }
   const version = `${config.type}/${basename(config.modelPath)}#${createHash('sha256').update(bytes).digest('hex').slice(0, 12)}`;
 
-  const { session, provider } = await createSession(ort, bytes, config, name, log);
+  const { sessions, intraOpThreads } = laneShape(config);
+  const lanes = await startLanes(bytes, config, sessions, intraOpThreads, name, log);
   try {
-    const io = checkIo(session, config, plugin, labels.length);
-    const model = new OrtVisionModel(ort, session, { name, config, labels, version, provider, thresholds, minThreshold, plugin, ...io });
+    const io = checkIo(lanes[0]!, config, plugin, labels.length);
+    const provider = lanes[0]!.provider;
+    const model = new OrtVisionModel(lanes, { name, config, labels, version, provider, thresholds, minThreshold, plugin, ...io });
     log(
       `vision: model '${name}' ${version} on ${provider}: input ${config.inputWidth}×${config.inputHeight} ${config.channelOrder} ×${fmtScale(config.pixelScale)}, ` +
         `${config.letterbox} letterbox, ${labels.length} classes; ` +
         (io.dynamicBatch
           ? `dynamic batch, up to ${model.batchSize} frames per run`
-          : `fixed batch of ${io.fixedBatch}: frames are run ${io.fixedBatch === 1 ? 'one at a time' : `${io.fixedBatch} at a time`} (no dynamic batch dimension in the file)`),
+          : `fixed batch of ${io.fixedBatch}: frames are run ${io.fixedBatch === 1 ? 'one at a time' : `${io.fixedBatch} at a time`} (no dynamic batch dimension in the file)`) +
+        `; ${sessions} session${sessions === 1 ? '' : 's'} on ${sessions === 1 ? 'its own thread' : 'threads of their own'}, ` +
+        `${intraOpThreads === 0 ? 'ORT default' : intraOpThreads} intra-op thread${intraOpThreads === 1 ? '' : 's'} each`,
     );
     return model;
   } catch (e) {
-    await session.release().catch(() => undefined);
+    await Promise.all(lanes.map((l) => l.release().catch(() => undefined)));
     throw e;
   }
 }
 
-function fmtScale(s: number): string {
-  return s === 1 ? '1' : Math.abs(s - 1 / 255) < 1e-9 ? '1/255' : String(s);
+/**
+ * How many sessions run at once and with how many intra-op threads: configured, or on cpu one
+ * session per core (up to 4) sharing the cores out; elsewhere one session with ORT's default.
+ */
+export function laneShape(
+  config: Pick<VisionModelConfig, 'sessions' | 'intraOpThreads' | 'executionProvider'>,
+  cores = availableParallelism(),
+): {
+  sessions: number;
+  intraOpThreads: number;
+} {
+  const cpu = config.executionProvider === 'cpu';
+  const sessions = config.sessions > 0 ? config.sessions : cpu ? Math.max(1, Math.min(4, cores)) : 1;
+  const intraOpThreads = config.intraOpThreads > 0 ? config.intraOpThreads : cpu ? Math.max(1, Math.floor(cores / sessions)) : 0;
+  return { sessions, intraOpThreads };
 }
 
-async function createSession(
-  ort: Ort,
+/** Opens the lanes: the first decides the provider (falling back to cpu, logged), the rest follow it. */
+async function startLanes(
   bytes: Uint8Array,
   config: VisionModelConfig,
+  sessions: number,
+  intraOpThreads: number,
   name: string,
   log: (line: string) => void,
-): Promise<{ session: InferenceSession; provider: string }> {
-  const base: InferenceSession.SessionOptions = {
-    graphOptimizationLevel: 'all',
-    // Errors (3): a provider that cannot load is reported by us in plain words below.
-    logSeverityLevel: 3,
-    ...(config.intraOpThreads > 0 ? { intraOpNumThreads: config.intraOpThreads } : {}),
-  };
+): Promise<InferenceLane[]> {
   const wanted = config.executionProvider;
+  let first: InferenceLane;
   try {
-    // Fatal only while trying a GPU provider: its failure is reported below in one plain line.
-    const quiet = wanted === 'cpu' ? {} : { logSeverityLevel: 4 as const };
-    return { session: await ort.InferenceSession.create(bytes, { ...base, ...quiet, executionProviders: [wanted] }), provider: wanted };
+    first = await startInferenceLane({ bytes, provider: wanted, allowCpuFallback: true, intraOpThreads });
   } catch (e) {
-    const why = firstLine(e);
-    if (wanted === 'cpu') throw toDetectorError('start-failed', `expected ONNX Runtime to load model ${config.modelPath}`, e, false);
-    log(`vision: model '${name}': execution provider '${wanted}' could not start (${why}); falling back to cpu`);
+    const after = wanted === 'cpu' ? '' : ` (on cpu, after '${wanted}' failed)`;
+    throw toDetectorError('start-failed', `expected ONNX Runtime to load model ${config.modelPath}${after}`, e, false);
   }
+  if (first.fallback !== '')
+    log(`vision: model '${name}': execution provider '${wanted}' could not start (${first.fallback}); falling back to cpu`);
+  const lanes = [first];
   try {
-    return { session: await ort.InferenceSession.create(bytes, { ...base, executionProviders: ['cpu'] }), provider: 'cpu' };
+    for (let i = 1; i < sessions; i++) {
+      lanes.push(await startInferenceLane({ bytes, provider: first.provider, allowCpuFallback: false, intraOpThreads }));
+    }
   } catch (e) {
-    throw toDetectorError(
-      'start-failed',
-      `expected ONNX Runtime to load model ${config.modelPath} (on cpu, after '${wanted}' failed)`,
-      e,
-      false,
-    );
+    await Promise.all(lanes.map((l) => l.release().catch(() => undefined)));
+    throw toDetectorError('start-failed', `expected ONNX Runtime to open ${sessions} sessions of model ${config.modelPath}`, e, false);
   }
+  return lanes;
+}
+
+function fmtScale(s: number): string {
+  return s === 1 ? '1' : Math.abs(s - 1 / 255) < 1e-9 ? '1/255' : String(s);
 }
 
 interface IoCheck {
@@ -211,7 +216,12 @@ function tensorMeta(meta: InferenceSession.ValueMetadata): { shape: readonly (nu
   return meta.isTensor ? { shape: meta.shape, type: meta.type } : undefined;
 }
 
-function checkIo(session: InferenceSession, config: VisionModelConfig, plugin: DetectorPlugin, classCount: number): IoCheck {
+function checkIo(
+  session: Pick<InferenceLane, 'inputs' | 'outputs'>,
+  config: VisionModelConfig,
+  plugin: DetectorPlugin,
+  classCount: number,
+): IoCheck {
   const pick = (
     kind: 'input' | 'output',
     wanted: string,
@@ -235,8 +245,8 @@ function checkIo(session: InferenceSession, config: VisionModelConfig, plugin: D
     }
     return metas[0]!;
   };
-  const inMeta = pick('input', config.inputName, session.inputMetadata);
-  const outMeta = pick('output', config.outputName, session.outputMetadata);
+  const inMeta = pick('input', config.inputName, session.inputs);
+  const outMeta = pick('output', config.outputName, session.outputs);
   const input = tensorMeta(inMeta);
   const expectedIn = `float32 [N, 3, ${config.inputHeight}, ${config.inputWidth}]`;
   const [n, c, h, w] = input?.shape ?? [];
@@ -296,18 +306,12 @@ class OrtVisionModel implements VisionModel {
   readonly batchSize: number;
   readonly dynamicBatch: boolean;
   readonly maxFramesPerCall: number;
+  readonly sessions: number;
   framesResized = 0;
   private readonly parts: ModelParts;
-  private readonly frameFloats: number;
-  /** One input buffer: at most one run is in flight per model (the worker awaits it before the next). */
-  private readonly input: Float32Array;
-  private resizeBuffer: Uint8Array | undefined;
-  private readonly candidates = new Candidates();
-  private inFlight = false;
 
   constructor(
-    private readonly ort: Ort,
-    private readonly session: InferenceSession,
+    private readonly lanes: readonly InferenceLane[],
     parts: ModelParts,
   ) {
     this.parts = parts;
@@ -318,135 +322,72 @@ class OrtVisionModel implements VisionModel {
     this.provider = parts.provider;
     this.dynamicBatch = parts.dynamicBatch;
     this.batchSize = parts.dynamicBatch ? parts.config.maxBatchSize : parts.fixedBatch;
-    this.maxFramesPerCall = parts.dynamicBatch ? this.batchSize : Math.max(this.batchSize, parts.config.maxBatchSize);
-    this.frameFloats = 3 * parts.config.inputWidth * parts.config.inputHeight;
-    this.input = new Float32Array(this.batchSize * this.frameFloats);
+    this.maxFramesPerCall = this.batchSize;
+    this.sessions = lanes.length;
+    const { config } = parts;
+    for (const lane of lanes) {
+      lane.configure(
+        {
+          modelName: parts.name,
+          inputName: parts.inputName,
+          outputName: parts.outputName,
+          width: config.inputWidth,
+          height: config.inputHeight,
+          channelOrder: config.channelOrder,
+          pixelScale: config.pixelScale,
+          letterbox: config.letterbox,
+          // Each lane learns a symbolic anchor count itself: its own copy of the layout.
+          decode: {
+            type: config.type,
+            layout: parts.layout,
+            thresholds: parts.thresholds,
+            minThreshold: parts.minThreshold,
+            nmsIouThreshold: config.nmsIouThreshold,
+            maxDetectionsPerFrame: config.maxDetectionsPerFrame,
+            labels: parts.labels,
+          },
+        },
+        this.batchSize,
+      );
+    }
+  }
+
+  get freeSlots(): number {
+    let n = 0;
+    for (const l of this.lanes) n += LANE_DEPTH - l.queued;
+    return n;
   }
 
   infer(frames: readonly VisionFrame[]): InferenceRun {
-    if (this.inFlight)
-      throw new DetectorError('invalid-state', `model '${this.name}': expected the previous run to finish before the next infer()`);
+    // The least loaded session: an idle one before one with a run to finish first.
+    let lane: InferenceLane | undefined;
+    for (const l of this.lanes) if (l.queued < LANE_DEPTH && (lane === undefined || l.queued < lane.queued)) lane = l;
+    if (lane === undefined)
+      throw new DetectorError(
+        'invalid-state',
+        `model '${this.name}': expected room on a session; all ${this.lanes.length} hold ${LANE_DEPTH} batches`,
+      );
     if (frames.length === 0 || frames.length > this.maxFramesPerCall) {
       throw new DetectorError(
         'invalid-argument',
         `model '${this.name}': expected 1…${this.maxFramesPerCall} frames per infer(); got ${frames.length}`,
       );
     }
-    this.inFlight = true;
-    const done = this.run(frames).finally(() => {
-      this.inFlight = false;
-    });
-    return { frames: frames.length, done };
+    return { frames: frames.length, done: this.run(lane, frames) };
   }
 
-  private async run(frames: readonly VisionFrame[]): Promise<RunOutput> {
-    const { config, inputName, outputName } = this.parts;
-    const W = config.inputWidth;
-    const H = config.inputHeight;
-    const slots: RunOutput['slots'] = [];
-    const data: Float32Array[] = [];
-    const perRun = this.batchSize;
-    for (let start = 0, runIndex = 0; start < frames.length; start += perRun, runIndex++) {
-      const chunk = frames.slice(start, start + perRun);
-      // A fixed batch larger than the frames at hand is filled with the last frame (its output is ignored).
-      const n = this.dynamicBatch ? chunk.length : perRun;
-      for (let i = 0; i < n; i++) {
-        const frame = chunk[Math.min(i, chunk.length - 1)]!;
-        const mapping = this.write(frame, i * this.frameFloats);
-        if (i < chunk.length) {
-          slots.push({ run: runIndex, offset: 0, mapping, sourceWidth: frame.sourceWidth, sourceHeight: frame.sourceHeight });
-        }
-      }
-      const tensor = new this.ort.Tensor('float32', this.input.subarray(0, n * this.frameFloats), [n, 3, H, W]);
-      let out: Tensor | undefined;
-      try {
-        out = (await this.session.run({ [inputName]: tensor }))[outputName];
-      } catch (e) {
-        throw toDetectorError('invalid-state', `model '${this.name}': expected ONNX Runtime to run a batch of ${n}`, e, true);
-      }
-      if (out === undefined || !(out.data instanceof Float32Array)) {
-        throw new DetectorError(
-          'invalid-state',
-          `model '${this.name}': expected float32 output '${outputName}'; got ${out === undefined ? 'none' : out.type}`,
-        );
-      }
-      this.adoptRuntimeShape(out.dims);
-      const perFrame = this.parts.layout.anchors * this.parts.layout.depth;
-      for (let i = 0; i < chunk.length; i++) slots[start + i]!.offset = i * perFrame;
-      data.push(out.data);
-    }
-    return { data, slots };
-  }
-
-  /** A symbolic anchor count is learnt from the first output; later outputs must agree. */
-  private adoptRuntimeShape(dims: readonly number[]): void {
-    const layout = this.parts.layout;
-    const anchors = layout.channelsFirst ? dims[2] : dims[1];
-    const depth = layout.channelsFirst ? dims[1] : dims[2];
-    if (depth !== layout.depth || anchors === undefined || (layout.anchors !== 0 && anchors !== layout.anchors)) {
-      throw new DetectorError(
-        'invalid-state',
-        `model '${this.name}': expected output ${layout.channelsFirst ? `[N, ${layout.depth}, ${layout.anchors || 'anchors'}]` : `[N, ${layout.anchors || 'anchors'}, ${layout.depth}]`}; the run returned [${dims.join(', ')}]`,
-      );
-    }
-    layout.anchors = anchors;
-  }
-
-  /** Preprocesses one frame into the input buffer; returns how model px map to source px. */
-  private write(frame: VisionFrame, offset: number): FrameMapping {
+  private async run(lane: InferenceLane, frames: readonly VisionFrame[]): Promise<Detection[][]> {
     const { config } = this.parts;
-    const W = config.inputWidth;
-    const H = config.inputHeight;
-    if (frame.width === W && frame.height === H) {
-      rgb24ToPlanar(frame.pixels, W, H, this.input, offset, config.channelOrder, config.pixelScale);
-      return { scale: frame.scale, padX: frame.padX, padY: frame.padY };
+    for (const f of frames) if (f.width !== config.inputWidth || f.height !== config.inputHeight) this.framesResized++;
+    const n = this.dynamicBatch ? frames.length : this.batchSize;
+    try {
+      return await lane.run(frames, n);
+    } catch (e) {
+      throw toDetectorError('invalid-state', `model '${this.name}': expected ONNX Runtime to run a batch of ${n}`, e, true);
     }
-    this.framesResized++;
-    this.resizeBuffer ??= new Uint8Array(W * H * 3);
-    const m = letterboxNearest(frame.pixels, frame.width, frame.height, this.resizeBuffer, W, H, config.letterbox);
-    rgb24ToPlanar(this.resizeBuffer, W, H, this.input, offset, config.channelOrder, config.pixelScale);
-    // Compose: model px = (source px · frame.scale + frame.pad) · m.scale + m.pad.
-    return { scale: frame.scale * m.scale, padX: frame.padX * m.scale + m.padX, padY: frame.padY * m.scale + m.padY };
-  }
-
-  decode(run: RunOutput): Detection[][] {
-    const { plugin, layout, thresholds, minThreshold, config, labels } = this.parts;
-    const c = this.candidates;
-    const result: Detection[][] = [];
-    for (const slot of run.slots) {
-      c.clear();
-      plugin.decode(run.data[slot.run]!, slot.offset, layout, thresholds, minThreshold, c);
-      const keep = c.nms(config.nmsIouThreshold, config.maxDetectionsPerFrame);
-      const { scale, padX, padY } = slot.mapping;
-      const sx = 1 / (scale * slot.sourceWidth);
-      const sy = 1 / (scale * slot.sourceHeight);
-      const detections: Detection[] = [];
-      for (const i of keep) {
-        const x1 = clamp01((c.x1[i]! - padX) * sx);
-        const y1 = clamp01((c.y1[i]! - padY) * sy);
-        const x2 = clamp01((c.x2[i]! - padX) * sx);
-        const y2 = clamp01((c.y2[i]! - padY) * sy);
-        // A box entirely in the padding maps to nothing.
-        if (x2 <= x1 || y2 <= y1) continue;
-        const classId = c.classId[i]!;
-        detections.push({ classId, className: labels[classId] ?? `class_${classId}`, score: c.score[i]!, x1, y1, x2, y2 });
-      }
-      result.push(detections);
-    }
-    return result;
   }
 
   async release(): Promise<void> {
-    await this.session.release();
+    await Promise.all(this.lanes.map((l) => l.release()));
   }
-}
-
-function clamp01(v: number): number {
-  return v < 0 ? 0 : v > 1 ? 1 : v;
-}
-
-function firstLine(e: unknown): string {
-  const text = e instanceof Error ? e.message : String(e);
-  const line = text.split('\n').find((l) => l.trim() !== '') ?? text;
-  return line.length > 300 ? `${line.slice(0, 297)}...` : line;
 }

@@ -36,7 +36,7 @@ import { ByteTracker, type Track } from './byte-tracker.js';
 import { parseCameraVisionConfig, type CameraVisionConfig } from './camera-config.js';
 import { CameraRules, type RuleContext } from './event-rules.js';
 import type { VisionModelConfig } from './model-config.js';
-import { loadVisionModel, type RunOutput, type VisionFrame, type VisionModel } from './vision-model.js';
+import { loadVisionModel, type Detection, type VisionFrame, type VisionModel } from './vision-model.js';
 import { encodePng } from './png.js';
 import { DEFAULT_VISION_MODEL_DESCRIPTION, defaultVisionModelConfig } from './default-vision-model.js';
 import { maskPrivateRegions } from './privacy-mask.js';
@@ -167,6 +167,8 @@ interface CameraState {
   tracker: ByteTracker;
   rules: CameraRules;
   pending: PendingFrame | undefined;
+  /** A frame of this camera is being inferred: its next one waits, so each camera's frames finish in order. */
+  inferring: boolean;
   lastTs: number;
   lastEmitted: Map<string, number>;
   status: Omit<CameraStatus, 'camera_id' | 'model' | 'tracks' | 'open_episodes' | 'line_counts'>;
@@ -282,6 +284,7 @@ export async function startVisionWorker(options: VisionWorkerOptions): Promise<V
       tracker: keepTracker ? previous.tracker : new ByteTracker(merged.tracker),
       rules: sameRules ? previous.rules : new CameraRules(merged),
       pending: previous?.pending,
+      inferring: previous?.inferring ?? false,
       lastTs: previous?.lastTs ?? 0,
       lastEmitted: keepTracker ? previous.lastEmitted : new Map<string, number>(),
       status: previous?.status ?? newStatus(),
@@ -377,7 +380,7 @@ export async function startVisionWorker(options: VisionWorkerOptions): Promise<V
     const ready: { camera: CameraState; frame: PendingFrame }[] = [];
     for (const cam of cameras.values()) {
       const f = cam.pending;
-      if (f === undefined || cam.config.model !== slot.name) continue;
+      if (f === undefined || cam.inferring || cam.config.model !== slot.name) continue;
       if (now - f.header.ts > maxFrameAgeMs) {
         cam.pending = undefined;
         cam.status.frames_stale++;
@@ -388,14 +391,21 @@ export async function startVisionWorker(options: VisionWorkerOptions): Promise<V
     }
     ready.sort((a, b) => a.frame.receivedAt - b.frame.receivedAt);
     const chosen = ready.slice(0, max);
-    for (const c of chosen) c.camera.pending = undefined;
+    for (const c of chosen) {
+      c.camera.pending = undefined;
+      c.camera.inferring = true;
+    }
     return chosen;
   };
 
   const inferenceLoop = async (slot: ModelSlot): Promise<void> => {
     const model = slot.model!;
-    type Batch = { items: { camera: CameraState; frame: PendingFrame }[]; done: Promise<RunOutput> };
-    const start = (): Batch | undefined => {
+    type Items = { camera: CameraState; frame: PendingFrame }[];
+    type Settled = { items: Items; output: Detection[][] | undefined; error: unknown };
+    const inFlight = new Set<Promise<Settled>>();
+    /** Hands waiting frames to an idle session; undefined when there are none (or no idle session). */
+    const start = (): Promise<Settled> | undefined => {
+      if (model.freeSlots === 0) return undefined;
       const items = take(slot, model.maxFramesPerCall);
       if (items.length === 0) return undefined;
       const frames: VisionFrame[] = items.map(({ frame: { header: h, pixels } }) => ({
@@ -408,46 +418,61 @@ export async function startVisionWorker(options: VisionWorkerOptions): Promise<V
         sourceWidth: h.source_width,
         sourceHeight: h.source_height,
       }));
-      return { items, done: model.infer(frames).done };
+      let done: Promise<Detection[][]>;
+      try {
+        done = model.infer(frames).done;
+      } catch (e) {
+        done = Promise.reject(e instanceof Error ? e : new Error(String(e)));
+      }
+      const settled: Promise<Settled> = done.then(
+        (output) => ({ items, output, error: undefined }),
+        (error: unknown) => ({ items, output: undefined, error }),
+      );
+      const tracked = settled.finally(() => inFlight.delete(tracked));
+      inFlight.add(tracked);
+      return tracked;
     };
-    let current: Batch | undefined;
     while (!stopped && !slot.stopLoop) {
-      current ??= start();
-      if (current === undefined) {
+      // Every session gets its batches before any JS work on finished ones.
+      while (start() !== undefined);
+      if (inFlight.size === 0) {
         await wakeSignal;
         continue;
       }
-      let output: RunOutput | undefined;
-      try {
-        output = await current.done;
-        slot.runs++;
-        slot.frames += current.items.length;
-      } catch (e) {
+      // A finished run, or a new frame an idle session could take.
+      const next = await Promise.race([...inFlight, model.freeSlots > 0 ? wakeSignal.then(() => undefined) : new Promise<never>(() => {})]);
+      if (next === undefined) continue;
+      for (const { camera } of next.items) camera.inferring = false;
+      if (next.output === undefined) {
         slot.runErrors++;
-        const message = e instanceof Error ? e.message : String(e);
+        const message = next.error instanceof Error ? next.error.message : String(next.error);
         lastError = message;
-        for (const { camera } of current.items) camera.status.last_error = message;
+        for (const { camera } of next.items) camera.status.last_error = message;
+        continue;
       }
-      const finished = current;
-      // Start the next run before the JS work on this one, so the two overlap.
-      current = stopped || slot.stopLoop ? undefined : start();
-      if (output !== undefined) {
-        try {
-          postprocess(model, finished.items, output);
-        } catch (e) {
-          lastError = `expected to post-process a batch of model '${slot.name}': ${e instanceof Error ? e.message : String(e)}`;
-        }
-        await flushOutbox();
+      slot.runs++;
+      slot.frames += next.items.length;
+      // Sessions freed by this run start again before its post-processing.
+      if (!stopped && !slot.stopLoop) while (start() !== undefined);
+      try {
+        postprocess(model, next.items, next.output);
+      } catch (e) {
+        lastError = `expected to post-process a batch of model '${slot.name}': ${e instanceof Error ? e.message : String(e)}`;
       }
+      await flushOutbox();
     }
-    // A run started just before stop is awaited so its session is idle when released.
-    if (current !== undefined) await current.done.catch(() => undefined);
+    // Runs started just before stop are awaited so their sessions are idle when released; their
+    // cameras become free for whichever model loop serves them next.
+    for (const { items } of await Promise.all(inFlight)) for (const { camera } of items) camera.inferring = false;
   };
 
   // ---- per batch: decode, track, rules, records ------------------------------------------
 
-  const postprocess = (model: VisionModel, items: readonly { camera: CameraState; frame: PendingFrame }[], output: RunOutput): void => {
-    const detections = model.decode(output);
+  const postprocess = (
+    model: VisionModel,
+    items: readonly { camera: CameraState; frame: PendingFrame }[],
+    detections: Detection[][],
+  ): void => {
     for (let i = 0; i < items.length; i++) {
       const { camera, frame } = items[i]!;
       const h = frame.header;

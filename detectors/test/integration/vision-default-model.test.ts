@@ -302,7 +302,7 @@ describe('the default vision model (NanoDet-g converted from TF.js)', () => {
         sourceHeight: h,
       }));
       expect(frames).toHaveLength(10);
-      const dets = [...model.decode(await model.infer(frames.slice(0, 5)).done), ...model.decode(await model.infer(frames.slice(5)).done)];
+      const dets = [...(await model.infer(frames.slice(0, 5)).done), ...(await model.infer(frames.slice(5)).done)];
       const cars = dets.map((d) => d.filter((x) => x.className === 'car').length);
       expect(cars.filter((n) => n >= 2).length).toBeGreaterThanOrEqual(8);
 

@@ -71,7 +71,7 @@ function decodeClip(path: string, fps: number, count: number): VisionFrame[] {
 
 async function detectAll(model: VisionModel, frames: readonly VisionFrame[]): Promise<Detection[][]> {
   const out: Detection[][] = [];
-  for (const f of frames) out.push(...model.decode(await model.infer([f]).done));
+  for (const f of frames) out.push(...(await model.infer([f]).done));
   return out;
 }
 

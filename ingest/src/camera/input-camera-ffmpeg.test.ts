@@ -9,7 +9,9 @@ describe('ffmpegArgs', () => {
     const args = ffmpegArgs('lavfi:testsrc2=size=640x360:rate=5', base);
     expect(args.join(' ')).toContain('-re -f lavfi -i testsrc2=size=640x360:rate=5');
     const vf = args[args.indexOf('-vf') + 1];
-    expect(vf).toBe('fps=5,scale=640:640:force_original_aspect_ratio=decrease,format=rgb24,pad=640:640:(ow-iw)/2:(oh-ih)/2:color=0x727272');
+    expect(vf).toBe(
+      'fps=5,scale=640:640:force_original_aspect_ratio=decrease:flags=bilinear,format=rgb24,pad=640:640:(ow-iw)/2:(oh-ih)/2:color=0x727272',
+    );
     expect(args.slice(-5)).toEqual(['-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1']);
   });
 

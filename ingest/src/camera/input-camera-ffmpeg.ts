@@ -323,7 +323,10 @@ export function ffmpegArgs(url: string, o: FfmpegArgsOptions): string[] {
   }
   const filter = [
     `fps=${o.fps}`,
-    `scale=${w}:${h}:force_original_aspect_ratio=decrease`,
+    // Bilinear, as the detectors' own preprocessing resizes (OpenCV INTER_LINEAR in YOLOX and
+    // Ultralytics); it is also cheaper than ffmpeg's default bicubic (on the 320×240 motorway clip
+    // to 416×416: 0.77 s against 0.83 s of CPU for 748 frames).
+    `scale=${w}:${h}:force_original_aspect_ratio=decrease:flags=bilinear`,
     'format=rgb24',
     o.letterbox === 'top-left' ? `pad=${w}:${h}:0:0:color=${PAD_COLOR}` : `pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2:color=${PAD_COLOR}`,
   ].join(',');
