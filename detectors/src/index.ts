@@ -70,7 +70,14 @@ export {
   type LetterboxPlacement,
   type ChannelOrder,
 } from './vision/model-config.js';
-export { laneShape, loadVisionModel, type VisionModel, type VisionFrame, type Detection, type LoadVisionModelOptions } from './vision/vision-model.js';
+export {
+  laneShape,
+  loadVisionModel,
+  type VisionModel,
+  type VisionFrame,
+  type Detection,
+  type LoadVisionModelOptions,
+} from './vision/vision-model.js';
 export { detectorPlugin, type DetectorPlugin, type OutputLayout } from './vision/detector-plugins.js';
 export {
   parseCameraVisionConfig,
