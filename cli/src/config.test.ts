@@ -75,4 +75,18 @@ describe('readConfig', () => {
       'expected CITYOPS_ADMIN_PASSWORD to have at least 12 characters (or to be unset for a one-time password); got 5',
     );
   });
+
+  it('reads an on-premises tile server for the wall, none by default, and refuses a malformed one at start', () => {
+    expect(readConfig([], {}).tiles).toBeNull();
+    expect(readConfig([], { CITYOPS_TILE_URL: 'http://tiles.ops.local/{z}/{x}/{y}.png', CITYOPS_TILE_MAX_ZOOM: '17' }).tiles).toEqual({
+      url: 'http://tiles.ops.local/{z}/{x}/{y}.png',
+      origin: 'http://tiles.ops.local',
+      attribution: '',
+      max_zoom: 17,
+    });
+    expect(() => readConfig([], { CITYOPS_TILE_URL: 'http://tiles.ops.local/{z}/{x}.png' })).toThrow(ConfigError);
+    expect(() => readConfig([], { CITYOPS_TILE_URL: 'http://tiles.ops.local/{z}/{x}.png' })).toThrow(
+      /^CITYOPS_TILE_URL: expected .*\{y\} is missing/,
+    );
+  });
 });

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
+import { tileServerFromEnv, type TileServerConfig } from '@cityops/dashboard';
 
 /** The roles `cityops <role>` runs. `all` is everything in one process (the embedded default). */
 export const ROLES = [
@@ -76,6 +77,11 @@ export interface CityOpsConfig {
   forecastProviders: string[];
   /** Signed webhooks for incident events: a JSON array of {url, secret, types?, departmentIds?} (`CITYOPS_WEBHOOKS`). */
   webhooks: { url: string; secret: string; types?: string[]; departmentIds?: string[] }[];
+  /**
+   * An on-premises XYZ raster tile server drawn under the wall's own basemap (`CITYOPS_TILE_URL`,
+   * `CITYOPS_TILE_ATTRIBUTION`, `CITYOPS_TILE_MAX_ZOOM`); null (the default) draws the basemap only.
+   */
+  tiles: TileServerConfig | null;
 }
 
 export class ConfigError extends Error {
@@ -133,7 +139,16 @@ export function readConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Cit
       .map((p) => p.trim())
       .filter((p) => p !== ''),
     webhooks: parseWebhooks(env.CITYOPS_WEBHOOKS),
+    tiles: parseTiles(env),
   };
+}
+
+function parseTiles(env: NodeJS.ProcessEnv): TileServerConfig | null {
+  try {
+    return tileServerFromEnv(env);
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
 }
 
 function parseWebhooks(raw: string | undefined): CityOpsConfig['webhooks'] {

@@ -223,6 +223,7 @@ export async function startSystem(config: CityOpsConfig, options: SystemOptions 
         basemap: demoCityGeoJson(),
         clock,
         auth,
+        tiles: config.tiles,
         ...(incidentsApi === undefined ? {} : { incidents: incidentsApi }),
         ...(rulesSource === undefined ? {} : { rules: rulesSource }),
       });

@@ -18,6 +18,7 @@ import type {
   SensorSeriesResponse,
   WallForecast,
   WallForecastsResponse,
+  WallTileServer,
   WarningsResponse,
 } from './api-types.js';
 import { canSeeIncident, describePrincipal, type Principal } from './auth/authorize.js';
@@ -126,8 +127,14 @@ export function createApiRoutes(deps: {
   replay?: ReplayQueries;
   basemap: Basemap;
   clock: Clock;
+  /** The raster tile server the wall draws under the basemap; null or absent when none. */
+  tiles?: WallTileServer | null;
 }): readonly ApiRoute[] {
   const { queries, clock } = deps;
+  // Only what the browser needs: the origin is the server's business (CSP).
+  const configured = deps.tiles ?? null;
+  const tiles: WallTileServer | null =
+    configured === null ? null : { url: configured.url, attribution: configured.attribution, max_zoom: configured.max_zoom };
   const basemapJson = new JsonText(JSON.stringify(deps.basemap));
   const limit = (params: URLSearchParams, fallback: number) => intParam(params, 'limit', { min: 1, max: 1000, default: fallback });
 
@@ -144,7 +151,7 @@ export function createApiRoutes(deps: {
           queries.departments(),
         ]);
         // Every role reads the city; a camera's stream credentials are for the vision side only.
-        return { areas, sensors, cameras: cameras.map(withoutCredentials), departments };
+        return { areas, sensors, cameras: cameras.map(withoutCredentials), departments, tiles };
       },
     },
     { kind: 'json', pattern: ['basemap'], query: [], run: () => Promise.resolve(basemapJson) },

@@ -52,7 +52,20 @@ export interface CityResponse {
   areas: Area[];
   sensors: Sensor[];
   cameras: Camera[];
+  /** With their station (`lon`, `lat`) and field `units` where the record has them. */
   departments: Department[];
+  /** The on-premises raster tile server to draw under the basemap (CITYOPS_TILE_URL); null when none is configured. */
+  tiles: WallTileServer | null;
+}
+
+/** What the wall needs to draw an XYZ raster tile server. */
+export interface WallTileServer {
+  /** XYZ template with {z}, {x}, {y}, e.g. `http://tiles.ops.local/{z}/{x}/{y}.png`. */
+  url: string;
+  /** Shown small in a corner of the map; '' for none. */
+  attribution: string;
+  /** Highest zoom level the server has tiles for. */
+  max_zoom: number;
 }
 
 /** GET /api/sensors/latest */

@@ -19,6 +19,7 @@ import { DashboardError, toDashboardError } from './errors.js';
 import { LiveHub } from './live-hub.js';
 import type { LiveReadingsFormat } from './live-protocol.js';
 import { createStaticFiles } from './static-files.js';
+import type { TileServerConfig } from './tile-server.js';
 
 export interface DashboardServerOptions {
   /**
@@ -46,6 +47,12 @@ export interface DashboardServerOptions {
    * Without it, those routes answer 404 saying so.
    */
   rules?: TableSource;
+  /**
+   * An on-premises XYZ raster tile server drawn under the basemap (tileServerFromEnv reads
+   * CITYOPS_TILE_URL, CITYOPS_TILE_ATTRIBUTION, CITYOPS_TILE_MAX_ZOOM). Its origin joins the
+   * pages' img-src. Default none: the wall draws the basemap only and requests nothing elsewhere.
+   */
+  tiles?: TileServerConfig | null;
   /** The Next.js static export. Default: this package's `out/` folder. */
   staticDir?: string;
   /** Default Date.now. Stamps live events so wall clocks can be corrected to the platform's time. */
@@ -102,6 +109,7 @@ export function createDashboardServer(options: DashboardServerOptions): Dashboar
     ...(store.query === undefined ? {} : { replay: createReplayQueries({ query: store.query.bind(store) }) }),
     basemap: options.basemap,
     clock,
+    tiles: options.tiles ?? null,
   });
   // Auth, admin and case routes share one table, keyed by their policy action (authorize.ts).
   const authRoutes = {
@@ -113,7 +121,10 @@ export function createDashboardServer(options: DashboardServerOptions): Dashboar
     ...createCatalogRoutes({ producer: options.bus.producer(), queries: options.store.queries }),
     ...createRulesRoutes({ rules: options.rules }),
   };
-  const staticFiles = createStaticFiles(options.staticDir ?? DEFAULT_STATIC_DIR);
+  const staticFiles = createStaticFiles(
+    options.staticDir ?? DEFAULT_STATIC_DIR,
+    options.tiles?.origin === undefined ? {} : { tileOrigin: options.tiles.origin },
+  );
   /** Open live streams per session key, closed when the session ends (logout, timeout, account change). */
   const streams = new Map<string, Set<ServerResponse>>();
   auth.sessions.onEnd((session) => {

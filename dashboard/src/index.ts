@@ -1,5 +1,6 @@
 export { createDashboardServer, type DashboardServer, type DashboardServerOptions } from './dashboard-server.js';
 export { DashboardError, type DashboardErrorCode } from './errors.js';
+export { DEFAULT_TILE_MAX_ZOOM, tileServerFromEnv, type TileServerConfig } from './tile-server.js';
 export { openAuth, type AuthOptions, type DashboardAuth, type FirstAdmin } from './auth/auth.js';
 export { ApiKeyStore, apiKeysFilePath, type ApiKeyStoreOptions, type PublicApiKey } from './auth/api-keys.js';
 export { createFileAuditLog, createMemoryAuditLog, auditFilePath, type AuditLog, type AuditRecord, type AuditEntry } from './auth/audit.js';

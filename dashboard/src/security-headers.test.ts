@@ -21,4 +21,21 @@ describe('content security policy of an exported page', () => {
   it("a page without inline scripts gets script-src 'self' only", () => {
     expect(contentSecurityPolicy('<html>wall</html>')).toContain("script-src 'self';");
   });
+
+  it('without a tile server, images come from the dashboard itself (and data:/blob:) only', () => {
+    const policy = contentSecurityPolicy('<html>wall</html>');
+    expect(policy).toContain("img-src 'self' data: blob:;");
+    expect(policy).not.toMatch(/https?:\/\//);
+  });
+
+  it('with a tile server, img-src allows that one origin and nothing else changes', () => {
+    const html = '<html><script>self.__next_f.push([1])</script></html>';
+    const without = contentSecurityPolicy(html);
+    const withTiles = contentSecurityPolicy(html, { tileOrigin: 'http://tiles.ops.local:8080' });
+    expect(withTiles).toContain("img-src 'self' data: blob: http://tiles.ops.local:8080;");
+    expect(withTiles.replace(' http://tiles.ops.local:8080', '')).toBe(without);
+    // Tiles are images: scripts, connections and frames stay same-origin.
+    expect(withTiles).toContain("connect-src 'self';");
+    expect(withTiles).toContain("default-src 'self';");
+  });
 });

@@ -35,13 +35,21 @@ export function inlineScriptHashes(html: string): string[] {
   return [...hashes];
 }
 
+export interface PolicyOptions {
+  /**
+   * The on-premises tile server's origin (`http://tiles.ops.local:8080`): the wall map loads its
+   * raster tiles as images, so img-src allows that one origin too — nothing else from outside.
+   */
+  tileOrigin?: string;
+}
+
 /** The Content-Security-Policy for one exported page. */
-export function contentSecurityPolicy(html: string): string {
+export function contentSecurityPolicy(html: string, options: PolicyOptions = {}): string {
   return [
     "default-src 'self'",
     `script-src 'self' ${inlineScriptHashes(html).join(' ')}`.trimEnd(),
     "style-src 'self' 'unsafe-inline'",
-    "img-src 'self' data: blob:",
+    `img-src 'self' data: blob:${options.tileOrigin === undefined ? '' : ` ${options.tileOrigin}`}`,
     "font-src 'self' data:",
     "connect-src 'self'",
     // deck.gl and the audio beep may start workers from blobs; nothing loads from elsewhere.

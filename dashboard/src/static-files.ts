@@ -3,7 +3,7 @@ import { readFile, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { contentSecurityPolicy, PAGE_SECURITY_HEADERS } from './security-headers.js';
+import { contentSecurityPolicy, PAGE_SECURITY_HEADERS, type PolicyOptions } from './security-headers.js';
 
 /*
  * Serves the Next.js static export (out/). The platform's own node:http server runs this, so
@@ -53,8 +53,21 @@ export interface StaticFiles {
   serve(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void>;
 }
 
-export function createStaticFiles(dir: string): StaticFiles {
+export function createStaticFiles(dir: string, policy: PolicyOptions = {}): StaticFiles {
   const root = resolve(dir);
+  /** Each page's policy, keyed by path and version (size + mtime): a rebuild changes the hashes. */
+  const pagePolicies = new Map<string, { version: string; policy: string }>();
+
+  async function pageHeaders(path: string, stats: Stats): Promise<Record<string, string>> {
+    const version = `${stats.size}-${stats.mtimeMs}`;
+    let cached = pagePolicies.get(path);
+    if (cached?.version !== version) {
+      cached = { version, policy: contentSecurityPolicy(await readFile(path, 'utf8'), policy) };
+      pagePolicies.set(path, cached);
+    }
+    return { ...PAGE_SECURITY_HEADERS, 'content-security-policy': cached.policy };
+  }
+
   return {
     async serve(req, res, pathname) {
       if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -70,7 +83,7 @@ export function createStaticFiles(dir: string): StaticFiles {
       }
       const found = decoded.includes('\0') ? undefined : await findFile(root, decoded);
       if (found !== undefined) {
-        await sendFile(req, res, found.path, found.stats, decoded.startsWith('/_next/static/') ? IMMUTABLE : REVALIDATE);
+        await sendFile(req, res, found.path, found.stats, decoded.startsWith('/_next/static/') ? IMMUTABLE : REVALIDATE, pageHeaders);
         return;
       }
       const index = await statFile(join(root, 'index.html'));
@@ -81,7 +94,7 @@ export function createStaticFiles(dir: string): StaticFiles {
       const notFound = join(root, '404.html');
       const notFoundStats = await statFile(notFound);
       if (notFoundStats !== undefined) {
-        await sendFile(req, res, notFound, notFoundStats, REVALIDATE, 404);
+        await sendFile(req, res, notFound, notFoundStats, REVALIDATE, pageHeaders, 404);
         return;
       }
       sendText(req, res, 404, `not found: ${decoded.slice(0, 200)}\n`);
@@ -111,25 +124,13 @@ async function statFile(path: string): Promise<Stats | undefined> {
   }
 }
 
-/** Each page's policy, keyed by path and version (size + mtime): a rebuild changes the hashes. */
-const pagePolicies = new Map<string, { version: string; policy: string }>();
-
-async function pageHeaders(path: string, stats: Stats): Promise<Record<string, string>> {
-  const version = `${stats.size}-${stats.mtimeMs}`;
-  let cached = pagePolicies.get(path);
-  if (cached?.version !== version) {
-    cached = { version, policy: contentSecurityPolicy(await readFile(path, 'utf8')) };
-    pagePolicies.set(path, cached);
-  }
-  return { ...PAGE_SECURITY_HEADERS, 'content-security-policy': cached.policy };
-}
-
 async function sendFile(
   req: IncomingMessage,
   res: ServerResponse,
   path: string,
   stats: Stats,
   cacheControl: string,
+  pageHeaders: (path: string, stats: Stats) => Promise<Record<string, string>>,
   status = 200,
 ): Promise<void> {
   const etag = `W/"${stats.size.toString(16)}-${Math.floor(stats.mtimeMs).toString(16)}"`;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SensorReading, EarlyWarning } from './records.js';
+import { SensorReading, EarlyWarning, Department } from './records.js';
 import { validator } from './validate.js';
 import { decodeRecord, encodeRecord, decodeFrame, encodeFrame } from './codec.js';
 import { readingDomainErrors } from './domain-checks.js';
@@ -39,6 +39,29 @@ describe('SensorReading contract', () => {
     const errs = readingDomainErrors({ ...reading, value: 5000, unit: 'm' });
     expect(errs.map((e) => e.path).sort()).toEqual(['/unit', '/value']);
     expect(errs.find((e) => e.path === '/value')?.message).toContain('-50…1000 cm');
+  });
+});
+
+describe('Department contract', () => {
+  const department = { id: 'dept.water', schema_version: 1, name_zh: '市水务局', name_en: 'Water Authority' } as const;
+
+  it('still accepts a v1 department written before stations and units existed', () => {
+    expect(validator(Department).errors(department)).toEqual([]);
+  });
+
+  it('accepts a station position and a unit count', () => {
+    expect(validator(Department).errors({ ...department, lon: 121.45, lat: 31.2, units: 6 })).toEqual([]);
+  });
+
+  it('refuses a station off the globe and a unit count that is not a whole number from 0 to 500', () => {
+    const paths = (extra: object) =>
+      validator(Department)
+        .errors({ ...department, ...extra })
+        .map((e) => e.path);
+    expect(paths({ lon: 181, lat: -91 }).sort()).toEqual(['/lat', '/lon']);
+    expect(paths({ units: 501 })).toEqual(['/units']);
+    expect(paths({ units: 2.5 })).toEqual(['/units']);
+    expect(paths({ units: -1 })).toEqual(['/units']);
   });
 });
 

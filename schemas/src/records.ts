@@ -428,6 +428,11 @@ export const Department = Type.Object(
     schema_version: Version(1),
     name_zh: Name,
     name_en: Name,
+    /** Where the department's field units start from (its station); optional, added within v1. */
+    lon: Type.Optional(Lon),
+    lat: Type.Optional(Lat),
+    /** How many field units or crews it has (counted, not tracked); optional, added within v1. */
+    units: Type.Optional(Type.Integer({ minimum: 0, maximum: 500, description: 'field units or crews' })),
   },
   { $id: 'Department', additionalProperties: false },
 );

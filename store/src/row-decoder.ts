@@ -39,6 +39,13 @@ function decodeField(table: string, column: Column, value: unknown): unknown {
       if (typeof n !== 'number' || Number.isNaN(n)) throw unexpected(table, column, 'a number', value);
       return n;
     }
+    case 'optional_number': {
+      // NULL (an optional field the record left out) is left out again.
+      if (value === null || value === undefined) return undefined;
+      const n = typeof value === 'string' ? Number(value) : value;
+      if (typeof n !== 'number' || Number.isNaN(n)) throw unexpected(table, column, 'a number or null', value);
+      return n;
+    }
     case 'time':
       return parseDateTime64(value);
     case 'bool':
@@ -67,7 +74,10 @@ function decodeField(table: string, column: Column, value: unknown): unknown {
 /** One JSONEachRow object selected with `columnList(table)` → the table's contract record. */
 export function decodeRow<T extends TableName>(table: T, raw: Readonly<Record<string, unknown>>): TableRow<T> {
   const out: Record<string, unknown> = {};
-  for (const column of TABLE_COLUMNS[table]) out[column.name] = decodeField(table, column, raw[column.name]);
+  for (const column of TABLE_COLUMNS[table]) {
+    const value = decodeField(table, column, raw[column.name]);
+    if (value !== undefined) out[column.name] = value;
+  }
   // The column specs in tables.ts are typed against the contracts, so every field is present.
   return out as unknown as TableRow<T>;
 }

@@ -59,25 +59,29 @@ export type TableRow<T extends TableName> = TableRowMap[T];
 /**
  * - `string`: String / LowCardinality(String)
  * - `number`: Float64 or an integer type (JS numbers print without exponent below 1e21)
+ * - `optional_number`: Nullable(Float64) or a Nullable integer — an optional contract field
+ *   (NULL when the record leaves it out, left out again when read)
  * - `time`: epoch ms in JS, DateTime64(3, 'UTC') in ClickHouse
  * - `bool`: Bool
  * - `strings`: Array(String)
  * - `field_errors`: Array(Tuple(path String, message String)) — DeadLetter.errors
  */
-export type ColumnKind = 'string' | 'number' | 'time' | 'bool' | 'strings' | 'field_errors';
+export type ColumnKind = 'string' | 'number' | 'optional_number' | 'time' | 'bool' | 'strings' | 'field_errors';
 
 /** The kinds a field of type V may use; `never` for a type no column can hold. */
 type KindFor<V> = [V] extends [number]
   ? 'number' | 'time'
-  : [V] extends [boolean]
-    ? 'bool'
-    : [V] extends [string]
-      ? 'string'
-      : [V] extends [readonly string[]]
-        ? 'strings'
-        : [V] extends [readonly FieldError[]]
-          ? 'field_errors'
-          : never;
+  : [V] extends [number | undefined]
+    ? 'optional_number'
+    : [V] extends [boolean]
+      ? 'bool'
+      : [V] extends [string]
+        ? 'string'
+        : [V] extends [readonly string[]]
+          ? 'strings'
+          : [V] extends [readonly FieldError[]]
+            ? 'field_errors'
+            : never;
 
 /** Every field of the record, each with a kind that fits its type: the compiler catches drift. */
 type ColumnSpec<R> = { readonly [K in keyof R]-?: KindFor<R[K]> };
@@ -291,7 +295,16 @@ const SPECS: { readonly [T in TableName]: ColumnSpec<TableRowMap[T]> } = {
     risk_upper: 'number',
     risk_lower: 'number',
   },
-  departments: { id: 'string', schema_version: 'number', name_zh: 'string', name_en: 'string' },
+  // Station and unit count are optional within Department v1 (migration 0008).
+  departments: {
+    id: 'string',
+    schema_version: 'number',
+    name_zh: 'string',
+    name_en: 'string',
+    lon: 'optional_number',
+    lat: 'optional_number',
+    units: 'optional_number',
+  },
   retirements: {
     id: 'string',
     schema_version: 'number',

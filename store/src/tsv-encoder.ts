@@ -72,6 +72,11 @@ function encodeField(table: TableName, rowIndex: number, column: Column, value: 
     case 'number':
       if (typeof value !== 'number' || !Number.isFinite(value)) throw invalid(table, rowIndex, column, 'a finite number', value);
       return String(value);
+    case 'optional_number':
+      // \N is TabSeparated's NULL.
+      if (value === undefined || value === null) return '\\N';
+      if (typeof value !== 'number' || !Number.isFinite(value)) throw invalid(table, rowIndex, column, 'a finite number or nothing', value);
+      return String(value);
     case 'time':
       // 0 … year 2262 covers every valid DateTime64(3); contracts narrow it further (2000 … 2100).
       if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {

@@ -239,5 +239,15 @@ export function describeStoreContract(name: string, open: () => Promise<{ store:
         expect((await q.cameras()).map((c) => c.id).sort()).toEqual(['cam-old', SAMPLES.cameras.id].sort());
       });
     });
+
+    // Also after the exact counts: it adds a department.
+    describe('department stations', () => {
+      it("a department's optional station and unit count round-trip, and one without them reads back without them", async () => {
+        const withStation = { ...SAMPLES.departments, id: 'dept-yard', name_en: 'Works Yard', lon: 121.4612, lat: 31.2205, units: 12 };
+        await store.insert('departments', [withStation]);
+        expect(await store.queries.departments()).toEqual([SAMPLES.departments, withStation]);
+        expect('lon' in SAMPLES.departments).toBe(false);
+      });
+    });
   });
 }

@@ -48,6 +48,21 @@ describe('createDemoCity', () => {
     for (const c of city.cameras) expect(city.areas.some((a) => a.id === c.area_id)).toBe(true);
   });
 
+  it('gives every department a station inside one of its districts and a count of field units', () => {
+    const rings = city.areas.map((a) => (JSON.parse(a.geometry) as { coordinates: Position[][] }).coordinates[0]!);
+    for (const d of city.departments) {
+      expect(d.lon, d.id).toBeTypeOf('number');
+      expect(d.lat, d.id).toBeTypeOf('number');
+      expect(
+        rings.some((ring) => pointInRing(d.lon!, d.lat!, ring)),
+        `${d.id} station inside the city`,
+      ).toBe(true);
+      expect(Number.isInteger(d.units) && d.units! >= 1 && d.units! <= 500, `${d.id} units ${d.units}`).toBe(true);
+    }
+    // Two stations in one spot would draw as one marker.
+    expect(new Set(city.departments.map((d) => `${d.lon},${d.lat}`)).size).toBe(city.departments.length);
+  });
+
   it('draws districts as valid closed, counter-clockwise, simple polygons around 121.46E 31.22N', () => {
     const { districts } = demoCityGeoJson(city);
     expect(districts.features).toHaveLength(city.areas.length);

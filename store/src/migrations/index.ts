@@ -5,6 +5,7 @@ import { migration as incidentEventState } from './0004-incident-event-state.js'
 import { migration as warningsCleared } from './0005-warnings-cleared.js';
 import { migration as snapshots } from './0006-snapshots.js';
 import { migration as retirements } from './0007-retirements.js';
+import { migration as departmentStations } from './0008-department-stations.js';
 import type { Migration } from './migration.js';
 
 export type { Migration } from './migration.js';
@@ -18,4 +19,5 @@ export const MIGRATIONS: readonly Migration[] = [
   warningsCleared,
   snapshots,
   retirements,
+  departmentStations,
 ];
