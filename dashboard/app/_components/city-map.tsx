@@ -1,33 +1,51 @@
 'use client';
 
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import DeckGL from '@deck.gl/react';
 import { COORDINATE_SYSTEM, MapView, WebMercatorViewport, type MapViewState } from '@deck.gl/core';
-import { PathLayer, ScatterplotLayer, SolidPolygonLayer, TextLayer } from '@deck.gl/layers';
+import { BitmapLayer, LineLayer, PathLayer, ScatterplotLayer, SolidPolygonLayer, TextLayer } from '@deck.gl/layers';
 import { levelRank, type Area, type Camera, type Incident } from '@cityops/schemas';
 import type { CameraDetectionSummary } from '../../src/live-protocol.js';
 import { detectionLabel, detectionTotal } from '../_lib/camera-detections.js';
-import { heatColor, LEVEL_RGB, MAP_COLORS, withAlpha, type Rgba } from '../_lib/colors.js';
+import { dispatchLineColor, heatColor, LEVEL_RGB, MAP_COLORS, withAlpha, type Rgba } from '../_lib/colors.js';
+import { dispatchLines, stations, unitsLabel, type DispatchLine, type Station } from '../_lib/department-units.js';
 import { basemapShapes, boundsOf, districtShapes, type DistrictShape, type PathShape, type Position2, type Rings } from '../_lib/geo.js';
 import { localName, type Lang } from '../_lib/i18n.js';
 import { heatGrid, heatPoints, type HeatCell } from '../_lib/heat-grid.js';
 import { HEAT_WINDOW_MS, isActive, type FeedView } from '../_lib/live-feed.js';
+import { tileKey, tilesCovering, tileZoomFor, type TileIndex } from '../_lib/raster-tiles.js';
+import { useRasterTiles } from '../_lib/use-raster-tiles.js';
 import { recordMapFrame } from '../_lib/wall-perf.js';
 
 /*
- * The city map: the project's own GeoJSON only (no tile layer, no network). Layer ids are
- * stable and every layer is memoised on the data it draws, so a re-render rebuilds nothing that
- * did not change. Sensors (up to 100k and more) are drawn from binary attributes: the live feed
- * keeps positions, colours and radii in typed arrays and updates them in place; a status change
- * bumps one version number, which gives the layer new attribute descriptors over the same
- * arrays, and deck.gl writes them into the existing GPU buffers (no accessor runs per sensor).
+ * The city map: the project's own GeoJSON basemap, over the raster tiles of an on-premises tile
+ * server when one is configured (CITYOPS_TILE_URL; otherwise nothing is requested from anywhere
+ * but the dashboard). Departments' stations are drawn with their busy/total units and a line to
+ * each incident dispatched to them. Layer ids are stable and every layer is memoised on the data
+ * it draws, so a re-render rebuilds nothing that did not change. Sensors (up to 100k and more)
+ * are drawn from binary attributes: the live feed keeps positions, colours and radii in typed
+ * arrays and updates them in place; a status change bumps one version number, which gives the
+ * layer new attribute descriptors over the same arrays, and deck.gl writes them into the existing
+ * GPU buffers (no accessor runs per sensor).
  * Districts follow one key (updateTriggers) and the incident pulse two uniforms (radiusScale,
  * opacity), so the 30 fps pulse never touches an attribute buffer. The events heatmap is
  * re-aggregated when a warning or an anomaly arrives and once a minute as its window slides.
- * Camera detection badges are DOM (crisp text at any wall resolution), placed by deck's viewport.
+ * Camera detection badges and station labels are DOM (crisp text at any wall resolution), placed
+ * by deck's viewport.
  */
 
 const VIEWS = new MapView({ id: 'city', controller: true });
+
+/** Where a DOM badge for lon/lat goes on the map, in pixels; null when it is off the map. */
+function onScreen(
+  viewport: { project: (p: number[]) => number[]; width: number; height: number },
+  lon: number,
+  lat: number,
+): [number, number] | null {
+  const [x, y] = viewport.project([lon, lat]);
+  if (x === undefined || y === undefined || x < 0 || y < 0 || x > viewport.width || y > viewport.height) return null;
+  return [x, y];
+}
 const PULSE_PERIOD_MS = 1600;
 const PULSE_FRAME_MS = 33;
 /**
@@ -78,6 +96,8 @@ export function CityMap({ view, lang }: Props) {
   const districts = useMemo(() => districtShapes(city?.areas ?? []), [city]);
   const shapes = useMemo(() => (basemap === null ? null : basemapShapes(basemap)), [basemap]);
   const activeIncidents = useMemo(() => incidents.filter(isActive).sort((a, b) => levelRank(a.level) - levelRank(b.level)), [incidents]);
+  const stationList = useMemo(() => (city === null ? [] : stations(city.departmentById.values(), incidents)), [city, incidents]);
+  const lines = useMemo(() => (city === null ? [] : dispatchLines(city.departmentById, incidents)), [city, incidents]);
 
   /* ----- view: fit the whole city, return there after an operator leaves it ----- */
   const bounds = useMemo(() => boundsOf(districts, city?.sensors ?? []), [districts, city]);
@@ -150,6 +170,27 @@ export function CityMap({ view, lang }: Props) {
     };
   }, [size, bounds, uiScale, homeNonce]);
 
+  /* ----- raster tiles: the view's tiles, re-listed only when the set changes ----- */
+  const tileServer = city?.tiles ?? null;
+  const [wantedTiles, setWantedTiles] = useState<readonly TileIndex[]>([]);
+  const wantedKeyRef = useRef('');
+  const trackTiles = useCallback(
+    (viewState: MapViewState) => {
+      if (tileServer === null || size === null || size.width < 10 || size.height < 10) return;
+      const viewport = new WebMercatorViewport({ ...viewState, width: size.width, height: size.height });
+      const wanted = tilesCovering(viewport.getBounds(), tileZoomFor(viewState.zoom, tileServer.max_zoom));
+      const key = wanted.map(tileKey).join(' ');
+      if (key === wantedKeyRef.current) return;
+      wantedKeyRef.current = key;
+      setWantedTiles(wanted);
+    },
+    [tileServer, size],
+  );
+  useEffect(() => {
+    if (initialViewState !== null) trackTiles(initialViewState);
+  }, [initialViewState, trackTiles]);
+  const rasterTiles = useRasterTiles(tileServer, wantedTiles);
+
   /* ----- incident pulse: a phase in 0…1 drives two uniforms ----- */
   const [phase, setPhase] = useState(0);
   const [pulsePausedUntil, setPulsePausedUntil] = useState(0);
@@ -185,6 +226,21 @@ export function CityMap({ view, lang }: Props) {
   }, [pulsing, pulsePausedUntil]);
 
   /* ----- layers ----- */
+  // Beneath everything: one bitmap per tile, coarser stand-ins first (use-raster-tiles.ts).
+  const tileLayers = useMemo(
+    () =>
+      rasterTiles.drawn.map(
+        (t) =>
+          new BitmapLayer({
+            id: `tile-${t.key}`,
+            image: t.image,
+            bounds: t.bounds,
+          }),
+      ),
+    [rasterTiles.drawn],
+  );
+  const tilesShown = tileServer !== null;
+
   const waterLayers = useMemo(() => {
     if (shapes === null) return [];
     return [
@@ -216,12 +272,13 @@ export function CityMap({ view, lang }: Props) {
         getPolygon: (d) => d.rings,
         getFillColor: (d): Rgba => {
           const level = areaLevels.get(d.areaId);
-          return level === undefined ? MAP_COLORS.district : withAlpha(LEVEL_RGB[level], 72);
+          if (level !== undefined) return withAlpha(LEVEL_RGB[level], 72);
+          return tilesShown ? MAP_COLORS.districtOverTiles : MAP_COLORS.district;
         },
-        updateTriggers: { getFillColor: areaLevelsKey },
+        updateTriggers: { getFillColor: [areaLevelsKey, tilesShown] },
       }),
     ],
-    [districts, areaLevels, areaLevelsKey],
+    [districts, areaLevels, areaLevelsKey, tilesShown],
   );
 
   const roadLayer = useMemo(
@@ -344,6 +401,40 @@ export function CityMap({ view, lang }: Props) {
     // sensorStatusVersion is the invalidation: the arrays were written in place.
   }, [sensors, sensorPositions, sensorCount, sensorStatusVersion, uiScale]);
 
+  const dispatchLineLayer = useMemo(
+    () =>
+      new LineLayer<DispatchLine>({
+        id: 'dispatch-lines',
+        data: lines,
+        getSourcePosition: (l) => l.from,
+        getTargetPosition: (l) => l.to,
+        getColor: (l) => dispatchLineColor(l.level),
+        getWidth: (l) => 1.5 + 0.5 * levelRank(l.level),
+        widthUnits: 'pixels',
+        widthScale: uiScale,
+      }),
+    [lines, uiScale],
+  );
+
+  const stationLayer = useMemo(
+    () =>
+      new ScatterplotLayer<Station>({
+        id: 'department-stations',
+        data: stationList,
+        getPosition: (s) => [s.lon, s.lat],
+        getRadius: 7,
+        radiusUnits: 'pixels',
+        radiusScale: uiScale,
+        stroked: true,
+        getFillColor: MAP_COLORS.stationFill,
+        getLineColor: MAP_COLORS.stationRing,
+        lineWidthUnits: 'pixels',
+        getLineWidth: 3,
+        lineWidthScale: uiScale,
+      }),
+    [stationList, uiScale],
+  );
+
   const markerLayer = useMemo(
     () =>
       new ScatterplotLayer<Incident>({
@@ -380,6 +471,7 @@ export function CityMap({ view, lang }: Props) {
 
   // Bottom to top: administrative shading, then the physical city over it, then live points.
   const layers = [
+    ...tileLayers,
     ...districtLayers,
     ...waterLayers,
     roadLayer,
@@ -387,6 +479,8 @@ export function CityMap({ view, lang }: Props) {
     heatLayer,
     cameraLayer,
     sensorLayer,
+    dispatchLineLayer,
+    stationLayer,
     haloLayer,
     markerLayer,
     labelLayer,
@@ -400,21 +494,45 @@ export function CityMap({ view, lang }: Props) {
       data-heat-cells={heat.cells.length}
       data-heat-max={heat.max}
       data-layer-ids={layers.map((l) => l?.id ?? '').join(' ')}
+      data-tiles={tileServer === null ? 'off' : 'on'}
+      data-tiles-drawn={rasterTiles.drawn.length}
+      data-tiles-loaded={rasterTiles.loaded}
+      data-tiles-failed={rasterTiles.failed}
     >
       {initialViewState !== null && (
         <DeckGL
           views={VIEWS}
           initialViewState={initialViewState}
+          onViewStateChange={({ viewState }) => trackTiles(viewState)}
           onInteractionStateChange={(s) => {
             if (s.isDragging === true || s.isZooming === true || s.isPanning === true) lastInteractionRef.current = Date.now();
           }}
           layers={layers}
           onAfterRender={() => recordMapFrame(sensorCount)}
         >
-          {({ viewport }) =>
-            cameraBadges.map((b) => {
-              const [x, y] = viewport.project([b.lon, b.lat]);
-              if (x === undefined || y === undefined || x < 0 || y < 0 || x > viewport.width || y > viewport.height) return null;
+          {({ viewport }) => [
+            ...stationList.map((s) => {
+              const at = onScreen(viewport, s.lon, s.lat);
+              if (at === null) return null;
+              const [x, y] = at;
+              return (
+                <div
+                  key={`station-${s.department.id}`}
+                  className={`station-badge${s.overloaded ? ' is-overloaded' : ''}`}
+                  data-testid="station-badge"
+                  data-department-id={s.department.id}
+                  data-busy={s.busy}
+                  data-units={s.units ?? ''}
+                  style={{ transform: `translate(${Math.round(x + 11 * uiScale)}px, ${Math.round(y)}px) translateY(-50%)` }}
+                >
+                  {localName(s.department, lang)} <span className="station-units">{unitsLabel(s)}</span>
+                </div>
+              );
+            }),
+            ...cameraBadges.map((b) => {
+              const at = onScreen(viewport, b.lon, b.lat);
+              if (at === null) return null;
+              const [x, y] = at;
               return (
                 <div
                   key={b.id}
@@ -428,9 +546,14 @@ export function CityMap({ view, lang }: Props) {
                   {b.ageMin !== null && <span className="camera-badge-age"> · {b.ageMin}′</span>}
                 </div>
               );
-            })
-          }
+            }),
+          ]}
         </DeckGL>
+      )}
+      {tileServer !== null && tileServer.attribution !== '' && (
+        <div className="tile-attribution" data-testid="tile-attribution">
+          {tileServer.attribution}
+        </div>
       )}
     </div>
   );

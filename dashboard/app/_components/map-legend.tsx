@@ -41,6 +41,20 @@ export function MapLegend() {
           <span className="legend-badge">car 3</span>
           {text.legendCameraDetections}
         </div>
+        <div className="legend-item" data-testid="legend-station">
+          <span
+            className="legend-station"
+            style={{ borderColor: rgbaCss(MAP_COLORS.stationRing), background: rgbaCss(MAP_COLORS.stationFill) }}
+          />
+          {text.legendStation}
+        </div>
+        <div className="legend-item">
+          <span
+            className="legend-line"
+            style={{ background: `linear-gradient(90deg, ${WARNING_LEVEL_INFO.yellow.colorHex}, ${WARNING_LEVEL_INFO.red.colorHex})` }}
+          />
+          {text.legendDispatchLine}
+        </div>
       </div>
       <div className="legend-block" data-testid="legend-heat">
         <div className="legend-title">{text.legendHeat}</div>

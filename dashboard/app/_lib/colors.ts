@@ -38,7 +38,20 @@ export const MAP_COLORS = {
   sensorAnomalous: [232, 121, 249, 255] as Rgba,
   sensorSilent: [71, 85, 105, 255] as Rgba,
   markerStroke: [255, 255, 255, 255] as Rgba,
+  /** A department's station: a white ring round a dark centre, unlike any sensor, camera or incident. */
+  stationRing: [241, 245, 249, 255] as Rgba,
+  stationFill: [5, 9, 18, 255] as Rgba,
+  /**
+   * Districts over raster tiles: translucent enough that the tiles' streets read through, dark
+   * enough that the level shading, sensors and labels keep their contrast.
+   */
+  districtOverTiles: [22, 34, 54, 110] as Rgba,
 };
+
+/** A station-to-incident line: the incident's level colour, slightly translucent where lines cross. */
+export function dispatchLineColor(level: WarningLevel): Rgba {
+  return withAlpha(LEVEL_RGB[level], 210);
+}
 
 export function rgbaCss([r, g, b, a]: Rgba): string {
   return `rgba(${r}, ${g}, ${b}, ${(a / 255).toFixed(3)})`;

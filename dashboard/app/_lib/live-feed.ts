@@ -15,7 +15,7 @@ import {
   type Validator,
   type WarningLevel,
 } from '@cityops/schemas';
-import type { Basemap, GeoJsonFeature, GeoJsonFeatureCollection } from '../../src/api-types.js';
+import type { Basemap, GeoJsonFeature, GeoJsonFeatureCollection, WallTileServer } from '../../src/api-types.js';
 import type { CameraDetectionSummary, LiveCameraDetections, LiveEventName, LiveHello, LiveReadings } from '../../src/live-protocol.js';
 import { MAP_COLORS, type Rgba } from './colors.js';
 import { isGeometry } from './geo.js';
@@ -75,6 +75,8 @@ export interface CityModel {
   sensorIndex: ReadonlyMap<string, number>;
   cameras: readonly Camera[];
   departmentById: ReadonlyMap<string, Department>;
+  /** The on-premises raster tile server drawn under the basemap; null when none is configured. */
+  tiles: WallTileServer | null;
 }
 
 /**
@@ -456,6 +458,7 @@ export class LiveFeed {
       sensorIndex: new Map(sensors.map((s, i) => [s.id, i])),
       cameras: listOf(check.camera, body, 'cameras'),
       departmentById: new Map(listOf(check.department, body, 'departments').map((d) => [d.id, d])),
+      tiles: toTileServer(field(body, 'tiles')),
     };
     // Carry the live state of sensors that still exist over to the new index.
     const next = emptySensors(sensors);
@@ -803,6 +806,27 @@ function toBasemap(body: unknown): Basemap {
   if (!isFeatureCollection(roads) || !isFeatureCollection(water))
     throw new Error('expected /api/basemap to hold roads and water FeatureCollections');
   return { roads, water };
+}
+
+/** The city's `tiles`; anything but a usable XYZ server (an older API says nothing) draws no tiles. */
+function toTileServer(value: unknown): WallTileServer | null {
+  if (value === undefined || value === null) return null;
+  const url = field(value, 'url');
+  const attribution = field(value, 'attribution');
+  const maxZoom = field(value, 'max_zoom');
+  if (
+    typeof url === 'string' &&
+    /^https?:\/\//.test(url) &&
+    ['{z}', '{x}', '{y}'].every((p) => url.includes(p)) &&
+    typeof attribution === 'string' &&
+    Number.isInteger(maxZoom) &&
+    (maxZoom as number) >= 0 &&
+    (maxZoom as number) <= 24
+  ) {
+    return { url, attribution, max_zoom: maxZoom as number };
+  }
+  console.warn('city tiles: expected { url with {z} {x} {y}, attribution, max_zoom 0…24 }; drawing no tiles');
+  return null;
 }
 
 function isServerTs(value: unknown): value is { server_ts: number } {
