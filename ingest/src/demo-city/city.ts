@@ -145,17 +145,19 @@ const KIND_SLUG: Readonly<Record<SensorKind, string>> = {
 /**
  * Departments with their station (km east and north of the centre, well inside the outer
  * districts, whose edges jitter by up to 0.5 km) and how many field units or crews they have.
+ * Placed so that on the wall each station's label (drawn to its right) clears the others and
+ * the district names.
  */
 const DEPARTMENTS: readonly (readonly [id: string, zh: string, en: string, xKm: number, yKm: number, units: number])[] = [
-  ['dept.water', '市水务局', 'Municipal Water Authority', 1.2, 0.6, 8],
-  ['dept.traffic-police', '市公安局交通警察支队', 'Traffic Police Detachment', -3.4, 1.9, 14],
+  ['dept.water', '市水务局', 'Municipal Water Authority', 0.9, -0.7, 8],
+  ['dept.traffic-police', '市公安局交通警察支队', 'Traffic Police Detachment', -3.4, 1.5, 14],
   ['dept.ecology', '市生态环境局', 'Ecology and Environment Bureau', 4.6, -3.1, 5],
-  ['dept.power', '国网海滨供电公司', 'Haibin Power Supply Company', -6.2, -3.8, 10],
-  ['dept.market', '市市场监督管理局', 'Market Regulation Administration', -1.1, -2.4, 4],
+  ['dept.power', '国网海滨供电公司', 'Haibin Power Supply Company', -6.0, -2.6, 10],
+  ['dept.market', '市市场监督管理局', 'Market Regulation Administration', -1.6, -3.4, 4],
   ['dept.urban', '市城市管理综合执法局', 'Urban Management Bureau', 2.9, 3.7, 12],
-  ['dept.emergency', '市应急管理局', 'Emergency Management Bureau', -0.6, 2.2, 6],
+  ['dept.emergency', '市应急管理局', 'Emergency Management Bureau', 0.6, 2.6, 6],
   ['dept.development', '市发展和改革委员会', 'Development and Reform Commission', -5.3, 4.5, 2],
-  ['dept.finance', '市地方金融管理局', 'Local Financial Regulatory Bureau', 6.8, 1.4, 2],
+  ['dept.finance', '市地方金融管理局', 'Local Financial Regulatory Bureau', 4.0, 1.6, 2],
 ];
 
 /*

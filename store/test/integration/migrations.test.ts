@@ -101,6 +101,31 @@ describe('migrate()', () => {
     });
   });
 
+  it('upgrades a store from before department stations (0008): columns added, departments stored earlier read back without them', async () => {
+    // Rewind to the store as 0007 left it, with a department in it (before the tampering below).
+    await store.migrate();
+    await store.query('ALTER TABLE departments DROP COLUMN units, DROP COLUMN lat, DROP COLUMN lon');
+    await store.query(`DELETE FROM schema_migrations WHERE id = '0008_department_stations'`);
+    await store.query(`INSERT INTO departments (id, schema_version, name_zh, name_en) VALUES ('dept-old', 1, '老部门', 'Old Department')`);
+
+    expect((await store.migrate()).applied).toEqual(['0008_department_stations']);
+    const stationed = {
+      id: 'dept-new',
+      schema_version: 1 as const,
+      name_zh: '新部门',
+      name_en: 'New Department',
+      lon: 121.5,
+      lat: 31.2,
+      units: 3,
+    };
+    await store.insert('departments', [stationed]);
+    const departments = await store.queries.departments();
+    expect(departments).toEqual(
+      expect.arrayContaining([{ id: 'dept-old', schema_version: 1, name_zh: '老部门', name_en: 'Old Department' }, stationed]),
+    );
+    expect(departments).toHaveLength(2);
+  });
+
   it('refuses to continue when an applied migration was edited', async () => {
     // chDB runs any statement through query(); record a checksum that no longer matches the text.
     await store.query("INSERT INTO schema_migrations (id, checksum, description) VALUES ('0001_fact_tables', 'edited', 'tampered')");
