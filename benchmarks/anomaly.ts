@@ -1,8 +1,15 @@
 /**
- * bench:anomaly — throughput of the streaming anomaly detectors on one core.
+ * bench:anomaly — throughput of the streaming anomaly detectors on one core, and the anomaly
+ * worker's lag under the demo city's load.
  *
- *   node scripts/run-bench.mjs anomaly [--series 500] [--ticks 1000] [--warm 1010]
- *     [--config '{"neighbour":{"searchStride":1}}']
+ *   node scripts/run-bench.mjs anomaly [--series 10000] [--ticks 100] [--warm 1010]
+ *     [--config '{"neighbour":{"searchStride":1}}'] [--city-seconds 30] [--city-speedup 1]
+ *
+ * Lag first: the real anomaly worker on the in-process bus, fed by the demo-city simulator (its
+ * sensors, one reading each per second of simulated time, through the ingest core, with its
+ * labelled incidents) for `--city-seconds` of wall time at `--city-speedup`. A message's lag is
+ * from the moment the simulator handed it to the bus to the moment the worker's handler for its
+ * batch returned (scored, anomalies and warnings sent). Then throughput:
  *
  * `--config` is a partial ensemble config for the ensemble row; its `neighbour` part also
  * configures the knn-distance row (e.g. `searchStride: 1` times the exact neighbour search).
@@ -11,15 +18,17 @@
  * Inputs are built before the clock starts, and the first `warm` ticks are not timed: 1,010 is
  * past every member's warm-up *and* past the neighbour member's memory (1,000 points + its
  * window), whose cost per point grows until its memory is full — timing earlier would flatter it.
- * So the figures are steady state with every point scored. The default run takes well under a
- * minute on one core; per-point cost does not depend on the number of series (state is struct
- * of arrays), so 500 series stand for 10,000 up to cache effects.
+ * So the figures are steady state with every point scored. 10,000 series by default, as a city
+ * has; the warm-up is most of the run (≈ 3–4 minutes on one core, the ensemble and the neighbour
+ * member the slowest). Per-point cost barely depends on the number of series (state is struct of
+ * arrays), so `--series 500` is a quick check.
  *
  * Detectors with a network (neural-forecast, the ensemble) run it as the worker does: opened on
  * ONNX Runtime (`--execution-provider`, cpu by default, one intra-op thread) and `predictAhead()`
  * — one batched call across all series — after every tick's scoreBatch, inside the timed loop.
  *
  * Figures, the headline last:
+ *   worker_lag_p50_ms, worker_lag_p99_ms  the worker under the demo city (per bus message)
  *   learned_points_per_s_per_core      the per-series learned member alone (online-ar)
  *   neural_points_per_s_per_core       the global network member alone (neural-forecast, batched ORT)
  *   neighbour_points_per_s_per_core    the novelty member alone (knn-distance)
@@ -28,12 +37,17 @@
  */
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { createTimeseriesDetector } from '@cityops/detectors';
+import { createInProcessBus, type Bus } from '@cityops/bus';
+import { createTimeseriesDetector, startAnomalyWorker } from '@cityops/detectors';
+import { runSimulator } from '@cityops/ingest';
+import { DEFAULT_PARTITIONS, TOPICS } from '@cityops/schemas';
 
 const { values: args } = parseArgs({
   options: {
-    series: { type: 'string', default: '500' },
-    ticks: { type: 'string', default: '1000' },
+    series: { type: 'string', default: '10000' },
+    ticks: { type: 'string', default: '100' },
+    'city-seconds': { type: 'string', default: '30' },
+    'city-speedup': { type: 'string', default: '1' },
     warm: { type: 'string', default: '1010' },
     config: { type: 'string', default: '{}' },
     'execution-provider': { type: 'string', default: 'cpu' },
@@ -57,6 +71,73 @@ function gaussian(): number {
   return Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
 }
 
+// ---- the worker's lag under the demo city ------------------------------------------------------
+/**
+ * The bus with the readings consumer's handler timed: each message's lag is from its send (the
+ * simulator's producer, same value object in-process) to the end of the handler call that got it.
+ */
+function lagMeasuringBus(bus: Bus, lagsMs: number[]): Bus {
+  const sentAt = new WeakMap<Uint8Array, number>();
+  return {
+    kind: bus.kind,
+    ensureTopics: (topics) => bus.ensureTopics(topics),
+    close: () => bus.close(),
+    producer() {
+      const p = bus.producer();
+      return {
+        send(topic, messages) {
+          if (topic === TOPICS.sensorReadings) {
+            const now = performance.now();
+            for (const m of messages) sentAt.set(m.value, now);
+          }
+          return p.send(topic, messages);
+        },
+        flush: () => p.flush(),
+      };
+    },
+    consumer(options) {
+      const c = bus.consumer(options);
+      if (!options.topics.includes(TOPICS.sensorReadings)) return c;
+      return {
+        run: (handler) =>
+          c.run(async (batch) => {
+            await handler(batch);
+            if (batch.topic !== TOPICS.sensorReadings) return;
+            const now = performance.now();
+            for (const m of batch.messages) {
+              const sent = sentAt.get(m.value);
+              if (sent !== undefined) lagsMs.push(now - sent);
+            }
+          }),
+        pause: () => c.pause(),
+        resume: () => c.resume(),
+        stop: () => c.stop(),
+        lag: () => c.lag(),
+      };
+    },
+  };
+}
+
+async function workerLagUnderDemoCity(seconds: number, speedup: number): Promise<{ p50: number; p99: number; messages: number }> {
+  const lagsMs: number[] = [];
+  const bus = lagMeasuringBus(createInProcessBus(), lagsMs);
+  await bus.ensureTopics(Object.values(TOPICS).map((name) => ({ name, partitions: DEFAULT_PARTITIONS[name] })));
+  const worker = await startAnomalyWorker({ bus, log: (line) => console.log(`# ${line}`) });
+  const simulator = runSimulator({ producer: bus.producer(), clock: Date.now, speedup });
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  await simulator.stop();
+  await worker.stop();
+  await bus.close();
+  if (lagsMs.length === 0) throw new Error('expected the anomaly worker to handle some demo-city readings; it handled none');
+  lagsMs.sort((a, b) => a - b);
+  const pct = (q: number) => lagsMs[Math.min(lagsMs.length - 1, Math.floor(q * lagsMs.length))]!;
+  console.log(`city_sensors=${simulator.city.sensors.length} city_speedup=${speedup} worker_lag_messages=${lagsMs.length}`);
+  return { p50: pct(0.5), p99: pct(0.99), messages: lagsMs.length };
+}
+
+const lag = await workerLagUnderDemoCity(Number(args['city-seconds']), Number(args['city-speedup']));
+
+// ---- throughput -------------------------------------------------------------------------------
 const totalTicks = warmTicks + timedTicks;
 const seriesIndex = Int32Array.from({ length: seriesCount }, (_, i) => i);
 const phase = Float64Array.from({ length: seriesCount }, () => uniform() * 2 * Math.PI);
@@ -106,6 +187,8 @@ const learned = await pointsPerSecond('online-ar');
 const neural = await pointsPerSecond('neural-forecast', (ensembleConfig['neural'] ?? {}) as Record<string, unknown>);
 const neighbour = await pointsPerSecond('knn-distance', neighbourConfig);
 const whole = await pointsPerSecond('ensemble', ensembleConfig);
+console.log(`worker_lag_p50_ms=${lag.p50.toFixed(1)}`);
+console.log(`worker_lag_p99_ms=${lag.p99.toFixed(1)}`);
 console.log(`learned_points_per_s_per_core=${learned}`);
 console.log(`neural_points_per_s_per_core=${neural}`);
 console.log(`neighbour_points_per_s_per_core=${neighbour}`);
