@@ -4,14 +4,7 @@ import { createInProcessBus, type Bus } from '@cityops/bus';
 import { createIncidentsApi, engineBackend, IncidentEngine, readResponsibilityTableFile } from '@cityops/incidents';
 import { createDashboardServer } from '../src/index.js';
 import { addUser, createTestAuth, TEST_PASSWORD, type TestAuth } from './fixtures/auth.js';
-import {
-  missingForBrowserSuite,
-  OUT_DIR,
-  REQUIRE_ALL_SUITES,
-  RESULTS_DIR,
-  serveInBrowser,
-  type BrowserHarness,
-} from './fixtures/browser.js';
+import { browserSuitePrerequisites, OUT_DIR, RESULTS_DIR, serveInBrowser, type BrowserHarness } from './fixtures/browser.js';
 import { BASEMAP, createMemoryQueries } from './fixtures/demo-city.js';
 
 /*
@@ -21,13 +14,7 @@ import { BASEMAP, createMemoryQueries } from './fixtures/demo-city.js';
  * or a built out/.
  */
 
-const missing = missingForBrowserSuite('reports page', ['login', 'reports']);
-
-describe('prerequisites of the reports page suite', () => {
-  it.runIf(REQUIRE_ALL_SUITES)('are present (CITYOPS_REQUIRE_ALL_SUITES=1)', () => {
-    expect(missing).toEqual([]);
-  });
-});
+const missing = browserSuitePrerequisites('reports page', ['login', 'reports']);
 
 describe.skipIf(missing.length > 0)('incident analysis page', () => {
   let bus: Bus;

@@ -4,14 +4,7 @@ import { createInProcessBus, type Bus } from '@cityops/bus';
 import { EVENT_KIND_LABELS } from '@cityops/schemas';
 import { createDashboardServer } from '../src/index.js';
 import { addUser, createTestAuth, TEST_PASSWORD, type TestAuth } from './fixtures/auth.js';
-import {
-  missingForBrowserSuite,
-  OUT_DIR,
-  REQUIRE_ALL_SUITES,
-  RESULTS_DIR,
-  serveInBrowser,
-  type BrowserHarness,
-} from './fixtures/browser.js';
+import { browserSuitePrerequisites, OUT_DIR, RESULTS_DIR, serveInBrowser, type BrowserHarness } from './fixtures/browser.js';
 import { BASEMAP, createMemoryQueries, incident } from './fixtures/demo-city.js';
 
 /*
@@ -22,13 +15,7 @@ import { BASEMAP, createMemoryQueries, incident } from './fixtures/demo-city.js'
  * wall-display suite, without /usr/bin/chromium or a built out/.
  */
 
-const missing = missingForBrowserSuite('roles', ['login', 'admin']);
-
-describe('prerequisites of the roles suite', () => {
-  it.runIf(REQUIRE_ALL_SUITES)('are present (CITYOPS_REQUIRE_ALL_SUITES=1)', () => {
-    expect(missing).toEqual([]);
-  });
-});
+const missing = browserSuitePrerequisites('roles', ['login', 'admin']);
 
 describe.skipIf(missing.length > 0)('each role through the login page', () => {
   let bus: Bus;

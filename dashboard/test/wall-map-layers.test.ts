@@ -7,14 +7,7 @@ import { TOPICS, encodeRecord, type Department, type Incident } from '@cityops/s
 import { latToTileY, lonToTileX } from '../app/_lib/raster-tiles.js';
 import { createDashboardServer, type DashboardServer, type TileServerConfig } from '../src/index.js';
 import { addUser, createTestAuth, TEST_PASSWORD, type TestAuth } from './fixtures/auth.js';
-import {
-  missingForBrowserSuite,
-  OUT_DIR,
-  REQUIRE_ALL_SUITES,
-  RESULTS_DIR,
-  serveInBrowser,
-  type BrowserHarness,
-} from './fixtures/browser.js';
+import { browserSuitePrerequisites, OUT_DIR, RESULTS_DIR, serveInBrowser, type BrowserHarness } from './fixtures/browser.js';
 import { AREAS, BASEMAP, DEPARTMENTS, createMemoryQueries, incident } from './fixtures/demo-city.js';
 import { decodePng, solidPng } from './fixtures/png.js';
 
@@ -25,13 +18,7 @@ import { decodePng, solidPng } from './fixtures/png.js';
  * tile server, the wall must request nothing from any other origin.
  */
 
-const missing = missingForBrowserSuite('wall map layers', ['index', 'login']);
-
-describe('prerequisites of the wall-map-layers suite', () => {
-  it.runIf(REQUIRE_ALL_SUITES)('are present (CITYOPS_REQUIRE_ALL_SUITES=1)', () => {
-    expect(missing, 'the headless Chromium suite cannot run').toEqual([]);
-  });
-});
+const missing = browserSuitePrerequisites('wall map layers', ['index', 'login']);
 
 const MAGENTA = [255, 0, 255] as const;
 

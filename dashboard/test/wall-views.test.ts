@@ -5,14 +5,7 @@ import { createInProcessBus, type Bus } from '@cityops/bus';
 import { TOPICS, encodeRecord, stableId, type Forecast, type VisionDetection } from '@cityops/schemas';
 import { createDashboardServer, type DashboardServer } from '../src/index.js';
 import { addUser, createTestAuth, TEST_PASSWORD, type TestAuth } from './fixtures/auth.js';
-import {
-  missingForBrowserSuite,
-  OUT_DIR,
-  REQUIRE_ALL_SUITES,
-  RESULTS_DIR,
-  serveInBrowser,
-  type BrowserHarness,
-} from './fixtures/browser.js';
+import { browserSuitePrerequisites, OUT_DIR, RESULTS_DIR, serveInBrowser, type BrowserHarness } from './fixtures/browser.js';
 import { AREAS, BASEMAP, CAMERAS, SENSORS, anomaly, createMemoryQueries, warning } from './fixtures/demo-city.js';
 
 /*
@@ -22,13 +15,7 @@ import { AREAS, BASEMAP, CAMERAS, SENSORS, anomaly, createMemoryQueries, warning
  * between the map and the risk-forecast fan charts, with a countdown and a pin.
  */
 
-const missing = missingForBrowserSuite('wall views', ['index', 'login']);
-
-describe('prerequisites of the wall-views suite', () => {
-  it.runIf(REQUIRE_ALL_SUITES)('are present (CITYOPS_REQUIRE_ALL_SUITES=1)', () => {
-    expect(missing, 'the headless Chromium suite cannot run').toEqual([]);
-  });
-});
+const missing = browserSuitePrerequisites('wall views', ['index', 'login']);
 
 const HOUR = 3_600_000;
 
