@@ -92,6 +92,15 @@ describe('the shipped responsibility table', () => {
       expect(validator(Department).errors(d.record)).toEqual([]);
     }
   });
+
+  it("gives every department a station and a unit count, and its dimension record carries them (it replaces the simulator's)", () => {
+    const water = departmentsAsDimensions(table).find((d) => d.record.id === 'dept.water')?.record;
+    expect(water).toMatchObject({ lon: 121.469454, lat: 31.213712, units: 8 });
+    for (const d of table.departments) {
+      expect(d.station, d.id).toBeDefined();
+      expect(d.units, d.id).toBeGreaterThan(0);
+    }
+  });
 });
 
 describe('lookupResponsibility', () => {
@@ -256,6 +265,27 @@ describe('loadResponsibilityTable validation', () => {
     const second = loadError(tableText().replace('dept-b, name_zh', 'dept-a, name_zh'));
     expect(second.issues[0]).toMatchObject({ path: 'departments[1].id', line: 4 });
     expect(second.issues[0]?.message).toMatch(/unique department id; got 'dept-a' again \(first at line 3\)/);
+  });
+
+  it('takes a station as lon and lat together and units from 0 to 500, and leaves them out when absent', () => {
+    const stationed = loadResponsibilityTable(
+      tableText().replace(
+        '{ id: dept-a, name_zh: 甲局, name_en: A }',
+        '{ id: dept-a, name_zh: 甲局, name_en: A, lon: 121.5, lat: 31.2, units: 7 }',
+      ),
+      'test.yaml',
+    );
+    const [a, b] = departmentsAsDimensions(stationed).map((d) => d.record);
+    expect(a).toEqual({ id: 'dept-a', schema_version: 1, name_zh: '甲局', name_en: 'A', lon: 121.5, lat: 31.2, units: 7 });
+    expect(b).toEqual({ id: 'dept-b', schema_version: 1, name_zh: '乙局', name_en: 'B' });
+
+    const halfStation = loadError(tableText().replace('name_en: A }', 'name_en: A, lon: 121.5 }'));
+    expect(halfStation.issues[0]).toMatchObject({ path: 'departments[0]', line: 3 });
+    expect(halfStation.issues[0]?.message).toBe('expected a station as both lon and lat; got lon without lat');
+    const tooMany = loadError(tableText().replace('name_en: A }', 'name_en: A, units: 501 }'));
+    expect(tooMany.issues.map((i) => i.path)).toEqual(['departments[0].units']);
+    const offGlobe = loadError(tableText().replace('name_en: A }', 'name_en: A, lon: 200, lat: 31 }'));
+    expect(offGlobe.issues.map((i) => i.path)).toEqual(['departments[0].lon']);
   });
 
   it('wraps an unreadable file', async () => {

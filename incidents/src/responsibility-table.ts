@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Type } from '@sinclair/typebox';
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
 import {
+  Department,
   EVENT_KINDS,
   EVENT_KIND_LABELS,
   WARNING_LEVELS,
@@ -47,6 +48,10 @@ export interface DepartmentEntry {
   /** The department one level up (上级), the default escalation target; '' when none. */
   readonly supervisor: string;
   readonly roster: readonly RosterShift[];
+  /** Where its field units start from (the wall draws it), when the table says. */
+  readonly station?: { readonly lon: number; readonly lat: number };
+  /** How many field units or crews it has (counted, not tracked), when the table says. */
+  readonly units?: number;
 }
 
 export interface ServiceLevel {
@@ -147,6 +152,10 @@ const TableFile = Type.Object(
           name_zh: Type.String({ minLength: 1, maxLength: 200 }),
           name_en: Type.String({ minLength: 1, maxLength: 200 }),
           supervisor: Type.Optional(Type.String()),
+          // The Department contract's own optional fields: station (both or neither) and units.
+          lon: Department.properties.lon,
+          lat: Department.properties.lat,
+          units: Department.properties.units,
           roster: Type.Optional(
             Type.Array(
               Type.Object(
@@ -299,9 +308,20 @@ export function loadResponsibilityTable(text: string, sourceName: string): Respo
             fromMinute: minuteOf(r.from),
             toMinute: minuteOf(r.to),
           })),
+          ...(d.lon !== undefined && d.lat !== undefined ? { station: { lon: d.lon, lat: d.lat } } : {}),
+          ...(d.units === undefined ? {} : { units: d.units }),
         },
         index,
       });
+    }
+    if ((d.lon === undefined) !== (d.lat === undefined)) {
+      const missing = d.lon === undefined ? 'lon' : 'lat';
+      issues.push(
+        issue(
+          ['departments', index],
+          `expected a station as both lon and lat; got ${missing === 'lon' ? 'lat' : 'lon'} without ${missing}`,
+        ),
+      );
     }
   });
   const knownDepartments = [...departments.keys()].join(', ');
@@ -552,7 +572,15 @@ export function lookupResponsibility(table: ResponsibilityTable, kind: EventKind
 export function departmentsAsDimensions(table: ResponsibilityTable): DimensionRecord[] {
   return table.departments.map((d) => ({
     name: 'Department',
-    record: { id: d.id, schema_version: 1, name_zh: d.name_zh, name_en: d.name_en },
+    // The station and units go out too: this record replaces any earlier one of the department.
+    record: {
+      id: d.id,
+      schema_version: 1,
+      name_zh: d.name_zh,
+      name_en: d.name_en,
+      ...(d.station === undefined ? {} : { lon: d.station.lon, lat: d.station.lat }),
+      ...(d.units === undefined ? {} : { units: d.units }),
+    },
   }));
 }
 

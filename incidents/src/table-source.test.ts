@@ -46,7 +46,7 @@ describe('responsibility table: escalation, rosters, policies', () => {
 
   it('rejects unknown escalation targets, supervisor loops and bad per-level policies, naming the lines', () => {
     const text = shipped
-      .replace('supervisor: dept.development }', 'supervisor: dept.market }')
+      .replace('supervisor: dept.development\n', 'supervisor: dept.market\n')
       .replace('escalate_to: [dept.development, dept.finance]', 'escalate_to: [dept.nowhere]')
       .replace('dispatch_by_level: { red: auto }', 'dispatch_by_level: { purple: auto }');
     const e = loadError(text);
