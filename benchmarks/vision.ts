@@ -259,7 +259,7 @@ async function completedFps(cameras: number, fps: number, ms: number): Promise<{
 const LADDER = [0.5, 0.65, 0.8, 0.95, 1.1, 1.3];
 let pipelineFps = 0;
 let overloadFps = 0;
-const step = async (factor: number): Promise<{ fps: number; dropped: number }> => {
+const step = async (factor: number): Promise<{ fps: number }> => {
   const offeredFps = factor * modelFps;
   const cameras = Math.max(batch, Math.ceil(offeredFps / nativeFps));
   const perCamera = offeredFps / cameras;
@@ -268,17 +268,13 @@ const step = async (factor: number): Promise<{ fps: number; dropped: number }> =
     `pipeline_step offered_fps=${offeredFps.toFixed(1)} cameras=${cameras} camera_fps=${perCamera.toFixed(2)} completed_fps=${fps.toFixed(1)} ` +
       `dropped=${health.frames_dropped} stale=${health.frames_stale} detections=${health.detections_emitted} warnings=${health.warnings_emitted}`,
   );
-  return { fps, dropped: health.frames_dropped ?? 0 };
+  return { fps };
 };
+// Every step runs: on a shared machine one step can dip, and a dip is not the knee.
 for (const factor of LADDER) {
-  const { fps, dropped } = await step(factor);
+  const { fps } = await step(factor);
   pipelineFps = Math.max(pipelineFps, fps);
   overloadFps = fps;
-  // Past the knee (fewer completed than the best step, with frames dropped): straight to 1.3×.
-  if (fps < pipelineFps * 0.97 && dropped > 0 && factor < LADDER.at(-1)!) {
-    overloadFps = (await step(LADDER.at(-1)!)).fps;
-    break;
-  }
 }
 
 // ---- 3. event latency at 5 fps per camera ---------------------------------------------------
