@@ -21,6 +21,17 @@ export interface OutgoingMessage {
   headers?: Readonly<Record<string, string>>;
   /** Event time in epoch milliseconds; defaults to the time of sending. */
   timestampMs?: number;
+  /**
+   * Called once the bus holds no reference to `value` any more, so a producer that recycles its
+   * buffers may write into this one again. Camera frames do: half a megabyte each, a hundred a
+   * second, and allocating each anew keeps the garbage collector busy. The Kafka bus calls it
+   * when the send settles (kafkajs has encoded the bytes into its request by then); the
+   * in-process bus once every group has committed past the message, or the backlog bound
+   * dropped it. A send that fails calls it too. Messages still held when the bus closes are
+   * not released. Consumers therefore read a value only until their handler resolves, as they
+   * would with Kafka, and copy what they keep.
+   */
+  onReleased?: () => void;
 }
 
 /** A message as consumed. */

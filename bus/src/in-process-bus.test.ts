@@ -140,6 +140,34 @@ describe('in-process bus', () => {
     });
   });
 
+  it('hands a lent value back only when the slowest group has committed past it, or the ring dropped it', async () => {
+    await withBus({ maxBacklogMessages: 2 }, async (bus) => {
+      await bus.ensureTopics([
+        { name: 'frames', partitions: 1 },
+        { name: 'ring', partitions: 1 },
+      ]);
+      const released: string[] = [];
+      const lent = (name: string): OutgoingMessage => ({ key: 'cam', value: encoder.encode(name), onReleased: () => released.push(name) });
+      const fast: IncomingMessage[] = [];
+      const slow: IncomingMessage[] = [];
+      await bus.consumer({ groupId: 'fast', topics: ['frames'] }).run(collect(fast));
+      const slowConsumer = bus.consumer({ groupId: 'slow', topics: ['frames'] });
+      await slowConsumer.run(collect(slow));
+      slowConsumer.pause();
+      await bus.producer().send('frames', [lent('f0')]);
+      await waitFor('f0 in the fast group', () => fast.length === 1);
+      for (let i = 0; i < 5; i++) await turn();
+      expect(released).toEqual([]);
+      slowConsumer.resume();
+      await waitFor('f0 released', () => released.length === 1);
+      expect(decoder.decode(slow[0]!.value)).toBe('f0');
+
+      // No group: the ring keeps the newest two, and what it drops goes back.
+      for (const name of ['r0', 'r1', 'r2', 'r3']) await bus.producer().send('ring', [lent(name)]);
+      expect(released).toEqual(['f0', 'r0', 'r1']);
+    });
+  });
+
   it('with maxBatchesInFlight, hands out the next batches while earlier ones wait, and commits only in order', async () => {
     await withBus({}, async (bus) => {
       await bus.ensureTopics([{ name: 't', partitions: 1 }]);

@@ -34,10 +34,12 @@ import type {
 import { BusError, describeValue, logBusError, reportError, type BusErrorListener } from './errors.js';
 import { partitionForKey } from './partitioner.js';
 import {
+  callReleased,
   invalidMessage,
   isOutgoingMessage,
   nonNegative,
   positiveInteger,
+  releaseMessages,
   validateConsumerOptions,
   validateTopicSpecs,
 } from './validate.js';
@@ -107,6 +109,8 @@ class PartitionLog {
   private headBase = 0;
   private appendedBytes = 0;
   private releasedBytes = 0;
+  /** OutgoingMessage.onReleased by offset, for the few messages that have one (in offset order). */
+  private readonly releases = new Map<number, () => void>();
   /** First offset still held. */
   start = 0;
   /** Offset the next message gets. */
@@ -122,7 +126,13 @@ class PartitionLog {
     return this.appendedBytes - this.releasedBytes;
   }
 
-  append(key: string, value: Uint8Array, headers: Readonly<Record<string, string>>, timestampMs: number): void {
+  append(
+    key: string,
+    value: Uint8Array,
+    headers: Readonly<Record<string, string>>,
+    timestampMs: number,
+    onReleased: (() => void) | undefined,
+  ): void {
     let segment = this.segments[this.segments.length - 1];
     let cumulative = this.cumulative[this.cumulative.length - 1];
     if (segment === undefined || cumulative === undefined || segment.length === SEGMENT_SIZE) {
@@ -142,6 +152,7 @@ class PartitionLog {
       headers,
       timestampMs,
     });
+    if (onReleased !== undefined) this.releases.set(this.end, onReleased);
     this.end++;
   }
 
@@ -190,6 +201,12 @@ class PartitionLog {
       for (let i = Math.max(0, this.start - this.headBase); i < clearTo; i++) head[i] = undefined;
     }
     this.start = to;
+    // Map order is offset order: the released ones are at the front.
+    for (const [offset, release] of this.releases) {
+      if (offset >= to) break;
+      this.releases.delete(offset);
+      callReleased(release);
+    }
   }
 
   /** Ring mode: drops the oldest messages until at most `maxMessages` and `maxBytes` are held; keeps the newest. */
@@ -392,6 +409,7 @@ class InProcessBus implements Bus {
         message.value,
         message.headers ?? EMPTY_HEADERS,
         message.timestampMs ?? now,
+        message.onReleased,
       );
     }
     if (topic.groups.size === 0) {
@@ -619,7 +637,11 @@ class InProcessProducer implements Producer {
         this.bus.append(state, messages);
         return RESOLVED;
       }
-      const sending = this.sendWhenRoom(state, messages);
+      const sending = this.sendWhenRoom(state, messages).catch((error: unknown) => {
+        // Never appended: the values go straight back to the producer.
+        releaseMessages(messages);
+        throw error;
+      });
       this.pending.add(sending);
       const forget = (): void => {
         this.pending.delete(sending);
@@ -627,6 +649,7 @@ class InProcessProducer implements Producer {
       void sending.then(forget, forget);
       return sending;
     } catch (error) {
+      releaseMessages(messages);
       return rejected(error);
     }
   }

@@ -35,7 +35,15 @@ import {
   type BusErrorListener,
 } from './errors.js';
 import { partitionForKey } from './partitioner.js';
-import { isList, nonNegative, positiveInteger, validateConsumerOptions, validateMessages, validateTopicSpecs } from './validate.js';
+import {
+  isList,
+  nonNegative,
+  positiveInteger,
+  validateConsumerOptions,
+  releaseMessages,
+  validateMessages,
+  validateTopicSpecs,
+} from './validate.js';
 
 export type KafkaBusLogLevel = 'nothing' | 'error' | 'warn' | 'info' | 'debug';
 
@@ -289,7 +297,8 @@ class KafkaBusProducer implements Producer {
   constructor(private readonly bus: KafkaBus) {}
 
   send(topic: string, messages: readonly OutgoingMessage[]): Promise<void> {
-    const sending = this.sendNow(topic, messages);
+    // Settled either way, kafkajs holds no reference to the values any more.
+    const sending = this.sendNow(topic, messages).finally(() => releaseMessages(messages));
     this.pending.add(sending);
     const forget = (): void => {
       this.pending.delete(sending);

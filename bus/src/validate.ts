@@ -67,7 +67,33 @@ export function validateMessages(topic: string, messages: readonly OutgoingMessa
 
 /** The per-message check, kept to three comparisons because it runs on every produced message. */
 export function isOutgoingMessage(message: OutgoingMessage | undefined): message is OutgoingMessage {
-  return typeof message === 'object' && message !== null && typeof message.key === 'string' && message.value instanceof Uint8Array;
+  return (
+    typeof message === 'object' &&
+    message !== null &&
+    typeof message.key === 'string' &&
+    message.value instanceof Uint8Array &&
+    (message.onReleased === undefined || typeof message.onReleased === 'function')
+  );
+}
+
+/**
+ * Hands each message's value back to its producer (OutgoingMessage.onReleased). A callback that
+ * throws is the producer's bug, not the bus's: it is reported as a warning and the rest go on.
+ */
+export function releaseMessages(messages: readonly (OutgoingMessage | undefined)[]): void {
+  if (!isList(messages)) return;
+  for (const message of messages) {
+    const release = typeof message === 'object' && message !== null ? message.onReleased : undefined;
+    if (typeof release === 'function') callReleased(release);
+  }
+}
+
+export function callReleased(release: () => void): void {
+  try {
+    release();
+  } catch (error) {
+    process.emitWarning(`an onReleased callback threw: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
 export function invalidMessage(topic: string, index: number, message: unknown): BusError {
@@ -77,8 +103,13 @@ export function invalidMessage(topic: string, index: number, message: unknown): 
       `expected message ${index} for topic '${topic}' to be an object, got ${describeValue(message)}`,
     );
   }
-  const { key, value } = message as { key?: unknown; value?: unknown };
-  const problem = typeof key !== 'string' ? `a string key, got ${describeValue(key)}` : `a Uint8Array value, got ${describeValue(value)}`;
+  const { key, value, onReleased } = message as { key?: unknown; value?: unknown; onReleased?: unknown };
+  const problem =
+    typeof key !== 'string'
+      ? `a string key, got ${describeValue(key)}`
+      : !(value instanceof Uint8Array)
+        ? `a Uint8Array value, got ${describeValue(value)}`
+        : `a function or nothing as onReleased, got ${describeValue(onReleased)}`;
   return new BusError('invalid-argument', `expected message ${index} for topic '${topic}' to have ${problem}`);
 }
 

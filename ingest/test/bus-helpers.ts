@@ -36,7 +36,8 @@ export async function readTopic(bus: Bus, topic: string, min: number, timeoutMs 
   const got: IncomingMessage[] = [];
   const consumer = bus.consumer({ groupId: `test-${process.pid}-${group++}`, topics: [topic], fromBeginning: true });
   await consumer.run((batch) => {
-    got.push(...batch.messages);
+    // Values are valid until the handler returns (camera frames are recycled): keep copies.
+    for (const m of batch.messages) got.push({ ...m, value: Uint8Array.from(m.value) });
     return Promise.resolve();
   });
   const deadline = Date.now() + timeoutMs;

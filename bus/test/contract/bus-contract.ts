@@ -429,6 +429,56 @@ export function describeBusContract(name: string, makeBus: MakeBus): void {
       });
     });
 
+    it('releases a lent value once, after which the producer may overwrite it without a consumer seeing the change', async ({ expect }) => {
+      await withHarness(makeBus, async (h) => {
+        const topic = await h.topic(2);
+        // Recycled buffers, as the camera source lends its frames: each is scribbled over the
+        // moment the bus hands it back, so a consumer still reading it would see 0xee bytes.
+        const originals = [0, 1, 2].map((i) => new Uint8Array(randomBytes(64 * 1024 + i)));
+        const lent = originals.map((bytes) => Uint8Array.from(bytes));
+        const releases = [0, 0, 0];
+        const group = uniqueName('lent');
+        const seen: string[] = [];
+        await h.consumer({ groupId: group, topics: [topic] }).run(async (batch) => {
+          await sleep(20);
+          for (const m of batch.messages) {
+            const i = Number(m.key.slice('frame-'.length));
+            seen.push(Buffer.compare(Buffer.from(m.value), Buffer.from(originals[i]!)) === 0 ? `intact ${i}` : `overwritten ${i}`);
+          }
+        });
+        await h.send(
+          topic,
+          lent.map((value, i) => ({
+            key: `frame-${i}`,
+            value,
+            onReleased: () => {
+              releases[i]! += 1;
+              value.fill(0xee);
+            },
+          })),
+        );
+        await waitFor(
+          'all three delivered and released',
+          () => seen.length === 3 && releases.every((n) => n >= 1),
+          () => `${seen.join(',')} released ${releases.join(',')}`,
+        );
+        await sleep(100);
+        expect(seen.sort()).toEqual(['intact 0', 'intact 1', 'intact 2']);
+        expect(releases).toEqual([1, 1, 1]);
+      });
+    });
+
+    it('releases the values of a send that fails', async ({ expect }) => {
+      await withHarness(makeBus, async (h) => {
+        const topic = await h.topic(1);
+        let released = 0;
+        const good: OutgoingMessage = { key: 'a', value: new Uint8Array(8), onReleased: () => (released += 1) };
+        const bad = { key: 42, value: new Uint8Array(8) } as unknown as OutgoingMessage;
+        await expect(h.send(topic, [good, bad])).rejects.toThrow(/string key/);
+        expect(released).toBe(1);
+      });
+    });
+
     it('reports lag per topic for a group that has not started, honouring fromBeginning', async ({ expect }) => {
       await withHarness(makeBus, async (h) => {
         const topic = await h.topic(3);

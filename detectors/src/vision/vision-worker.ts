@@ -167,6 +167,13 @@ interface CameraState {
   tracker: ByteTracker;
   rules: CameraRules;
   pending: PendingFrame | undefined;
+  /**
+   * Pixel buffers of this camera's finished frames, reused for the next ones. The bus's value is
+   * valid only until the frame handler returns (camera sources recycle their buffers), so a
+   * waiting frame is a copy; reusing the copies' memory keeps half a megabyte a frame away
+   * from the garbage collector.
+   */
+  spare: Uint8Array[];
   /** A frame of this camera is being inferred: its next one waits, so each camera's frames finish in order. */
   inferring: boolean;
   lastTs: number;
@@ -268,6 +275,18 @@ export async function startVisionWorker(options: VisionWorkerOptions): Promise<V
     return { ...c, areaId: c.areaId === '' ? info.area_id : c.areaId, location: c.location ?? { lon: info.lon, lat: info.lat } };
   };
 
+  /** A copy of a frame's pixels, in one of the camera's spare buffers when one fits. */
+  const keepCopy = (camera: CameraState, pixels: Uint8Array): Uint8Array => {
+    const index = camera.spare.findIndex((b) => b.byteLength === pixels.byteLength);
+    const copy = index < 0 ? new Uint8Array(pixels.byteLength) : camera.spare.splice(index, 1)[0]!;
+    copy.set(pixels);
+    return copy;
+  };
+  /** One waiting and one in flight is all a camera ever holds; a third spare would only sit. */
+  const recycle = (camera: CameraState, pixels: Uint8Array): void => {
+    if (camera.spare.length < 2 && !camera.spare.includes(pixels)) camera.spare.push(pixels);
+  };
+
   const install = (parsed: CameraVisionConfig, explicit: boolean): void => {
     const merged = withInfo(parsed);
     const previous = cameras.get(parsed.cameraId);
@@ -284,6 +303,7 @@ export async function startVisionWorker(options: VisionWorkerOptions): Promise<V
       tracker: keepTracker ? previous.tracker : new ByteTracker(merged.tracker),
       rules: sameRules ? previous.rules : new CameraRules(merged),
       pending: previous?.pending,
+      spare: previous?.spare ?? [],
       inferring: previous?.inferring ?? false,
       lastTs: previous?.lastTs ?? 0,
       lastEmitted: keepTracker ? previous.lastEmitted : new Map<string, number>(),
@@ -383,6 +403,7 @@ export async function startVisionWorker(options: VisionWorkerOptions): Promise<V
       if (f === undefined || cam.inferring || cam.config.model !== slot.name) continue;
       if (now - f.header.ts > maxFrameAgeMs) {
         cam.pending = undefined;
+        recycle(cam, f.pixels);
         cam.status.frames_stale++;
         counters.frames_stale++;
         continue;
@@ -447,7 +468,10 @@ export async function startVisionWorker(options: VisionWorkerOptions): Promise<V
         slot.runErrors++;
         const message = next.error instanceof Error ? next.error.message : String(next.error);
         lastError = message;
-        for (const { camera } of next.items) camera.status.last_error = message;
+        for (const { camera, frame } of next.items) {
+          camera.status.last_error = message;
+          recycle(camera, frame.pixels);
+        }
         continue;
       }
       slot.runs++;
@@ -459,6 +483,8 @@ export async function startVisionWorker(options: VisionWorkerOptions): Promise<V
       } catch (e) {
         lastError = `expected to post-process a batch of model '${slot.name}': ${e instanceof Error ? e.message : String(e)}`;
       }
+      // Snapshots are encoded by now: nothing refers to these pixels any more.
+      for (const { camera, frame } of next.items) recycle(camera, frame.pixels);
       await flushOutbox();
     }
     // Runs started just before stop are awaited so their sessions are idle when released; their
@@ -721,8 +747,9 @@ export async function startVisionWorker(options: VisionWorkerOptions): Promise<V
       if (camera.pending !== undefined) {
         camera.status.frames_dropped++;
         counters.frames_dropped++;
+        recycle(camera, camera.pending.pixels);
       }
-      camera.pending = { header, pixels, receivedAt: now };
+      camera.pending = { header, pixels: keepCopy(camera, pixels), receivedAt: now };
     }
     signal();
   };

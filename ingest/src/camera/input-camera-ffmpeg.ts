@@ -1,10 +1,13 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { encodeFrame, stableId, TOPICS, type CameraFrameHeader, type Clock, type RunningWorker, type WorkerHealth } from '@cityops/schemas';
 import type { Producer } from '@cityops/bus';
 import { IngestError } from '../errors.js';
+import { FrameBufferPool } from './frame-pool.js';
+import { openFrameSocket } from './frame-socket.js';
 
 export interface CameraSourceOptions {
   producer: Producer;
@@ -50,8 +53,9 @@ const STDERR_LINES_KEPT = 20;
 /**
  * A camera as a source: ffmpeg (spawned directly, one process per camera) decodes the URL,
  * takes frames at the camera's fps, letterboxes them to the model size and writes raw rgb24 to
- * stdout; this reads exact frame-sized chunks and produces each as a CameraFrameHeader + pixels
- * to camera.frames, keyed by camera id. Frames travel as binary, never base64.
+ * stdout (a socket read straight into pooled frame buffers: frame-socket.ts); each frame goes to
+ * camera.frames as a CameraFrameHeader + pixels, keyed by camera id, and its buffer comes back
+ * to the pool when the bus releases it. Frames travel as binary, never base64.
  *
  * Overload: at most one send is in flight; a frame that arrives meanwhile replaces the one
  * waiting (newest wins, counted as frames_dropped), so a slow bus never makes a live stream
@@ -87,6 +91,7 @@ export function startCameraSource(options: CameraSourceOptions): CameraSource {
     ioTimeoutMs: options.ioTimeoutMs ?? 10_000,
   });
   const frameBytes = width * height * 3;
+  const pool = new FrameBufferPool(frameBytes);
   const name = `camera:${camera.id}`;
 
   const counters = { frames_in: 0, frames_out: 0, frames_dropped: 0, restarts: 0, send_errors: 0, last_frame_ts: 0 };
@@ -96,7 +101,8 @@ export function startCameraSource(options: CameraSourceOptions): CameraSource {
   let seq = 0;
   let backoffMs = restartDelayMs;
   let restartTimer: ReturnType<typeof setTimeout> | undefined;
-  let child: ChildProcessByStdio<null, Readable, Readable> | undefined;
+  let child: ChildProcessByStdio<null, null, Readable> | undefined;
+  let reader: Socket | undefined;
   let childClosed: Promise<void> = Promise.resolve();
   let letterbox: Letterbox | undefined;
   let framesBeforeSize = 0;
@@ -105,12 +111,17 @@ export function startCameraSource(options: CameraSourceOptions): CameraSource {
   let sending: Promise<void> | undefined;
   let waiting: { pixels: Buffer; ts: number } | undefined;
 
+  const dropWaiting = (pixels: Buffer): void => {
+    counters.frames_dropped++;
+    pool.release(pixels);
+  };
+
   const deliver = (pixels: Buffer, ts: number): void => {
     if (letterbox === undefined) {
       // ffmpeg prints the input size on stderr before decoding; a few frames of grace cover
       // pipe ordering. Past that, report the frame as the model size and say so.
       if (++framesBeforeSize <= Math.ceil(camera.fps * 2) + 2) {
-        if (waiting !== undefined) counters.frames_dropped++;
+        if (waiting !== undefined) dropWaiting(waiting.pixels);
         waiting = { pixels, ts };
         return;
       }
@@ -118,7 +129,7 @@ export function startCameraSource(options: CameraSourceOptions): CameraSource {
       lastError = 'ffmpeg did not report the input size; frames are labelled as unscaled';
     }
     if (sending !== undefined) {
-      if (waiting !== undefined) counters.frames_dropped++;
+      if (waiting !== undefined) dropWaiting(waiting.pixels);
       waiting = { pixels, ts };
       return;
     }
@@ -143,7 +154,7 @@ export function startCameraSource(options: CameraSourceOptions): CameraSource {
     };
     const { value, headers } = encodeFrame(header, pixels);
     sending = producer
-      .send(TOPICS.cameraFrames, [{ key: camera.id, value, headers, timestampMs: ts }])
+      .send(TOPICS.cameraFrames, [{ key: camera.id, value, headers, timestampMs: ts, onReleased: () => pool.release(pixels) }])
       .then(
         () => {
           counters.frames_out++;
@@ -164,45 +175,67 @@ export function startCameraSource(options: CameraSourceOptions): CameraSource {
       });
   };
 
-  const run = (): void => {
+  const run = async (): Promise<void> => {
     if (stopped) return;
-    let frame = Buffer.allocUnsafe(frameBytes);
+    let frame = pool.acquire();
     let filled = 0;
     let framesThisRun = 0;
     let inputSection = false;
     const stderrTail: string[] = [];
-    let proc: ChildProcessByStdio<null, Readable, Readable>;
+    let socket: Awaited<ReturnType<typeof openFrameSocket>>;
     try {
-      proc = spawn(ffmpegPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    } catch (e) {
-      onEnd(`expected to start ffmpeg at '${ffmpegPath}'; ${e instanceof Error ? e.message : String(e)}`, 0);
-      return;
-    }
-    child = proc;
-    let ended = false;
-    let resolveClosed: () => void = () => {};
-    childClosed = new Promise((resolve) => (resolveClosed = resolve));
-
-    proc.stdout.on('data', (chunk: Buffer) => {
-      // Copy the pipe's arbitrary chunks into exact frame-sized buffers.
-      let offset = 0;
-      while (offset < chunk.length) {
-        const n = Math.min(frameBytes - filled, chunk.length - offset);
-        chunk.copy(frame, filled, offset, offset + n);
-        filled += n;
-        offset += n;
-        if (filled === frameBytes) {
+      socket = await openFrameSocket(
+        () => frame.subarray(filled),
+        (bytes) => {
+          filled += bytes;
+          if (filled < frameBytes) return;
+          const done = frame;
+          frame = pool.acquire();
+          filled = 0;
           const ts = clock();
           counters.frames_in++;
           counters.last_frame_ts = ts;
           framesThisRun++;
           state = 'running';
-          deliver(frame, ts);
-          frame = Buffer.allocUnsafe(frameBytes);
-          filled = 0;
-        }
-      }
+          deliver(done, ts);
+        },
+      );
+    } catch (e) {
+      onEnd(`expected a socket for ffmpeg's output; ${e instanceof Error ? e.message : String(e)}`, 0);
+      return;
+    }
+    const { childEnd, reader: frames } = socket;
+    if (stopped) {
+      childEnd.destroy();
+      frames.destroy();
+      return;
+    }
+    let proc: ChildProcessByStdio<null, null, Readable>;
+    try {
+      proc = spawn(ffmpegPath, args, { stdio: ['ignore', childEnd, 'pipe'] });
+    } catch (e) {
+      childEnd.destroy();
+      frames.destroy();
+      onEnd(`expected to start ffmpeg at '${ffmpegPath}'; ${e instanceof Error ? e.message : String(e)}`, 0);
+      return;
+    } finally {
+      // The child has its own copy of this end; ours would keep the socket open after it exits.
+      childEnd.destroy();
+    }
+    child = proc;
+    reader = frames;
+    let ended = false;
+    let resolveClosed: () => void = () => {};
+    childClosed = new Promise((resolve) => (resolveClosed = resolve));
+    // The run ends when ffmpeg has exited and its last bytes are read, in either order.
+    let exitReason: string | undefined;
+    let outputDone = false;
+    frames.on('error', () => (outputDone = true));
+    frames.on('close', () => {
+      outputDone = true;
+      if (exitReason !== undefined) finish(exitReason);
     });
+
     createInterface({ input: proc.stderr }).on('line', (line) => {
       stderrTail.push(line);
       if (stderrTail.length > STDERR_LINES_KEPT) stderrTail.shift();
@@ -223,14 +256,20 @@ export function startCameraSource(options: CameraSourceOptions): CameraSource {
     const finish = (reason: string): void => {
       if (ended) return;
       ended = true;
+      frames.destroy();
       resolveClosed();
       if (child === proc) child = undefined;
+      if (reader === frames) reader = undefined;
       onEnd(reason, framesThisRun);
+    };
+    const exited = (reason: string): void => {
+      exitReason = reason;
+      if (outputDone) finish(reason);
     };
     proc.on('error', (e) => finish(`expected to run ffmpeg at '${ffmpegPath}'; ${e.message}`));
     proc.on('close', (code, signal) => {
       const last = stderrTail.filter((l) => l.trim() !== '').slice(-1)[0] ?? '';
-      finish(redact(`ffmpeg exited (${signal ?? `code ${code}`}) for ${camera.url}${last === '' ? '' : `: ${last}`}`));
+      exited(redact(`ffmpeg exited (${signal ?? `code ${code}`}) for ${camera.url}${last === '' ? '' : `: ${last}`}`));
     });
   };
 
@@ -247,11 +286,11 @@ export function startCameraSource(options: CameraSourceOptions): CameraSource {
     framesBeforeSize = 0;
     restartTimer = setTimeout(() => {
       restartTimer = undefined;
-      run();
+      void run();
     }, delay);
   };
 
-  run();
+  void run();
 
   return {
     name,
@@ -271,6 +310,8 @@ export function startCameraSource(options: CameraSourceOptions): CameraSource {
       const proc = child;
       if (proc !== undefined) {
         proc.kill('SIGTERM');
+        // Nobody reads the rest: ffmpeg blocked on a full socket must see it closed.
+        reader?.destroy();
         const killTimer = setTimeout(() => proc.kill('SIGKILL'), 2000);
         await childClosed;
         clearTimeout(killTimer);

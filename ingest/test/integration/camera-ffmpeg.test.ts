@@ -106,6 +106,34 @@ describe.skipIf(!available)('camera source with ffmpeg', () => {
     expect(at(200, header.pad_y + contentRows)).toBe(114);
   });
 
+  it('reuses a frame buffer only after the bus released it: a slow consumer sees each frame unchanged', async () => {
+    const bus = await busWithTopics();
+    const checks: string[] = [];
+    const buffers = new Set<ArrayBufferLike>();
+    let frames = 0;
+    const consumer = bus.consumer({ groupId: 'slow-reader', topics: [TOPICS.cameraFrames] });
+    await consumer.run(async (batch) => {
+      for (const m of batch.messages) {
+        const before = Buffer.from(m.value).toString('base64');
+        // Several frames arrive meanwhile (testsrc2 moves every frame): were this buffer
+        // handed out again, one of them would be written into it.
+        await new Promise((r) => setTimeout(r, 250));
+        checks.push(Buffer.from(m.value).toString('base64') === before ? 'unchanged' : 'overwritten');
+        buffers.add(m.value.buffer);
+        frames++;
+      }
+    });
+    start(bus, 'lavfi:testsrc2=size=160x120:rate=20', 64, 64);
+    await waitFor('8 frames read', () => frames >= 8);
+    await consumer.stop();
+    expect(
+      checks.every((c) => c === 'unchanged'),
+      checks.join(','),
+    ).toBe(true);
+    // Recycled, not allocated per frame: far fewer buffers than frames.
+    expect(buffers.size).toBeLessThan(frames);
+  });
+
   it('restarts ffmpeg when it exits and keeps the frame sequence going', async () => {
     const bus = await busWithTopics();
     // The test source ends after 0.4 s (2 frames at 5 fps): each run ends like a dropped stream.
