@@ -15,6 +15,27 @@ describe('rgb24ToPlanar', () => {
     rgb24ToPlanar(pixels, 2, 1, out, 0, 'bgr', 1 / 255);
     expect([...out].map((v) => Math.round(v * 255))).toEqual([30, 60, 20, 50, 10, 40]);
   });
+
+  it('gives the same planes from aligned words and from unaligned bytes, tail pixels included', () => {
+    const width = 7;
+    const height = 3; // 21 pixels: five 4-pixel words groups and one left over
+    const backing = new Uint8Array(width * height * 3 + 1);
+    for (let i = 0; i < backing.length; i++) backing[i] = (i * 37 + 11) & 255;
+    for (const pixels of [backing.subarray(0, width * height * 3), backing.subarray(1)]) {
+      for (const order of ['rgb', 'bgr'] as const) {
+        const out = new Float32Array(width * height * 3);
+        rgb24ToPlanar(pixels, width, height, out, 0, order, 2);
+        const plane = width * height;
+        const expected = new Float32Array(plane * 3);
+        for (let i = 0; i < plane; i++) {
+          expected[(order === 'rgb' ? 0 : 2 * plane) + i] = pixels[i * 3]! * 2;
+          expected[plane + i] = pixels[i * 3 + 1]! * 2;
+          expected[(order === 'rgb' ? 2 * plane : 0) + i] = pixels[i * 3 + 2]! * 2;
+        }
+        expect([...out], `byteOffset ${pixels.byteOffset}, ${order}`).toEqual([...expected]);
+      }
+    }
+  });
 });
 
 describe('letterboxNearest', () => {
