@@ -39,8 +39,8 @@ import {
   isList,
   nonNegative,
   positiveInteger,
-  validateConsumerOptions,
   releaseMessages,
+  validateConsumerOptions,
   validateMessages,
   validateTopicSpecs,
 } from './validate.js';

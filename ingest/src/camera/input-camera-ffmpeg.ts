@@ -7,7 +7,7 @@ import { encodeFrame, stableId, TOPICS, type CameraFrameHeader, type Clock, type
 import type { Producer } from '@cityops/bus';
 import { IngestError } from '../errors.js';
 import { FrameBufferPool } from './frame-pool.js';
-import { openFrameSocket } from './frame-socket.js';
+import { openFrameSocket, type FrameSocket } from './frame-socket.js';
 
 export interface CameraSourceOptions {
   producer: Producer;
@@ -182,7 +182,7 @@ export function startCameraSource(options: CameraSourceOptions): CameraSource {
     let framesThisRun = 0;
     let inputSection = false;
     const stderrTail: string[] = [];
-    let socket: Awaited<ReturnType<typeof openFrameSocket>>;
+    let socket: FrameSocket;
     try {
       socket = await openFrameSocket(
         () => frame.subarray(filled),
@@ -214,7 +214,6 @@ export function startCameraSource(options: CameraSourceOptions): CameraSource {
     try {
       proc = spawn(ffmpegPath, args, { stdio: ['ignore', childEnd, 'pipe'] });
     } catch (e) {
-      childEnd.destroy();
       frames.destroy();
       onEnd(`expected to start ffmpeg at '${ffmpegPath}'; ${e instanceof Error ? e.message : String(e)}`, 0);
       return;
