@@ -23,14 +23,14 @@ import {
   decodeRecord,
   EarlyWarning,
   encodeDimension,
+  RECORDS_HEADER,
   SENSOR_KINDS,
-  stableId,
   TOPICS,
   type SensorKind,
 } from '@cityops/schemas';
-import { createInProcessBus } from '@cityops/bus';
+import { createInProcessBus, type Producer } from '@cityops/bus';
 import { createJsonBatchWriter, openStore, SINK_WRITER_DEFAULTS, startSink, type JsonRows } from '@cityops/store';
-import { createIngestHandler, DEFAULT_MAX_RECORDS_PER_MESSAGE, ingestReadings } from '@cityops/ingest';
+import { createIngestHandler, ingestReadings } from '@cityops/ingest';
 import { startAnomalyWorker } from '@cityops/detectors';
 
 const { values: args } = parseArgs({
@@ -133,23 +133,41 @@ if (ENTRY === 'http') {
   };
 }
 
-let seed = 42;
+const SEED = 42;
+let seed = SEED;
 const noise = () => {
   seed = (seed * 1664525 + 1013904223) >>> 0;
   return seed / 2 ** 32 - 0.5;
 };
 
 /**
- * Sends rounds [fromRound, toRound) — one reading per sensor per round, one second of event time
- * apart — through the ingest entry. With `ratePerS`, batches are paced to that offered load.
+ * The readings of sensors [first, end) in `round`, one second of event time after the round
+ * before. Probe sensors are pushed far outside their band during episodes; `onProbe` hears each.
+ */
+function roundReadings(round: number, first: number, end: number, onProbe?: (key: string) => void): object[] {
+  const ts = T0_EVENT_MS + round * 1000;
+  const episode = round >= WARMUP_ROUNDS && (round - WARMUP_ROUNDS) % EPISODE_EVERY_ROUNDS < EPISODE_ROUNDS;
+  const episodeNo = Math.floor((round - WARMUP_ROUNDS) / EPISODE_EVERY_ROUNDS);
+  const batch = new Array<object>(end - first);
+  for (let i = first; i < end; i++) {
+    const kind = kinds[i]!;
+    const b = BASELINE[kind];
+    const probe = episode && (i * 7919 + episodeNo * 104729) % SENSORS < PROBES_PER_EPISODE;
+    const value = b.level + b.noise * noise() + (probe ? b.spike : 0);
+    if (probe) onProbe?.(`${sensorIds[i]}@${ts}`);
+    batch[i - first] = { sensor_id: sensorIds[i], kind, ts, value: Math.max(0, Math.round(value * 100) / 100), unit: b.unit };
+  }
+  return batch;
+}
+
+/**
+ * Sends rounds [fromRound, toRound) — one reading per sensor per round — through the ingest
+ * entry. With `ratePerS`, batches are paced to that offered load.
  */
 async function sendRounds(fromRound: number, toRound: number, ratePerS?: number): Promise<number> {
   const start = performance.now();
   let sentHere = 0;
   for (let round = fromRound; round < toRound; round++) {
-    const ts = T0_EVENT_MS + round * 1000;
-    const episode = round >= WARMUP_ROUNDS && (round - WARMUP_ROUNDS) % EPISODE_EVERY_ROUNDS < EPISODE_ROUNDS;
-    const episodeNo = Math.floor((round - WARMUP_ROUNDS) / EPISODE_EVERY_ROUNDS);
     for (let first = 0; first < SENSORS; first += BATCH) {
       const end = Math.min(SENSORS, first + BATCH);
       if (ratePerS !== undefined) {
@@ -157,16 +175,8 @@ async function sendRounds(fromRound: number, toRound: number, ratePerS?: number)
         const wait = due - performance.now();
         if (wait > 1) await new Promise((r) => setTimeout(r, wait));
       }
-      const batch = new Array<object>(end - first);
       const wall = performance.now();
-      for (let i = first; i < end; i++) {
-        const kind = kinds[i]!;
-        const b = BASELINE[kind];
-        const probe = episode && (i * 7919 + episodeNo * 104729) % SENSORS < PROBES_PER_EPISODE;
-        const value = b.level + b.noise * noise() + (probe ? b.spike : 0);
-        if (probe) probeIngestWallMs.set(`${sensorIds[i]}@${ts}`, wall);
-        batch[i - first] = { sensor_id: sensorIds[i], kind, ts, value: Math.max(0, Math.round(value * 100) / 100), unit: b.unit };
-      }
+      const batch = roundReadings(round, first, end, (key) => probeIngestWallMs.set(key, wall));
       await entry(batch);
       sentHere += batch.length;
     }
@@ -215,8 +225,11 @@ while (anomaly.health().lag > 0) await new Promise((r) => setTimeout(r, 20));
 await new Promise((r) => setTimeout(r, 200));
 
 // The limit: as many rows again, straight into the store through the writer the sink uses for
-// readings (JSON passthrough), bytes encoded before the clock starts, in NDJSON chunks of the
-// size ingest puts in one bus message — the store's best case, as the sink sees it.
+// readings (JSON passthrough). The rows are the pipeline's own: the first rounds' readings again
+// (same generator, same seed), turned into bus messages by the same ingest code, whose bytes the
+// sink would pass to ClickHouse. They are encoded before the clock starts, a pool of them reused
+// round-robin (repeats only collapse later, in background merges): the store's best case, as the
+// sink sees it, on the data the pipeline wrote.
 // The store first finishes merging what the pipeline wrote, so both runs start from a settled store.
 for (let waited = 0; waited < 60_000; waited += 500) {
   const [m] = await store.query<{ n: number | string }>(`SELECT count() AS n FROM system.merges WHERE database = currentDatabase()`);
@@ -226,37 +239,32 @@ for (let waited = 0; waited < 60_000; waited += 500) {
 const writer = createJsonBatchWriter(store, 'readings', { ...SINK_WRITER_DEFAULTS });
 const DIRECT_OUTSTANDING_ADDS = Math.ceil((2 * (SINK_WRITER_DEFAULTS.maxRows ?? 50_000)) / BATCH);
 const directRows = sentThroughput;
-// A pool of distinct pre-encoded batches, reused round-robin: encoding stays off the clock and
-// memory stays small (repeats only collapse later, in background merges).
 const directBatches: JsonRows[][] = [];
-for (let done = 0; done < Math.min(directRows, 200_000); done += BATCH) {
-  const chunks: JsonRows[] = [];
-  for (let first = 0; first < BATCH; first += DEFAULT_MAX_RECORDS_PER_MESSAGE) {
-    const lines: string[] = [];
-    for (let i = first; i < Math.min(BATCH, first + DEFAULT_MAX_RECORDS_PER_MESSAGE); i++) {
-      const k = (done + i) % SENSORS;
-      const ts = T0_EVENT_MS + Math.floor((done + i) / SENSORS) * 1000;
-      lines.push(
-        JSON.stringify({
-          id: stableId('direct', sensorIds[k]!, ts),
-          schema_version: 1,
-          sensor_id: sensorIds[k]!,
-          kind: kinds[k]!,
-          ts,
-          value: BASELINE[kinds[k]!].level,
-          unit: BASELINE[kinds[k]!].unit,
-        }),
-      );
-    }
-    chunks.push({ bytes: Buffer.from(lines.join('\n')), rows: lines.length });
+const capture: JsonRows[] = [];
+const capturing: Producer = {
+  send: (_topic, messages) => {
+    for (const m of messages) capture.push({ bytes: m.value, rows: Number(m.headers?.[RECORDS_HEADER] ?? 1) });
+    return Promise.resolve();
+  },
+  flush: () => Promise.resolve(),
+};
+seed = SEED;
+for (let round = 0, pooled = 0; pooled < Math.min(directRows, 200_000); round++) {
+  for (let first = 0; first < SENSORS; first += BATCH) {
+    const r = await ingestReadings(roundReadings(round, first, Math.min(SENSORS, first + BATCH)), { producer: capturing, clock: Date.now });
+    if (r.rejected > 0) throw new Error(`expected every bench reading to be valid; ${r.rejected} rejected`);
+    directBatches.push(capture.splice(0));
+    pooled += r.accepted;
   }
-  directBatches.push(chunks);
 }
 const direct = performance.now();
 const directCpu0 = process.cpuUsage();
 const pending: Promise<void>[] = [];
-for (let done = 0, b = 0; done < directRows; done += BATCH, b++) {
-  pending.push(writer.add(directBatches[b % directBatches.length]!));
+let directWritten = 0;
+for (let b = 0; directWritten < directRows; b++) {
+  const chunks = directBatches[b % directBatches.length]!;
+  pending.push(writer.add(chunks));
+  for (const c of chunks) directWritten += c.rows;
   // Enough rows outstanding for the writer's concurrent full inserts, as the sink keeps under load.
   if (pending.length >= DIRECT_OUTSTANDING_ADDS) await Promise.all(pending.splice(0));
 }
@@ -264,7 +272,7 @@ await Promise.all(pending);
 await writer.flush();
 const directSeconds = (performance.now() - direct) / 1000;
 const directCpu = process.cpuUsage(directCpu0);
-const storeRowsPerS = directRows / directSeconds;
+const storeRowsPerS = directWritten / directSeconds;
 const storeCpuCores = (directCpu.user + directCpu.system) / 1e6 / directSeconds;
 
 latencies.sort((a, b) => a - b);
