@@ -202,6 +202,17 @@ export interface EnsembleConfig {
   expectedAlarmRate: number;
   /** Slowest EWMA weight of a series' alarm-onset rate (≈ 1 / points remembered). Default 0.002. */
   alarmRateAlpha: number;
+  /**
+   * Alarm episodes a series must have had before its alarms are measured against them: from then
+   * on, an alarm whose severity (distance from the seasonal expectation, in scales) is not above
+   * the `familiarAlarmQuantile` of its last `familiarAlarmMemory` episodes' peaks is scaled down
+   * by `suppressedFactor`. 0 disables. Default 12.
+   */
+  familiarAlarmEpisodes: number;
+  /** Quantile of the remembered episode peaks an alarm must exceed once familiar. Default 0.5 (their median). */
+  familiarAlarmQuantile: number;
+  /** Alarm episodes remembered per series. Default 32. */
+  familiarAlarmMemory: number;
   /** Score at or above which a point is anomalous. Default 0.5. */
   threshold: number;
 }
@@ -398,6 +409,9 @@ export const ENSEMBLE_DEFAULTS: Readonly<EnsembleConfig> = {
   suppressedFactor: LIKELIHOOD_DEFAULTS.suppressedFactor,
   expectedAlarmRate: 0.001,
   alarmRateAlpha: 0.002,
+  familiarAlarmEpisodes: 12,
+  familiarAlarmQuantile: 0.5,
+  familiarAlarmMemory: 32,
   threshold: 0.5,
 };
 
@@ -411,6 +425,9 @@ const ENSEMBLE_RULES: Readonly<Record<Exclude<keyof EnsembleConfig, 'type' | 'se
   suppressedFactor: LIKELIHOOD_RULES.suppressedFactor,
   expectedAlarmRate: { min: 0, max: 1, integer: false },
   alarmRateAlpha: { min: 1e-7, max: 1, integer: false },
+  familiarAlarmEpisodes: { min: 0, max: 1_000_000, integer: true },
+  familiarAlarmQuantile: { min: 0, max: 1, integer: false },
+  familiarAlarmMemory: { min: 1, max: 1024, integer: true },
   threshold: { min: 0, max: 1, integer: false },
 };
 

@@ -219,6 +219,25 @@ describe('ensemble alarm-rate discount', () => {
     const b = outcomes(new EnsembleDetector(), quiet);
     expect(b[ONSET]).toBeCloseTo(a[ONSET]!, 6);
   });
+
+  it('scales down an alarm no more severe than the series has made before (familiar alarms), and only such', () => {
+    const values = restless(ONSET);
+    const config = (extra: object) => parseTimeseriesDetectorConfig({ type: 'ensemble', expectedAlarmRate: 0, ...extra });
+    const unfiltered = outcomes(new EnsembleDetector(config({ familiarAlarmEpisodes: 0 })), values);
+    // Judged from the second episode on, so that this short series has something to judge.
+    const filtered = outcomes(new EnsembleDetector(config({ familiarAlarmEpisodes: 1 })), values);
+    let scaled = 0;
+    for (let i = 0; i < values.length; i++) {
+      if (Object.is(filtered[i], unfiltered[i])) continue;
+      // Only alarm points change, and only by the refractory's factor.
+      expect(unfiltered[i]!).toBeGreaterThanOrEqual(0.5);
+      expect(filtered[i]).toBeCloseTo(unfiltered[i]! * 0.25, 12);
+      scaled++;
+    }
+    expect(scaled).toBeGreaterThan(0);
+    // The first episode (the spike at 300) has nothing to be compared with.
+    for (let i = 0; i < 450; i++) expect(filtered[i]).toBe(unfiltered[i]);
+  });
 });
 
 describe('config', () => {

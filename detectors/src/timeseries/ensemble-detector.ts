@@ -1,6 +1,7 @@
 import { DetectorError } from '../errors.js';
 import type { EnsembleConfig } from './detector-config.js';
 import { ENSEMBLE_DEFAULTS } from './detector-config.js';
+import { isFamiliarAlarm, type FamiliarAlarmSettings } from './familiar-alarms.js';
 import { KnnDistanceDetector } from './knn-distance-detector.js';
 import { NeuralForecastDetector } from './neural-forecast-detector.js';
 import { OnlineArDetector } from './online-ar-detector.js';
@@ -16,8 +17,8 @@ import { calibratedProbability } from './likelihood.js';
  * series by `predictAhead`) and the nearest-neighbour distance detector (novelty, joined by maximum
  * below). All score every point, each through its own anomaly likelihood; their calibrated scores
  * are combined, discounted
- * for a series that alarms far more often than `expectedAlarmRate`, then go through one refractory
- * step.
+ * for a series that alarms far more often than `expectedAlarmRate`, scaled down where the series
+ * has made such alarms often (familiar-alarms.ts), then go through one refractory step.
  *
  * All members' scores are tail scores on one scale (log10 tail / −10), which is what makes
  * combining them meaningful. The combination blends their weighted mean — an alarm both members
@@ -29,15 +30,21 @@ import { calibratedProbability } from './likelihood.js';
  * stats are the ones that count. A checkpoint holds the ensemble's state and its members'.
  */
 
-export const ENSEMBLE_VERSION = '1.3.0';
+export const ENSEMBLE_VERSION = '1.4.0';
 
-export function ensembleFields() {
+export function ensembleFields(familiarAlarmMemory: number) {
   return {
     peak: { stride: 1, kind: 'f64', init: 0 },
     /** The combined score of the previous point (an onset is a crossing of the threshold). */
     lastRaw: { stride: 1, kind: 'f64', init: 0 },
     /** EWMA of threshold crossings per point; NaN until the series' first scored point. */
     alarmRate: { stride: 1, kind: 'f64', init: Number.NaN },
+    /** Severities of the series' last `familiarAlarmMemory` alarm episodes, a ring. */
+    episodeSeverities: { stride: familiarAlarmMemory, kind: 'f64', init: 0 },
+    /** Alarm episodes recorded so far (the ring's next slot is this modulo its size). */
+    episodes: { stride: 1, kind: 'f64', init: 0 },
+    /** Peak severity of the episode under way; NaN while none is. */
+    episodeSeverity: { stride: 1, kind: 'f64', init: Number.NaN },
   } as const;
 }
 
@@ -51,16 +58,31 @@ export class EnsembleDetector extends StreamingDetector<ReturnType<typeof ensemb
   readonly neighbour: KnnDistanceDetector;
   /** The neural forecast member; undefined when `neuralWeight` is 0 (then it is not run). */
   readonly neural: NeuralForecastDetector | undefined;
+  private readonly familiarAlarms: FamiliarAlarmSettings;
+  /** Scratch for the quantile of past episode severities. */
+  private readonly severityScratch: Float64Array;
 
   constructor(config: Readonly<EnsembleConfig> = ENSEMBLE_DEFAULTS, initialCapacity = 64) {
     // The members' own gap rules never fire: the ensemble resets them (onReset) on its own.
-    super(ensembleFields(), Math.min(config.seasonal.maxGapMs, config.learned.maxGapMs), config.seasonal.scaleFloor, initialCapacity);
+    super(
+      ensembleFields(config.familiarAlarmMemory),
+      Math.min(config.seasonal.maxGapMs, config.learned.maxGapMs),
+      config.seasonal.scaleFloor,
+      initialCapacity,
+    );
     this.config = config;
     this.threshold = config.threshold;
     this.seasonal = new SeasonalRobustDetector(config.seasonal, initialCapacity);
     this.learned = new OnlineArDetector(config.learned, initialCapacity);
     this.neighbour = new KnnDistanceDetector(config.neighbour, initialCapacity);
     this.neural = config.neuralWeight > 0 ? new NeuralForecastDetector(config.neural, initialCapacity) : undefined;
+    this.familiarAlarms = {
+      minEpisodes: config.familiarAlarmEpisodes,
+      quantile: config.familiarAlarmQuantile,
+      memory: config.familiarAlarmMemory,
+      threshold: config.threshold,
+    };
+    this.severityScratch = new Float64Array(config.familiarAlarmMemory);
   }
 
   /** Loads the neural member's network into ONNX Runtime (see TimeseriesDetector.open). */
@@ -162,7 +184,17 @@ export class EnsembleDetector extends StreamingDetector<ReturnType<typeof ensemb
     // The novelty member joins by maximum: it fires where a forecast error is ordinary for the
     // series but the pattern is new, and otherwise stays low (its own likelihood calibrates it).
     let raw = rawC > gated ? rawC : gated;
+    const undiscounted = raw;
     if (c.expectedAlarmRate > 0) raw = this.discountByAlarmRate(s, raw);
+    const episodeSeverity = this.state.get('episodeSeverity');
+    // Only points in or just after an alarm episode have anything to do with it.
+    if (c.familiarAlarmEpisodes > 0 && (undiscounted >= this.threshold || episodeSeverity[s] === episodeSeverity[s])) {
+      const state = { severities: this.state.get('episodeSeverities'), episodes: this.state.get('episodes'), current: episodeSeverity };
+      // Severity: how far the value is from what the seasonal member expected, in its scales.
+      const severity = Math.abs(x - sOut.expected) / sOut.scale;
+      // A familiar alarm is scaled like a score the refractory step holds back: heard, not alarmed on.
+      if (isFamiliarAlarm(this.familiarAlarms, state, s, undiscounted, severity, this.severityScratch)) raw *= c.suppressedFactor;
+    }
     o.raw = raw;
     const score = refractoryStep(this.state.get('peak'), s, raw, c.refractoryDecay, c.suppressedFactor, this.threshold);
     // Direction: the statistical member's (the residual against the expected value it reports).
