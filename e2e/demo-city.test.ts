@@ -177,6 +177,12 @@ describe.skipIf(!built)('the demo city from one command', () => {
     });
     expect(relogin.status).toBe(200);
     const after = await app.health();
+    // The anomaly worker resumed every series it had (from <dataDir>/anomaly-state.bin), not warming up again.
+    const anomalyBefore = beforeStop.workers.find((w) => w.name === 'anomaly')!;
+    const anomalyAfter = after.workers.find((w) => w.name === 'anomaly')!;
+    expect(anomalyBefore.counters['series']).toBeGreaterThanOrEqual(200);
+    expect(anomalyAfter.counters['series_restored']).toBeGreaterThanOrEqual(anomalyBefore.counters['series'] ?? 0);
+    expect(app.output()).toMatch(/anomaly.*resumed \d+ series/);
     for (const table of ['readings', 'warnings', 'incidents', 'dispatches', 'dead_letters'] as const) {
       expect(after.tables[table], table).toBeGreaterThanOrEqual(beforeStop.tables[table] ?? 0);
     }

@@ -147,7 +147,17 @@ export async function startSystem(config: CityOpsConfig, options: SystemOptions 
   try {
     // Sink first, so it is consuming before anything is produced; it is stopped last.
     if (store && has('sink')) workers.push(await startSink({ bus, store }));
-    if (has('anomaly')) workers.push(await startAnomalyWorker({ bus, clock }));
+    if (has('anomaly')) {
+      workers.push(
+        await startAnomalyWorker({
+          bus,
+          clock,
+          // Per-series state survives a restart: no second warm-up, no second warning for an open episode.
+          config: { checkpointPath: join(config.dataDir, 'anomaly-state.bin') },
+          log: (line) => log('anomaly', line),
+        }),
+      );
+    }
     if (has('forecast'))
       workers.push(await startForecastWorker({ bus, clock, config: await forecastConfig(config.forecastModel, config.forecastProviders) }));
     if (has('incidents')) {

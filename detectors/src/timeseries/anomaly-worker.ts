@@ -40,10 +40,11 @@ import {
   type WorkerHealth,
   recordMessage,
 } from '@cityops/schemas';
-import { toDetectorError } from '../errors.js';
+import { DetectorError, toDetectorError } from '../errors.js';
 import type { TimeseriesDetectorConfig } from './detector-config.js';
 import { EpisodeTracker, type EpisodeDecision } from './episode-tracker.js';
 import { createTimeseriesDetector } from './registry.js';
+import { decodeWorkerCheckpoint, encodeWorkerCheckpoint, readCheckpointFile, writeCheckpointFile } from './worker-checkpoint.js';
 import type { ScoreDetail, TimeseriesDetector } from './timeseries-detector.js';
 import { POINT_STATUS } from './timeseries-detector.js';
 import {
@@ -100,6 +101,16 @@ export interface AnomalyWorkerConfig {
    * say the location is unknown either way.
    */
   fallbackLocation?: { lon: number; lat: number };
+  /**
+   * The file the worker keeps its state in between starts (the CLI: `<dataDir>/anomaly-state.bin`):
+   * every series' detector state, which sensor it is, and the open warning episodes. Read at
+   * start (a file of another detector type, version or config is refused with a log line, and
+   * series warm up from their first readings), written between batches every
+   * `checkpointIntervalMs` and once more at stop. Without it, a restart starts every series afresh.
+   */
+  checkpointPath?: string;
+  /** Least time between two checkpoints while running, by the worker's clock. Default 60 000 ms. */
+  checkpointIntervalMs?: number;
   /** Largest batch of readings handed to the detector at once. Default 1000. */
   maxBatchSize?: number;
   /** Longest wait at start for city.dimensions to be read to its end. Default 30 000 ms. */
@@ -158,6 +169,16 @@ interface Counters {
   invalid_outputs: number;
   /** Batched predictions of the learned member that failed (scoring fell back to the reference pass). */
   prediction_errors: number;
+  /** Series resumed from the checkpoint at start. */
+  series_restored: number;
+  /** 1 when a checkpoint file was found at start but could not be used. */
+  checkpoint_refused: number;
+  checkpoints_written: number;
+  checkpoint_errors: number;
+  /** Size of the last checkpoint written. */
+  checkpoint_bytes: number;
+  /** The worker's clock when the last checkpoint was written (0: none yet). */
+  last_checkpoint_at_ms: number;
 }
 
 /**
@@ -207,6 +228,12 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
     dimension_records_skipped: 0,
     invalid_outputs: 0,
     prediction_errors: 0,
+    series_restored: 0,
+    checkpoint_refused: 0,
+    checkpoints_written: 0,
+    checkpoint_errors: 0,
+    checkpoint_bytes: 0,
+    last_checkpoint_at_ms: 0,
   };
   const sensors = new Map<string, Sensor>();
   const areas = new Map<string, Area>();
@@ -229,13 +256,16 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
   const checkAnomaly = validator(AnomalySchema);
   const checkWarning = validator(EarlyWarningSchema);
   const checkCleared = validator(WarningClearedSchema);
+  const log = options.log ?? ((line: string) => console.log(line));
+  const checkpointPath = config.checkpointPath;
+  const checkpointIntervalMs = config.checkpointIntervalMs ?? 60_000;
 
   try {
     // A detector with a network loads it into ONNX Runtime once, here (absent on statistical ones).
     await detector.open?.({
       executionProvider: config.runtime?.executionProvider ?? 'cpu',
       intraOpThreads: config.runtime?.intraOpThreads ?? 1,
-      log: options.log ?? ((line: string) => console.log(line)),
+      log,
     });
   } catch (e) {
     state = 'failed';
@@ -250,6 +280,87 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
     state = 'failed';
     throw toDetectorError('start-failed', 'expected to create the anomaly worker topics', e, true);
   }
+
+  /**
+   * Resumes from the checkpoint file, if there is one that fits. Anything wrong with it (damaged,
+   * another detector version or config, unreadable) costs the warm-up, not the start.
+   */
+  const resume = async (path: string): Promise<void> => {
+    const empty = detector.checkpoint();
+    try {
+      const bytes = await readCheckpointFile(path);
+      if (bytes === undefined) {
+        log(`no checkpoint at ${path} yet: every series warms up from its first readings`);
+        return;
+      }
+      const c = decodeWorkerCheckpoint(bytes);
+      detector.restore(c.detectorState);
+      if (detector.seriesCount !== c.series.length) {
+        throw new DetectorError('invalid-argument', `expected detector state for ${c.series.length} series; got ${detector.seriesCount}`);
+      }
+      for (const [index, s] of c.series.entries()) {
+        if (series.has(s.sensorId)) throw new DetectorError('invalid-argument', `expected each sensor once; ${s.sensorId} is listed twice`);
+        series.set(s.sensorId, index);
+        seriesSensor[index] = s.sensorId;
+        seriesKind[index] = s.kind;
+        seriesLines[index] = physicalLinesOf(s.sensorId, s.kind);
+        stuckRun[index] = s.stuckRun;
+      }
+      tracker.restore(c.episodes, (index) => seriesLines[index]);
+      counters.series_restored = c.series.length;
+      log(
+        `resumed ${c.series.length} series and ${tracker.activeCount} open warning episodes from ${path} (written ${iso(c.writtenAtMs)})`,
+      );
+    } catch (e) {
+      // Back to no series at all, whatever the failed restore had already replaced.
+      detector.restore(empty);
+      series.clear();
+      seriesSensor.length = seriesKind.length = seriesLines.length = stuckRun.length = 0;
+      tracker.restore([], () => undefined);
+      counters.checkpoint_refused = 1;
+      lastError = `checkpoint ${path} not used: ${e instanceof Error ? e.message : String(e)}; every series warms up again`;
+      log(lastError);
+    }
+  };
+
+  /** Every series' state now, as the checkpoint file's bytes. Call only between batches. */
+  const takeCheckpoint = (): Uint8Array =>
+    encodeWorkerCheckpoint({
+      writtenAtMs: clock(),
+      series: seriesSensor.map((sensorId, index) => ({ sensorId, kind: seriesKind[index]!, stuckRun: stuckRun[index]! })),
+      episodes: tracker.snapshot(),
+      detectorState: detector.checkpoint(),
+    });
+
+  let checkpointWrite: Promise<void> | undefined;
+  let lastCheckpointTry = clock();
+  const writeCheckpoint = async (path: string, bytes: Uint8Array): Promise<void> => {
+    try {
+      await writeCheckpointFile(path, bytes);
+      counters.checkpoints_written++;
+      counters.checkpoint_bytes = bytes.byteLength;
+      counters.last_checkpoint_at_ms = clock();
+    } catch (e) {
+      counters.checkpoint_errors++;
+      lastError = `checkpoint not written to ${path} (the previous one stays): ${e instanceof Error ? e.message : String(e)}`;
+    }
+  };
+
+  /**
+   * After a batch whose results were all produced: the state then holds only readings whose
+   * results are out, so a restart from it loses none (the bus redelivers what was not committed,
+   * and the detector skips what it has seen). The bytes are taken now; the file is written in
+   * the background, one write at a time.
+   */
+  const maybeCheckpoint = (): void => {
+    if (checkpointPath === undefined || checkpointWrite !== undefined || outbox.size > 0) return;
+    const now = clock();
+    if (now - lastCheckpointTry < checkpointIntervalMs) return;
+    lastCheckpointTry = now;
+    checkpointWrite = writeCheckpoint(checkpointPath, takeCheckpoint()).finally(() => (checkpointWrite = undefined));
+  };
+
+  if (checkpointPath !== undefined) await resume(checkpointPath);
 
   const onDimensions = (batch: MessageBatch): Promise<void> => {
     for (const message of batch.messages) {
@@ -620,6 +731,7 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
       }
     }
     lastBatchAtMs = clock();
+    maybeCheckpoint();
   };
 
   const flushOutbox = async (): Promise<void> => {
@@ -678,6 +790,13 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
     }),
     stop: async () => {
       await loop.stop();
+      await checkpointWrite;
+      if (checkpointPath !== undefined) {
+        // Results left unsent in the outbox would be lost with a checkpoint that has seen their
+        // readings; the previous checkpoint (or none) is the safer one to resume from.
+        if (outbox.size === 0) await writeCheckpoint(checkpointPath, takeCheckpoint());
+        else log(`checkpoint not written at stop: ${outbox.size} results were not sent; the previous one stays`);
+      }
       await detector.close?.();
     },
   };

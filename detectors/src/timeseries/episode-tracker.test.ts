@@ -96,6 +96,45 @@ describe('episode hysteresis', () => {
     ]);
   });
 
+  it('decides the same after a snapshot → JSON → restore as without the restart, wherever it is cut', () => {
+    const points: { score: number; direction?: Direction; anomalous?: boolean }[] = [
+      normal,
+      { score: 6 },
+      { score: 6 },
+      { score: 6 }, // opens blue
+      { score: 9 }, // yellow
+      normal,
+      normal,
+      { score: 13 }, // orange, same episode
+      ...Array.from({ length: DEFAULT_WARNING_POLICY.closeAfterPoints }, () => normal), // closes
+      { score: 6, direction: 'low' },
+      { score: 6, direction: 'low' },
+    ];
+    const observe = (t: EpisodeTracker, from: number, to: number) =>
+      points.slice(from, to).map((p, k) =>
+        t.observe(0, 'water_level', {
+          ts: (from + k) * MINUTE,
+          anomalous: p.anomalous ?? p.score >= 5,
+          direction: p.direction ?? 'high',
+          score: p.score,
+          anomalyId: `a${from + k}`,
+        }),
+      );
+    const whole = new EpisodeTracker(DEFAULT_WARNING_POLICY);
+    const expected = observe(whole, 0, points.length);
+    const expectedClosed = whole.takeClosed();
+    for (let cut = 1; cut < points.length; cut++) {
+      const before = new EpisodeTracker(DEFAULT_WARNING_POLICY);
+      const first = observe(before, 0, cut);
+      const closedBefore = before.takeClosed();
+      const after = new EpisodeTracker(DEFAULT_WARNING_POLICY);
+      after.restore(JSON.parse(JSON.stringify(before.snapshot())) as ReturnType<EpisodeTracker['snapshot']>, () => undefined);
+      expect(after.activeCount).toBe(before.activeCount);
+      expect([...first, ...observe(after, cut, points.length)]).toEqual(expected);
+      expect([...closedBefore, ...after.takeClosed()]).toEqual(expectedClosed);
+    }
+  });
+
   it('raises the level with duration alone', () => {
     const tracker = new EpisodeTracker(DEFAULT_WARNING_POLICY);
     const out = feed(

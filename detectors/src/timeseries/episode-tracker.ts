@@ -63,6 +63,26 @@ export interface EpisodeClosure {
   peakScore: number;
 }
 
+/**
+ * One series' episode state as plain data, for the worker's checkpoint: everything but the
+ * physical lines, which come from config and are looked up again on restore.
+ */
+export interface EpisodeSnapshot {
+  series: number;
+  runDirection: Direction | null;
+  runCount: number;
+  runStartTs: number;
+  runPeak: number;
+  /** NaN (no extreme yet) is written as null: the snapshot travels as JSON. */
+  runExtreme: number | null;
+  evidence: string[];
+  active: boolean;
+  event: EventKind;
+  level: WarningLevel;
+  normalCount: number;
+  guardRemaining: number;
+}
+
 interface SeriesEpisode {
   runDirection: Direction | undefined;
   runCount: number;
@@ -101,6 +121,61 @@ export class EpisodeTracker {
     const closed = this.closures;
     this.closures = [];
     return closed;
+  }
+
+  /**
+   * Every series' episode state that differs from a fresh one, oldest series first. Closures not
+   * yet taken are not included: the worker takes them in the same batch that made them.
+   */
+  snapshot(): EpisodeSnapshot[] {
+    const out: EpisodeSnapshot[] = [];
+    for (let series = 0; series < this.episodes.length; series++) {
+      const e = this.episodes[series];
+      if (e === undefined || (!e.active && e.runCount === 0 && e.guardRemaining === 0)) continue;
+      out.push({
+        series,
+        runDirection: e.runDirection ?? null,
+        runCount: e.runCount,
+        runStartTs: e.runStartTs,
+        runPeak: e.runPeak,
+        runExtreme: e.runExtreme === e.runExtreme ? e.runExtreme : null,
+        evidence: [...e.evidence],
+        active: e.active,
+        event: e.event,
+        level: e.level,
+        normalCount: e.normalCount,
+        guardRemaining: e.guardRemaining,
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Replaces all episode state with a snapshot's, so open episodes stay open across a restart
+   * (no second warning for a condition already warned of). `linesOf` gives each series' physical
+   * lines as configured now.
+   */
+  restore(snapshot: readonly EpisodeSnapshot[], linesOf: (series: number) => PhysicalLines | undefined): void {
+    this.episodes.length = 0;
+    this.active = 0;
+    this.closures = [];
+    for (const x of snapshot) {
+      this.episodes[x.series] = {
+        runDirection: x.runDirection ?? undefined,
+        runCount: x.runCount,
+        runStartTs: x.runStartTs,
+        runPeak: x.runPeak,
+        runExtreme: x.runExtreme ?? Number.NaN,
+        lines: linesOf(x.series),
+        evidence: x.evidence.slice(-this.policy.maxEvidenceIds),
+        active: x.active,
+        event: x.event,
+        level: x.level,
+        normalCount: x.normalCount,
+        guardRemaining: x.guardRemaining,
+      };
+      if (x.active) this.active++;
+    }
   }
 
   observe(series: number, kind: SensorKind, point: ObservedPoint): EpisodeDecision | undefined {

@@ -290,6 +290,60 @@ describe('rolling robust z detector', () => {
     expect(detector.seriesCount).toBe(11);
   });
 
+  it('resumes from a checkpoint exactly as if it had not stopped, past its initial capacity', () => {
+    const { gaussian } = rng(5);
+    const seriesCount = 70; // more than the initial capacity of 64: restore has to grow
+    const length = 400;
+    const values = Array.from({ length: seriesCount }, (_, s) =>
+      Array.from({ length }, (_, i) => 20 + s + 3 * Math.sin(i / 30) + gaussian() + (i % 91 === 0 ? 9 : 0)),
+    );
+    const scoreRange = (d: TimeseriesDetector, from: number, to: number): number[] => {
+      const n = (to - from) * seriesCount;
+      const idx = new Int32Array(n);
+      const v = new Float64Array(n);
+      const ts = new Float64Array(n);
+      let k = 0;
+      for (let i = from; i < to; i++) {
+        for (let s = 0; s < seriesCount; s++, k++) {
+          idx[k] = s;
+          v[k] = values[s]![i]!;
+          ts[k] = T0 + i * MINUTE;
+        }
+      }
+      const z = new Float64Array(n);
+      d.scoreBatch(idx, v, ts, z);
+      return Array.from(z);
+    };
+    const uninterrupted = createTimeseriesDetector();
+    for (let s = 0; s < seriesCount; s++) uninterrupted.addSeries();
+    scoreRange(uninterrupted, 0, 250);
+    const expected = scoreRange(uninterrupted, 250, length);
+
+    const first = createTimeseriesDetector();
+    for (let s = 0; s < seriesCount; s++) first.addSeries();
+    first.setScaleFloor(3, 0.5);
+    uninterrupted.setScaleFloor(3, 0.5);
+    scoreRange(first, 0, 250);
+    const resumed = createTimeseriesDetector();
+    resumed.restore(first.checkpoint());
+    expect(resumed.seriesCount).toBe(seriesCount);
+    expect(scoreRange(resumed, 250, length)).toEqual(expected);
+    expect(resumed.stats().pointsWarmingUp).toBe(0);
+    // A series added after the restore starts fresh, not with a stale slot's state.
+    const added = resumed.addSeries();
+    expect(scoreSeries(resumed, [1, 2, 3], added).d.status[0]).toBe(POINT_STATUS.warmup);
+  });
+
+  it('refuses a checkpoint of another config and keeps its own state', () => {
+    const other = createTimeseriesDetector({ type: 'rolling-robust-z', windowSize: 60, warmupPoints: 30 });
+    other.addSeries();
+    const d = createTimeseriesDetector();
+    d.addSeries();
+    expect(() => d.restore(other.checkpoint())).toThrow(/expected a checkpoint of config/);
+    expect(() => d.restore(new Uint8Array(3))).toThrow(DetectorError);
+    expect(d.seriesCount).toBe(1);
+  });
+
   it('rejects a series index it never issued', () => {
     const detector = createTimeseriesDetector();
     detector.addSeries();

@@ -1,6 +1,7 @@
 import { DetectorError } from '../errors.js';
 import type { RollingRobustZConfig } from './detector-config.js';
 import { ROLLING_ROBUST_Z_DEFAULTS } from './detector-config.js';
+import { SeriesState } from './series-state.js';
 import type { DetectorStats, ScoreDetail, TimeseriesDetector } from './timeseries-detector.js';
 import { POINT_STATUS } from './timeseries-detector.js';
 
@@ -287,6 +288,70 @@ export class RollingRobustDetector implements TimeseriesDetector {
     if (!Number.isInteger(series) || series < 0 || series >= this.series) {
       throw new DetectorError('invalid-argument', `expected a series index 0…${this.series - 1} (from addSeries); got ${series}`);
     }
+  }
+
+  /**
+   * Every series' state as bytes, in SeriesState's checkpoint format (the arrays are copied into
+   * one: this detector keeps its own arrays for the hot path, and a checkpoint is not hot).
+   */
+  checkpoint(): Uint8Array {
+    const state = this.checkpointState();
+    for (let s = 0; s < this.series; s++) state.addSeries();
+    for (const [name, array] of Object.entries(this.arrays()))
+      state.get(name).set(array.subarray(0, this.series * state.spec[name]!.stride));
+    return state.encode(this.identity());
+  }
+
+  /** Replaces every series' state with a checkpoint's of the same type, version and config. */
+  restore(bytes: Uint8Array): void {
+    const state = this.checkpointState();
+    state.decode(bytes, this.identity());
+    const n = state.seriesCount;
+    if (n > this.capacity) {
+      let capacity = this.capacity;
+      while (capacity < n) capacity *= 2;
+      this.grow(capacity);
+    }
+    for (const [name, array] of Object.entries(this.arrays())) {
+      const spec = state.spec[name]!;
+      array.set(state.get(name).subarray(0, n * spec.stride));
+      // Slots past the checkpoint's series go back to a new series' values, for addSeries.
+      array.fill(spec.init, n * spec.stride);
+    }
+    this.series = n;
+  }
+
+  private identity() {
+    return { type: this.type, version: this.version, config: JSON.stringify(this.config) };
+  }
+
+  private arrays(): Record<string, Float64Array | Int32Array> {
+    return {
+      ring: this.ring,
+      sorted: this.sorted,
+      count: this.count,
+      head: this.head,
+      lastTs: this.lastTs,
+      lastValue: this.lastValue,
+      runLength: this.runLength,
+      runStartSpread: this.runStartSpread,
+      floor: this.floor,
+    };
+  }
+
+  private checkpointState() {
+    const w = this.window;
+    return new SeriesState<Record<string, { stride: number; kind: 'f64' | 'i32'; init: number }>>({
+      ring: { stride: w, kind: 'f64', init: 0 },
+      sorted: { stride: w, kind: 'f64', init: 0 },
+      count: { stride: 1, kind: 'i32', init: 0 },
+      head: { stride: 1, kind: 'i32', init: 0 },
+      lastTs: { stride: 1, kind: 'f64', init: Number.NEGATIVE_INFINITY },
+      lastValue: { stride: 1, kind: 'f64', init: 0 },
+      runLength: { stride: 1, kind: 'i32', init: 0 },
+      runStartSpread: { stride: 1, kind: 'f64', init: Number.NaN },
+      floor: { stride: 1, kind: 'f64', init: this.config.madFloor },
+    });
   }
 
   private grow(capacity: number): void {

@@ -93,6 +93,16 @@ export interface TimeseriesDetector {
   /** Forgets a series' history (it warms up again); its index stays valid. */
   resetSeries(series: number): void;
   /**
+   * Every series' state as bytes, so a restarted worker resumes where it stopped instead of
+   * warming up again. Versioned: `restore` refuses bytes of another type, version or config.
+   */
+  checkpoint(): Uint8Array;
+  /**
+   * Replaces every series' state (and the series count) with a checkpoint's; throws
+   * DetectorError 'invalid-argument' and changes nothing when the bytes do not fit this detector.
+   */
+  restore(bytes: Uint8Array): void;
+  /**
    * Scores points in order. `seriesIndex[i]`, `values[i]`, `ts[i]` (epoch ms) describe point i;
    * `out[i]` receives its signed score (positive = above expected) or NaN when not scored.
    * Points of one series must come in time order within and across calls: late, duplicate

@@ -1,4 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
   createInProcessBus,
   type Bus,
@@ -523,5 +526,117 @@ describe('anomaly worker on the in-process bus', () => {
     expect(h.out.warnings).toHaveLength(1);
     expect(h.out.warnings[0]).toMatchObject({ source_id: 'wl-unknown', area_id: '', lon: 121.47, lat: 31.23 });
     expect(h.out.warnings[0]?.reasons.join('\n')).toMatch(/sensor location unknown/);
+  });
+});
+
+describe('anomaly worker restarts', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cityops-anomaly-state-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  let files = 0;
+
+  /** Stops a harness as a process exit would (its worker writes its last checkpoint). */
+  async function stopHarness(h: Harness): Promise<void> {
+    running.splice(
+      running.findIndex((r) => r.worker === h.worker),
+      1,
+    );
+    await h.worker.stop();
+    await h.bus.close();
+  }
+
+  it('resumes every series and its open episode from the checkpoint: no warm-up, no second warning for the same condition', async () => {
+    const checkpointPath = join(dir, `state-${files++}.bin`);
+    const first = await start(
+      (b) => b,
+      { checkpointPath, checkpointIntervalMs: 0 },
+      () => {},
+    );
+    await first.producer.send(TOPICS.sensorReadings, phaseOne());
+    await settle(first.bus);
+    expect(first.out.warnings.map((w) => w.level)).toEqual(['blue']);
+    // Written between batches while running, not only at stop.
+    await until('a checkpoint written while running', () => first.worker.health().counters['checkpoints_written']! >= 1);
+    await stopHarness(first);
+    expect(readFileSync(checkpointPath).subarray(0, 4).toString()).toBe('CAWC');
+
+    // A new process: a new (empty) in-process bus, the same data directory.
+    const lines: string[] = [];
+    const second = await start(
+      (b) => b,
+      { checkpointPath },
+      (line) => lines.push(line),
+    );
+    expect(lines.join('\n')).toMatch(/resumed 1 series and 1 open warning episodes from .*state-0\.bin/);
+    await second.producer.send(TOPICS.sensorReadings, phaseTwo());
+    await settle(second.bus);
+    // The water kept rising: the episode that opened before the restart is raised, with the
+    // identity (start, level) it would have had without one, and nothing opens anew.
+    expect(second.out.warnings).toHaveLength(1);
+    expect(second.out.warnings[0]).toMatchObject({ level: 'orange', id: stableId(SENSOR, T0 + 200 * MINUTE, 'orange') });
+    expect(second.out.warnings[0]!.reasons.join('\n')).toMatch(/raised from blue/);
+    expect(second.worker.health().counters).toMatchObject({
+      series_restored: 1,
+      checkpoint_refused: 0,
+      points_scored: 3,
+      points_warming_up: 0,
+      warnings_active: 1,
+    });
+  });
+
+  it('without a checkpoint the same restart warms up and warns again under a new identity (what the checkpoint prevents)', async () => {
+    const first = await start();
+    await first.producer.send(TOPICS.sensorReadings, phaseOne());
+    await settle(first.bus);
+    await stopHarness(first);
+    const second = await start();
+    await second.producer.send(TOPICS.sensorReadings, phaseTwo());
+    await settle(second.bus);
+    expect(second.worker.health().counters).toMatchObject({ points_scored: 0, points_warming_up: 3 });
+    // Above the 20 cm water line a warming-up series still warns: as a new episode.
+    expect(second.out.warnings.map((w) => w.id)).toEqual([stableId(SENSOR, T0 + 204 * MINUTE, 'blue')]);
+  });
+
+  it.each([
+    [
+      'of another detector config',
+      (bytes: Buffer) => bytes,
+      { type: 'rolling-robust-z', windowSize: 60 },
+      /expected a checkpoint of config/,
+    ],
+    [
+      'that is damaged',
+      (bytes: Buffer) => {
+        const damaged = Buffer.from(bytes);
+        damaged[damaged.length - 9]! ^= 0xff;
+        return damaged;
+      },
+      {},
+      /CRC-32 .* \(the file is damaged\)/,
+    ],
+  ])('starts afresh, and says why, from a checkpoint %s', async (_what, alter, detector, reason) => {
+    const checkpointPath = join(dir, `state-${files++}.bin`);
+    const first = await start(
+      (b) => b,
+      { checkpointPath },
+      () => {},
+    );
+    await first.producer.send(TOPICS.sensorReadings, phaseOne().slice(0, 100));
+    await settle(first.bus);
+    await stopHarness(first);
+    writeFileSync(checkpointPath, alter(readFileSync(checkpointPath)));
+
+    const lines: string[] = [];
+    const second = await start(
+      (b) => b,
+      { checkpointPath, detector },
+      (line) => lines.push(line),
+    );
+    expect(lines.join('\n')).toMatch(reason);
+    expect(second.worker.health()).toMatchObject({ state: 'running', counters: { checkpoint_refused: 1, series_restored: 0, series: 0 } });
+    expect(second.worker.health().last_error).toMatch(/every series warms up again/);
+    // And it works as a fresh worker does.
+    await second.producer.send(TOPICS.sensorReadings, phaseOne());
+    await settle(second.bus);
+    expect(second.out.warnings.map((w) => w.level)).toEqual(['blue']);
   });
 });
