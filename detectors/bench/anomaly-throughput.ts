@@ -1,7 +1,7 @@
 /**
  * Throughput of the statistical (time-series) detector: points scored per second on one core.
  *
- *   npx tsx detectors/bench/anomaly-throughput.ts [--series 10000] [--ticks 300]
+ *   npx tsx detectors/bench/anomaly-throughput.ts [--series 10000] [--ticks 300] [--window 120]
  *
  * 10,000 synthetic series (daily seasonality + Gaussian noise + rare spikes), one point per
  * series per tick, scored in one batch per tick — the shape the anomaly worker hands the
@@ -20,7 +20,7 @@ function arg(name: string, fallback: number): number {
 
 const seriesCount = arg('series', 10_000);
 const timedTicks = arg('ticks', 300);
-const windowSize = 120;
+const windowSize = arg('window', 120);
 const warmTicks = windowSize;
 
 // Deterministic noise (mulberry32 + Box–Muller) so runs are comparable.

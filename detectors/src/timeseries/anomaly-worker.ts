@@ -51,6 +51,7 @@ import {
   DEFAULT_PHYSICAL_LINES_BY_KIND,
   defaultWarningPolicyFor,
   describeLevel,
+  reachesFirstLine,
   validatePhysicalLines,
   validateWarningPolicy,
   type Direction,
@@ -247,6 +248,14 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
   const seriesSensor: string[] = [];
   /** Consecutive stuck points, to thin out their anomaly records. */
   const stuckRun: number[] = [];
+  /**
+   * Each series' moving average for its physical lines (policy.physicalSmoothingMs) and the
+   * timestamp it is at; NaN before its first reading. Only series with lines keep one.
+   */
+  const average: number[] = [];
+  const averageTs: number[] = [];
+  const smoothingMs = policy.physicalSmoothingMs;
+  const deadband = policy.physicalDeadband;
   /** Times a sensor changed kind (step 2 compares the count before and during its loop). */
   let kindResets = 0;
   // Anomalies first, so a warning's evidence exists when it lands.
@@ -305,6 +314,8 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
         seriesKind[index] = s.kind;
         seriesLines[index] = physicalLinesOf(s.sensorId, s.kind);
         stuckRun[index] = s.stuckRun;
+        average[index] = s.average;
+        averageTs[index] = s.averageTs;
       }
       tracker.restore(c.episodes, (index) => seriesLines[index]);
       counters.series_restored = c.series.length;
@@ -315,7 +326,7 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
       // Back to no series at all, whatever the failed restore had already replaced.
       detector.restore(empty);
       series.clear();
-      seriesSensor.length = seriesKind.length = seriesLines.length = stuckRun.length = 0;
+      seriesSensor.length = seriesKind.length = seriesLines.length = stuckRun.length = average.length = averageTs.length = 0;
       tracker.restore([], () => undefined);
       counters.checkpoint_refused = 1;
       lastError = `checkpoint ${path} not used: ${e instanceof Error ? e.message : String(e)}; every series warms up again`;
@@ -327,7 +338,13 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
   const takeCheckpoint = (): Uint8Array =>
     encodeWorkerCheckpoint({
       writtenAtMs: clock(),
-      series: seriesSensor.map((sensorId, index) => ({ sensorId, kind: seriesKind[index]!, stuckRun: stuckRun[index]! })),
+      series: seriesSensor.map((sensorId, index) => ({
+        sensorId,
+        kind: seriesKind[index]!,
+        stuckRun: stuckRun[index]!,
+        average: average[index]!,
+        averageTs: averageTs[index]!,
+      })),
       episodes: tracker.snapshot(),
       detectorState: detector.checkpoint(),
     });
@@ -397,6 +414,8 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
       seriesKind[index] = r.kind;
       seriesLines[index] = physicalLinesOf(r.sensor_id, r.kind);
       stuckRun[index] = 0;
+      average[index] = Number.NaN;
+      averageTs[index] = Number.NaN;
     } else if (seriesKind[index] !== r.kind) {
       // The same sensor id now reports another kind (re-provisioned): old values are not
       // comparable, so its baseline starts over.
@@ -405,6 +424,7 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
       tracker.end(index);
       seriesKind[index] = r.kind;
       seriesLines[index] = physicalLinesOf(r.sensor_id, r.kind);
+      average[index] = Number.NaN;
       kindResets++;
     }
     return index;
@@ -539,19 +559,45 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
       if (status === POINT_STATUS.scored && !(Math.abs(out[i]!) >= threshold)) {
         stuckRun[index] = 0;
         const lines = seriesLines[index];
-        if (lines !== undefined && beyondFirstLine(lines, scratch.values[i]!)) decidePhysical(i, index, lines, invalid);
+        if (lines !== undefined && onLine(index, lines, advanceAverage(index, i))) decidePhysical(i, index, lines, invalid);
         else tracker.observeNormal(index, scratch.ts[i]!);
       } else if (status === POINT_STATUS.gapReset) {
         tracker.end(index);
+        // After a long silence the average starts over from the reading at hand.
+        average[index] = Number.NaN;
       } else if (status === POINT_STATUS.warmup) {
         // No statistics yet, but a physical line needs none.
         const lines = seriesLines[index];
-        if (lines !== undefined && beyondFirstLine(lines, scratch.values[i]!)) decidePhysical(i, index, lines, invalid);
+        if (lines !== undefined && onLine(index, lines, advanceAverage(index, i))) decidePhysical(i, index, lines, invalid);
       } else if (status === POINT_STATUS.scored || status === POINT_STATUS.stuck) {
+        if (seriesLines[index] !== undefined) advanceAverage(index, i);
         decideFlagged(i, index, status, invalid);
       }
     }
   };
+
+  /**
+   * Moves series `index`'s moving average to point i of the batch and returns it: an exponential
+   * average by elapsed time, so readings a second apart are averaged over about a minute and
+   * readings minutes apart barely at all.
+   */
+  const advanceAverage = (index: number, i: number): number => {
+    const x = scratch.values[i]!;
+    const t = scratch.ts[i]!;
+    const previous = average[index]!;
+    let next = x;
+    if (previous === previous && smoothingMs > 0) {
+      const dt = t - averageTs[index]!;
+      next = dt > 0 ? previous + (1 - Math.exp(-dt / smoothingMs)) * (x - previous) : previous;
+    }
+    average[index] = next;
+    averageTs[index] = t;
+    return next;
+  };
+
+  /** Whether an average is on its series' first line: reaching it, or within its deadband while an episode is open. */
+  const onLine = (index: number, lines: PhysicalLines, value: number): boolean =>
+    reachesFirstLine(lines, value, tracker.isOpen(index) ? deadband : 0);
 
   /**
    * Step 3, last: an all-clear (WarningCleared) for each episode the batch's normal points closed,
@@ -620,7 +666,9 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
       }
     }
     const lines = seriesLines[index];
-    const decision = tracker.observe(index, r.kind, { ts: r.ts, anomalous: true, direction, score, anomalyId, value: r.value, lines });
+    // The lines judge the series' average, as for a point no statistics flag.
+    const value = lines === undefined ? r.value : average[index]!;
+    const decision = tracker.observe(index, r.kind, { ts: r.ts, anomalous: true, direction, score, anomalyId, value, lines });
     if (decision === undefined) return;
     publishWarning(r, decision, i, score, sensor, invalid);
   };
@@ -638,7 +686,7 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
       anomalous: true,
       direction: lines.direction,
       score,
-      value: r.value,
+      value: average[index]!,
       lines,
     });
     if (decision === undefined) return;
@@ -967,13 +1015,6 @@ function predictionCounters(detector: TimeseriesDetector): Record<string, number
   const c = detector.predictionCounts?.();
   if (c === undefined) return {};
   return { predictions_batched: c.batched, predictions_inline: c.inline, prediction_runtime_calls: c.runtimeCalls };
-}
-
-/** True when `value` reaches the first (lowest-level) physical line in its hazard direction. */
-function beyondFirstLine(lines: PhysicalLines, value: number): boolean {
-  const first = lines.lines[0];
-  if (first === undefined) return false;
-  return lines.direction === 'high' ? value >= first.value : value <= first.value;
 }
 
 function splitKey(key: string): [string, string] {

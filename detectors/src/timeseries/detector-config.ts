@@ -9,9 +9,18 @@ import { DetectorError } from '../errors.js';
 /** Config of the rolling robust z-score detector (see rolling-robust-detector.ts). */
 export interface RollingRobustZConfig {
   type: 'rolling-robust-z';
-  /** Points in the rolling baseline window per series. Default 120. */
+  /** Values in the rolling baseline window per series. Default 120. */
   windowSize: number;
-  /** Points a series needs before it is scored. Default 30. */
+  /**
+   * Least time between two values that enter the window, in ms: a reading sooner after the last
+   * one that entered is scored against the window but does not enter it. The window then spans
+   * a time, not a count, wherever readings come faster than this: at one a second, 120 slots of
+   * 5 s are the last 10 minutes, long enough that a jam or overload ramping up over 2–4 minutes
+   * does not become its own baseline (as it did in a window of the last 120 seconds); at one a
+   * minute or slower every reading enters. 0: every reading enters. Default 5000.
+   */
+  slotMs: number;
+  /** Values in the window before a series is scored. Default 30. */
   warmupPoints: number;
   /** Robust z at or above which a point is anomalous. Default 5. */
   threshold: number;
@@ -225,6 +234,7 @@ export type TimeseriesDetectorType = TimeseriesDetectorConfig['type'];
 export const ROLLING_ROBUST_Z_DEFAULTS: Readonly<RollingRobustZConfig> = {
   type: 'rolling-robust-z',
   windowSize: 120,
+  slotMs: 5000,
   warmupPoints: 30,
   threshold: 5,
   madFloor: 1e-3,
@@ -245,6 +255,7 @@ interface Rule {
 
 const ROLLING_ROBUST_Z_RULES: Readonly<Record<Exclude<keyof RollingRobustZConfig, 'type'>, Rule>> = {
   windowSize: { min: 8, max: 4096, integer: true },
+  slotMs: { min: 0, max: 86_400_000, integer: false },
   warmupPoints: { min: 3, max: 4096, integer: true },
   threshold: { min: 0.5, max: 1000, integer: false },
   madFloor: { min: Number.MIN_VALUE, max: Number.MAX_VALUE, integer: false },

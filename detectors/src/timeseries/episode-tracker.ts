@@ -112,6 +112,11 @@ export class EpisodeTracker {
     return this.active;
   }
 
+  /** True while the series has an open episode. */
+  isOpen(series: number): boolean {
+    return this.episodes[series]?.active === true;
+  }
+
   /**
    * Episodes closed by normal points since the last call, oldest first: each is an all-clear
    * (WarningCleared) for the warnings its episode raised.

@@ -69,6 +69,36 @@ describe('rolling robust z detector', () => {
     expect(falseAlarms).toBeLessThanOrEqual(1);
   });
 
+  it('keeps one value per 5 s slot, so at one reading a second a ramp over minutes is not its own baseline', () => {
+    const { gaussian } = rng(8);
+    // A feeder at 100 MW ± 2, readings a second apart; from minute 20 it ramps +50 % over 3 minutes.
+    const rampStart = 1200;
+    const values = Array.from({ length: rampStart + 420 }, (_, i) => {
+      const ramp = Math.min(1, Math.max(0, (i - rampStart) / 180));
+      return 100 * (1 + 0.5 * ramp) + 2 * gaussian();
+    });
+    const scoreAtOneHz = (config: object): { z: Float64Array; detector: TimeseriesDetector } => {
+      const detector = createTimeseriesDetector({ type: 'rolling-robust-z', ...config });
+      const series = detector.addSeries();
+      const n = values.length;
+      const z = new Float64Array(n);
+      const ts = Float64Array.from(values, (_, i) => T0 + i * 1000);
+      detector.scoreBatch(new Int32Array(n).fill(series), Float64Array.from(values), ts, z);
+      return { z, detector };
+    };
+    const maxZ = (z: Float64Array, from: number, to: number) => Math.max(...Array.from(z.subarray(from, to), (v) => (v === v ? v : 0)));
+
+    const slotted = scoreAtOneHz({});
+    expect(maxZ(slotted.z, 0, rampStart)).toBeLessThan(5);
+    expect(maxZ(slotted.z, rampStart, rampStart + 240)).toBeGreaterThanOrEqual(5);
+    // Warm-up counts values in the window: 30 slots of 5 s, then every reading is scored.
+    expect(slotted.detector.stats().pointsWarmingUp).toBe(30 * 5 - 4);
+
+    // Every reading entering (a window of the last 120 s) adopts the ramp as it goes.
+    const everyReading = scoreAtOneHz({ slotMs: 0 });
+    expect(maxZ(everyReading.z, rampStart, rampStart + 240)).toBeLessThan(5);
+  });
+
   it('stays quiet on clean noise', () => {
     const { gaussian } = rng(2);
     const detector = createTimeseriesDetector();

@@ -19,23 +19,28 @@ import { POINT_STATUS } from './timeseries-detector.js';
  * "modified z-score" of Iglewicz & Hoaglin 1993). The floor keeps a flat series (MAD = 0) from
  * turning a one-step wiggle into an infinite score.
  *
- * Every accepted point enters the window, anomalous or not: after a lasting level shift the
- * median adopts the new level once it fills half the window, so the anomaly ends by itself
- * (an episode lasts at most ~W/2 points). Deepening this (seasonal baselines, ensembles) is
- * a later plugin, not a change here.
+ * The window holds at most one value per `slotMs` (5 s): a reading sooner after the last one that
+ * entered is scored against the window without entering it. Where readings come every second the
+ * window is then the last 10 minutes rather than the last 2, so a jam or an overload that ramps
+ * up over a few minutes is measured against the time before it instead of becoming its own
+ * baseline; where they come a minute apart or slower, every reading enters. Every value that
+ * enters does so anomalous or not: after a lasting level shift the median adopts the new level
+ * once it fills half the window, so the anomaly ends by itself (an episode lasts at most ~W/2
+ * slots). Deepening this (seasonal baselines, ensembles) is a later plugin, not a change here.
  *
  * Speed: state is struct-of-arrays in typed arrays (no object per series), and each series keeps
  * its window twice — in arrival order (a ring, to know which value leaves) and sorted. A new
  * value replaces the leaving one in the sorted copy by shifting only the values between their
  * two positions, so the median is one read and the MAD is a merge of the two sides of the
- * median, O(W/2) — no sort per point.
+ * median, O(W/2) — no sort per point. Median and MAD are computed when a value enters and kept,
+ * so a reading that does not enter costs O(1).
  */
 
 /** 1/Φ⁻¹(3/4): scales the MAD to σ for normally distributed noise. */
 export const MAD_TO_SIGMA = 1.4826;
 
 /** Bumped when scores for the same input change. */
-export const ROLLING_ROBUST_Z_VERSION = '1.0.0';
+export const ROLLING_ROBUST_Z_VERSION = '1.1.0';
 
 export class RollingRobustDetector implements TimeseriesDetector {
   readonly type = 'rolling-robust-z';
@@ -59,6 +64,11 @@ export class RollingRobustDetector implements TimeseriesDetector {
   /** MAD / floor measured just before the current run began (NaN if the series was not warm). */
   private runStartSpread: Float64Array;
   private floor: Float64Array;
+  /** When the last value entered the window (−∞: none since the series started or was reset). */
+  private slotTs: Float64Array;
+  /** Median and MAD of the window as it is now (NaN until it holds `warmupPoints` values). */
+  private median: Float64Array;
+  private mad: Float64Array;
 
   private readonly counters: DetectorStats = {
     pointsScored: 0,
@@ -84,6 +94,9 @@ export class RollingRobustDetector implements TimeseriesDetector {
     this.runLength = new Int32Array(this.capacity);
     this.runStartSpread = new Float64Array(this.capacity).fill(Number.NaN);
     this.floor = new Float64Array(this.capacity).fill(config.madFloor);
+    this.slotTs = new Float64Array(this.capacity).fill(Number.NEGATIVE_INFINITY);
+    this.median = new Float64Array(this.capacity).fill(Number.NaN);
+    this.mad = new Float64Array(this.capacity).fill(Number.NaN);
   }
 
   get seriesCount(): number {
@@ -110,6 +123,9 @@ export class RollingRobustDetector implements TimeseriesDetector {
     this.runLength[series] = 0;
     this.runStartSpread[series] = Number.NaN;
     this.lastTs[series] = Number.NEGATIVE_INFINITY;
+    this.slotTs[series] = Number.NEGATIVE_INFINITY;
+    this.median[series] = Number.NaN;
+    this.mad[series] = Number.NaN;
   }
 
   probability(score: number): number {
@@ -119,7 +135,12 @@ export class RollingRobustDetector implements TimeseriesDetector {
   }
 
   describe(): string {
-    return `robust z = |x − median| / (1.4826·MAD) over the last ${this.window} readings (threshold ${this.threshold})`;
+    const slotMs = this.config.slotMs;
+    const over =
+      slotMs > 0
+        ? `over the last ${this.window} readings at least ${slotMs >= 1000 ? `${slotMs / 1000} s` : `${slotMs} ms`} apart`
+        : `over the last ${this.window} readings`;
+    return `robust z = |x − median| / (1.4826·MAD) ${over} (threshold ${this.threshold})`;
   }
 
   stats(): DetectorStats {
@@ -152,6 +173,10 @@ export class RollingRobustDetector implements TimeseriesDetector {
     const runLength = this.runLength;
     const runStartSpread = this.runStartSpread;
     const floor = this.floor;
+    const slotTs = this.slotTs;
+    const medianOf = this.median;
+    const madOf = this.mad;
+    const slotMs = this.config.slotMs;
     const nSeries = this.series;
     const c = this.counters;
 
@@ -195,6 +220,7 @@ export class RollingRobustDetector implements TimeseriesDetector {
         head[s] = 0;
         runLength[s] = 0;
         runStartSpread[s] = Number.NaN;
+        slotTs[s] = Number.NEGATIVE_INFINITY;
         c.gapResets++;
         status = POINT_STATUS.gapReset;
       }
@@ -206,9 +232,8 @@ export class RollingRobustDetector implements TimeseriesDetector {
       let scale = Number.NaN;
       let spread = Number.NaN;
       if (n >= warmup) {
-        const mid = n >> 1;
-        med = (n & 1) === 1 ? a[base + mid]! : 0.5 * (a[base + mid - 1]! + a[base + mid]!);
-        const mad = madOfSorted(a, base, n, med);
+        med = medianOf[s]!;
+        const mad = madOf[s]!;
         const absMed = med < 0 ? -med : med;
         let f = floor[s]!;
         const rf = relFloor * absMed;
@@ -237,7 +262,13 @@ export class RollingRobustDetector implements TimeseriesDetector {
         c.stuckPoints++;
       }
 
-      // Enter x into the window.
+      // Enter x into the window, if its slot is free.
+      if (t - slotTs[s]! < slotMs) {
+        out[i] = z;
+        if (detail !== undefined) writeDetail(detail, i, med, scale, status);
+        continue;
+      }
+      slotTs[s] = t;
       if (n < w) {
         const h = head[s]!;
         ring[base + h] = x;
@@ -248,7 +279,8 @@ export class RollingRobustDetector implements TimeseriesDetector {
           p--;
         }
         a[p] = x;
-        count[s] = n + 1;
+        n++;
+        count[s] = n;
       } else {
         const h = head[s]!;
         const old = ring[base + h]!;
@@ -277,6 +309,13 @@ export class RollingRobustDetector implements TimeseriesDetector {
           }
         }
         a[r] = x;
+      }
+      // The window changed: its median and MAD, for the points that follow.
+      if (n >= warmup) {
+        const mid = n >> 1;
+        const m = (n & 1) === 1 ? a[base + mid]! : 0.5 * (a[base + mid - 1]! + a[base + mid]!);
+        medianOf[s] = m;
+        madOf[s] = madOfSorted(a, base, n, m);
       }
 
       out[i] = z;
@@ -336,6 +375,9 @@ export class RollingRobustDetector implements TimeseriesDetector {
       runLength: this.runLength,
       runStartSpread: this.runStartSpread,
       floor: this.floor,
+      slotTs: this.slotTs,
+      median: this.median,
+      mad: this.mad,
     };
   }
 
@@ -351,6 +393,9 @@ export class RollingRobustDetector implements TimeseriesDetector {
       runLength: { stride: 1, kind: 'i32', init: 0 },
       runStartSpread: { stride: 1, kind: 'f64', init: Number.NaN },
       floor: { stride: 1, kind: 'f64', init: this.config.madFloor },
+      slotTs: { stride: 1, kind: 'f64', init: Number.NEGATIVE_INFINITY },
+      median: { stride: 1, kind: 'f64', init: Number.NaN },
+      mad: { stride: 1, kind: 'f64', init: Number.NaN },
     });
   }
 
@@ -373,6 +418,9 @@ export class RollingRobustDetector implements TimeseriesDetector {
     this.runLength = grown(this.runLength, i32, 1);
     this.runStartSpread = grown(this.runStartSpread, f64, 1, Number.NaN);
     this.floor = grown(this.floor, f64, 1, this.config.madFloor);
+    this.slotTs = grown(this.slotTs, f64, 1, Number.NEGATIVE_INFINITY);
+    this.median = grown(this.median, f64, 1, Number.NaN);
+    this.mad = grown(this.mad, f64, 1, Number.NaN);
     this.capacity = capacity;
   }
 }

@@ -190,6 +190,21 @@ export interface WarningPolicy {
    * of water where there is usually 3 — is worth a look, not an emergency. Default 'yellow'.
    */
   maxLevelBelowPhysicalLines: WarningLevel;
+  /**
+   * Time constant of the moving average (exponential, by timestamp) that physical lines compare,
+   * in ms; 0 compares each reading. Lines mean a sustained condition (a lane congested, a street
+   * flooded), not one noisy reading: at one reading a second, a lane whose occupancy hovers near its
+   * 25 % line crossed it every few seconds and opened and closed a warning each time. Averaged
+   * over a minute, noise of σ shrinks to about σ/11 while a real rise of Δ still crosses a line Δ/5
+   * above normal within about 13 s. Readings minutes apart are barely averaged. Default 60 000.
+   */
+  physicalSmoothingMs: number;
+  /**
+   * Deadband of a line once an episode is open, as a fraction of the first line's value: the
+   * episode goes on while the average is within it (water at 19.2 cm still continues a 20 cm
+   * episode), so an average that settles on a line does not close and reopen it. Default 0.05.
+   */
+  physicalDeadband: number;
 }
 
 export const DEFAULT_WARNING_POLICY: Readonly<WarningPolicy> = {
@@ -205,6 +220,8 @@ export const DEFAULT_WARNING_POLICY: Readonly<WarningPolicy> = {
   guardAfterEpisodePoints: 120,
   maxEvidenceIds: 50,
   maxLevelBelowPhysicalLines: 'yellow',
+  physicalSmoothingMs: 60_000,
+  physicalDeadband: 0.05,
 };
 
 /**
@@ -251,6 +268,12 @@ export function validateWarningPolicy(p: WarningPolicy): WarningPolicy {
     problems.push(
       `'maxLevelBelowPhysicalLines': expected one of ${WARNING_LEVELS.join(', ')}; got ${JSON.stringify(p.maxLevelBelowPhysicalLines)}`,
     );
+  }
+  if (!(p.physicalSmoothingMs >= 0 && p.physicalSmoothingMs <= 86_400_000)) {
+    problems.push(`'physicalSmoothingMs': expected 0…86400000 ms; got ${p.physicalSmoothingMs}`);
+  }
+  if (!(p.physicalDeadband >= 0 && p.physicalDeadband < 1)) {
+    problems.push(`'physicalDeadband': expected a fraction 0 ≤ d < 1; got ${p.physicalDeadband}`);
   }
   if (p.levels.length === 0) problems.push(`'levels': expected at least one level line`);
   for (let i = 1; i < p.levels.length; i++) {
@@ -314,7 +337,7 @@ export function describeLevel(policy: WarningPolicy, level: WarningLevel, event:
   if (physical !== undefined && reading !== null && reading !== 'below' && reading === level) {
     const crossed = physical.lines.lines.find((l) => l.level === level);
     parts.push(
-      `${physical.lines.direction === 'high' ? 'peak' : 'lowest'} value ${fmtValue(physical.peakValue)} ${physical.unit} ${physical.lines.direction === 'high' ? '≥' : '≤'} the ${level} line ${fmtValue(crossed?.value ?? Number.NaN)} ${physical.unit} (${physical.lines.basis})`,
+      `${physical.lines.direction === 'high' ? 'peak' : 'lowest'} ${measure(policy)} ${fmtValue(physical.peakValue)} ${physical.unit} ${physical.lines.direction === 'high' ? '≥' : '≤'} the ${level} line ${fmtValue(crossed?.value ?? Number.NaN)} ${physical.unit} (${physical.lines.basis})`,
     );
   }
   if (line !== undefined) {
@@ -325,9 +348,24 @@ export function describeLevel(policy: WarningPolicy, level: WarningLevel, event:
   const rule = parts.length > 0 ? parts.join(' or ') : `${policy.openAfterPoints} consecutive anomalous readings`;
   let note = cap === level ? ` (capped at ${cap} for ${event})` : '';
   if (physical !== undefined && reading === 'below' && level === policy.maxLevelBelowPhysicalLines) {
-    note += ` (capped at ${level}: ${physical.lines.direction === 'high' ? 'peak' : 'lowest'} value ${fmtValue(physical.peakValue)} ${physical.unit} has not reached the first physical line ${fmtValue(physical.lines.lines[0]?.value ?? Number.NaN)} ${physical.unit}, ${physical.lines.basis})`;
+    note += ` (capped at ${level}: ${physical.lines.direction === 'high' ? 'peak' : 'lowest'} ${measure(policy)} ${fmtValue(physical.peakValue)} ${physical.unit} has not reached the first physical line ${fmtValue(physical.lines.lines[0]?.value ?? Number.NaN)} ${physical.unit}, ${physical.lines.basis})`;
   }
   return `level ${level}: ${rule}${note}`;
+}
+
+/** What the lines compare, in words: '1-min average' (its time constant) or 'value'. */
+function measure(policy: WarningPolicy): string {
+  const ms = policy.physicalSmoothingMs;
+  if (!(ms > 0)) return 'value';
+  return `${ms % 60_000 === 0 ? `${ms / 60_000}-min` : `${Math.round(ms / 1000)}-s`} average`;
+}
+
+/** True when `value` is at or beyond the first line, or within `deadband` (a fraction of the line) of it. */
+export function reachesFirstLine(lines: PhysicalLines, value: number, deadband = 0): boolean {
+  const first = lines.lines[0];
+  if (first === undefined) return false;
+  const margin = Math.abs(first.value) * deadband;
+  return lines.direction === 'high' ? value >= first.value - margin : value <= first.value + margin;
 }
 
 function fmtValue(v: number): string {

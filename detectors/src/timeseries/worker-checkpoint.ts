@@ -20,8 +20,11 @@ import type { EpisodeSnapshot } from './episode-tracker.js';
 export interface WorkerCheckpoint {
   /** When it was taken (the worker's clock), epoch ms. */
   writtenAtMs: number;
-  /** Detector series in index order: the sensor, its kind, and its current stuck run. */
-  series: { sensorId: string; kind: SensorKind; stuckRun: number }[];
+  /**
+   * Detector series in index order: the sensor, its kind, its current stuck run, and the moving
+   * average its physical lines compare with the time it is at (NaN: none yet).
+   */
+  series: { sensorId: string; kind: SensorKind; stuckRun: number; average: number; averageTs: number }[];
   episodes: EpisodeSnapshot[];
   /** `TimeseriesDetector.checkpoint()` of the same moment. */
   detectorState: Uint8Array;
@@ -29,8 +32,8 @@ export interface WorkerCheckpoint {
 
 interface WorkerCheckpointHeader {
   written_at_ms: number;
-  /** [sensor id, kind, stuck run] per detector series. */
-  series: [string, SensorKind, number][];
+  /** [sensor id, kind, stuck run, average, its ts] per detector series; NaN is written as null. */
+  series: [string, SensorKind, number, number | null, number | null][];
   episodes: EpisodeSnapshot[];
 }
 
@@ -41,7 +44,7 @@ const PREAMBLE_BYTES = 16;
 export function encodeWorkerCheckpoint(c: WorkerCheckpoint): Uint8Array {
   const header: WorkerCheckpointHeader = {
     written_at_ms: c.writtenAtMs,
-    series: c.series.map((s) => [s.sensorId, s.kind, s.stuckRun]),
+    series: c.series.map((s) => [s.sensorId, s.kind, s.stuckRun, finiteOrNull(s.average), finiteOrNull(s.averageTs)]),
     episodes: c.episodes,
   };
   const json = new TextEncoder().encode(JSON.stringify(header));
@@ -83,11 +86,24 @@ export function decodeWorkerCheckpoint(bytes: Uint8Array): WorkerCheckpoint {
   if (!Array.isArray(h.series)) fail(`a 'series' array`);
   if (!Array.isArray(h.episodes)) fail(`an 'episodes' array`);
   const series = h.series!.map((row, i) => {
-    const [sensorId, kind, stuckRun] = Array.isArray(row) ? row : [];
-    if (typeof sensorId !== 'string' || !SENSOR_KINDS.includes(kind as SensorKind) || !Number.isInteger(stuckRun)) {
-      fail(`series[${i}] as [sensor id, sensor kind, stuck run]; got ${JSON.stringify(row)}`);
+    const [sensorId, kind, stuckRun, average, averageTs] = Array.isArray(row) ? row : [];
+    const numberOrNull = (v: unknown) => v === null || typeof v === 'number';
+    if (
+      typeof sensorId !== 'string' ||
+      !SENSOR_KINDS.includes(kind as SensorKind) ||
+      !Number.isInteger(stuckRun) ||
+      !numberOrNull(average) ||
+      !numberOrNull(averageTs)
+    ) {
+      fail(`series[${i}] as [sensor id, sensor kind, stuck run, average, average ts]; got ${JSON.stringify(row)}`);
     }
-    return { sensorId: sensorId as string, kind: kind as SensorKind, stuckRun: stuckRun as number };
+    return {
+      sensorId: sensorId as string,
+      kind: kind as SensorKind,
+      stuckRun: stuckRun as number,
+      average: (average as number | null) ?? Number.NaN,
+      averageTs: (averageTs as number | null) ?? Number.NaN,
+    };
   });
   const episodes = h.episodes!;
   for (const [i, e] of episodes.entries()) {
@@ -131,6 +147,10 @@ export async function writeCheckpointFile(path: string, bytes: Uint8Array): Prom
     await rm(temp, { force: true });
     throw e;
   }
+}
+
+function finiteOrNull(v: number): number | null {
+  return Number.isFinite(v) ? v : null;
 }
 
 function hex(v: number): string {

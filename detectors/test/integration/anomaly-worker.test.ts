@@ -474,7 +474,7 @@ describe('anomaly worker on the in-process bus', () => {
     // Blue at the 20 cm line, yellow and orange by duration (10 and 30 min), red only at the 60 cm line.
     expect(levels).toEqual(['blue', 'yellow', 'orange', 'red']);
     const red = h.out.warnings.find((w) => w.level === 'red')!;
-    expect(red.reasons.join('\n')).toMatch(/peak value 60(\.\d+)? cm ≥ the red line 60 cm \(street waterlogging depth lines/);
+    expect(red.reasons.join('\n')).toMatch(/peak 1-min average 60(\.\d+)? cm ≥ the red line 60 cm \(street waterlogging depth lines/);
     expect(red.ts).toBeGreaterThanOrEqual(T0 + 560 * MINUTE);
     // The blue line (20 cm) is reached at minute ≈ 170; three readings there open the episode.
     expect(h.out.warnings[0]!.ts).toBeGreaterThanOrEqual(T0 + 165 * MINUTE);
@@ -491,7 +491,7 @@ describe('anomaly worker on the in-process bus', () => {
     await settle(h.bus);
     expect(h.out.warnings.map((w) => w.level)).toEqual(['yellow']);
     expect(h.out.warnings[0]!.reasons.join('\n')).toMatch(
-      /capped at yellow: peak value 15(\.\d+)? cm has not reached the first physical line 20 cm/,
+      /capped at yellow: peak 1-min average 1[45](\.\d+)? cm has not reached the first physical line 20 cm/,
     );
 
     // The same gauge with its own lines (a shallow underpass: 12 cm is already red).
@@ -526,6 +526,49 @@ describe('anomaly worker on the in-process bus', () => {
     expect(h.out.warnings).toHaveLength(1);
     expect(h.out.warnings[0]).toMatchObject({ source_id: 'wl-unknown', area_id: '', lon: 121.47, lat: 31.23 });
     expect(h.out.warnings[0]?.reasons.join('\n')).toMatch(/sensor location unknown/);
+  });
+});
+
+describe('physical lines at one reading a second', () => {
+  const LANE = 'occ-xh-001';
+
+  /** Lane occupancy readings a second apart from `startS`, unknown sensor (no dimensions needed). */
+  function occupancy(startS: number, values: readonly number[]): OutgoingMessage[] {
+    return values.map((v, k) => {
+      const r: SensorReading = {
+        id: stableId(LANE, startS + k),
+        schema_version: 1,
+        sensor_id: LANE,
+        kind: 'traffic_occupancy',
+        ts: T0 + (startS + k) * 1000,
+        value: Math.round(Math.max(0, v) * 100) / 100,
+        unit: '%',
+      };
+      return { key: LANE, value: encodeRecord(r), headers: { [SCHEMA_HEADER]: 'SensorReading@1' } };
+    });
+  }
+
+  it('judge the minute average: a noisy lane hovering under its 25 % line opens nothing, a real jam opens one warning that does not flap', async () => {
+    const h = await start();
+    const noise = rng(31);
+    // Half an hour at 22.5 % ± 2 (σ): single readings cross 25 % about one in ten.
+    const hovering = Array.from({ length: 1800 }, () => 22.5 + 2 * noise());
+    expect(hovering.filter((v) => v >= 25).length).toBeGreaterThan(100);
+    await h.producer.send(TOPICS.sensorReadings, occupancy(0, hovering));
+    await settle(h.bus);
+    expect(h.out.warnings).toEqual([]);
+
+    // A jam pulls it to 32 % for ten minutes, then it eases to 24.5 % — within the 5 % deadband of
+    // the line — for five more: one episode, opened within half a minute, never closed and reopened.
+    const jam = Array.from({ length: 600 }, () => 32 + 2 * noise());
+    const easing = Array.from({ length: 300 }, () => 24.5 + 0.5 * noise());
+    await h.producer.send(TOPICS.sensorReadings, occupancy(1800, [...jam, ...easing]));
+    await settle(h.bus);
+    const opened = h.out.warnings.filter((w) => !w.reasons.join('\n').includes('raised from'));
+    expect(opened).toHaveLength(1);
+    expect(opened[0]).toMatchObject({ kind: 'congestion', source_id: LANE });
+    expect(opened[0]!.ts - (T0 + 1800 * 1000)).toBeLessThanOrEqual(30_000);
+    expect(h.worker.health().counters['warnings_active']).toBe(1);
   });
 });
 
