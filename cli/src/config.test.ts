@@ -66,6 +66,18 @@ describe('readConfig', () => {
     expect(() => readConfig([], { CITYOPS_SIM_SPEEDUP: '-2' })).toThrow(/expected CITYOPS_SIM_SPEEDUP to be a positive number; got '-2'/);
   });
 
+  it('reads the anomaly detector by type or as a JSON config, and refuses a bad one at start', () => {
+    expect(readConfig([], {}).anomalyDetector).toMatchObject({ type: 'rolling-robust-z', windowSize: 120, slotMs: 5000 });
+    expect(readConfig([], { CITYOPS_ANOMALY_DETECTOR: 'ensemble' }).anomalyDetector).toMatchObject({ type: 'ensemble', threshold: 0.5 });
+    expect(readConfig([], { CITYOPS_ANOMALY_DETECTOR: '{"type":"rolling-robust-z","windowSize":240}' }).anomalyDetector).toMatchObject({
+      type: 'rolling-robust-z',
+      windowSize: 240,
+    });
+    expect(() => readConfig([], { CITYOPS_ANOMALY_DETECTOR: 'isolation-forest' })).toThrow(/CITYOPS_ANOMALY_DETECTOR: .*isolation-forest/);
+    expect(() => readConfig([], { CITYOPS_ANOMALY_DETECTOR: '{"windowSize":2}' })).toThrow(/CITYOPS_ANOMALY_DETECTOR: .*windowSize/);
+    expect(() => readConfig([], { CITYOPS_ANOMALY_DETECTOR: '{"type":' })).toThrow(/JSON that does not parse/);
+  });
+
   it('reads the security switches; the first administrator gets a one-time password unless one is configured', () => {
     expect(readConfig([], {})).toMatchObject({ secureCookies: false, trustProxy: false, adminPassword: '' });
     expect(

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { tileServerFromEnv, type TileServerConfig } from '@cityops/dashboard';
+import { parseTimeseriesDetectorConfig, type TimeseriesDetectorConfig } from '@cityops/detectors';
 
 /** The roles `cityops <role>` runs. `all` is everything in one process (the embedded default). */
 export const ROLES = [
@@ -75,6 +76,12 @@ export interface CityOpsConfig {
    * cannot start is logged and skipped; cpu is always the last resort.
    */
   forecastProviders: string[];
+  /**
+   * The anomaly worker's detector (`CITYOPS_ANOMALY_DETECTOR`): a plugin type — `rolling-robust-z`
+   * (the default), `ensemble`, `seasonal-robust`, `online-ar`, `knn-distance` — or a JSON detector
+   * config such as `{"type":"ensemble","threshold":0.6}`. Checked at start.
+   */
+  anomalyDetector: TimeseriesDetectorConfig;
   /** Signed webhooks for incident events: a JSON array of {url, secret, types?, departmentIds?} (`CITYOPS_WEBHOOKS`). */
   webhooks: { url: string; secret: string; types?: string[]; departmentIds?: string[] }[];
   /**
@@ -138,9 +145,29 @@ export function readConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Cit
       .split(',')
       .map((p) => p.trim())
       .filter((p) => p !== ''),
+    anomalyDetector: parseAnomalyDetector(env.CITYOPS_ANOMALY_DETECTOR),
     webhooks: parseWebhooks(env.CITYOPS_WEBHOOKS),
     tiles: parseTiles(env),
   };
+}
+
+function parseAnomalyDetector(raw: string | undefined): TimeseriesDetectorConfig {
+  const text = (raw ?? '').trim();
+  let input: unknown = { type: text === '' ? 'rolling-robust-z' : text };
+  if (text.startsWith('{')) {
+    try {
+      input = JSON.parse(text);
+    } catch (e) {
+      throw new ConfigError(
+        `expected CITYOPS_ANOMALY_DETECTOR to be a detector type or a JSON config; got JSON that does not parse (${(e as Error).message})`,
+      );
+    }
+  }
+  try {
+    return parseTimeseriesDetectorConfig(input);
+  } catch (e) {
+    throw new ConfigError(`CITYOPS_ANOMALY_DETECTOR: ${(e as Error).message}`);
+  }
 }
 
 function parseTiles(env: NodeJS.ProcessEnv): TileServerConfig | null {

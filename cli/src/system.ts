@@ -148,12 +148,13 @@ export async function startSystem(config: CityOpsConfig, options: SystemOptions 
     // Sink first, so it is consuming before anything is produced; it is stopped last.
     if (store && has('sink')) workers.push(await startSink({ bus, store }));
     if (has('anomaly')) {
+      log('anomaly', `detector ${config.anomalyDetector.type} (CITYOPS_ANOMALY_DETECTOR)`);
       workers.push(
         await startAnomalyWorker({
           bus,
           clock,
           // Per-series state survives a restart: no second warm-up, no second warning for an open episode.
-          config: { checkpointPath: join(config.dataDir, 'anomaly-state.bin') },
+          config: { detector: config.anomalyDetector, checkpointPath: join(config.dataDir, 'anomaly-state.bin') },
           log: (line) => log('anomaly', line),
         }),
       );
