@@ -260,7 +260,7 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
   let kindResets = 0;
   // Anomalies first, so a warning's evidence exists when it lands.
   const outbox = new Outbox([TOPICS.anomalies, TOPICS.warnings, TOPICS.warningsCleared]);
-  const scratch = new Scratch(maxBatchSize);
+  const scratch = new Scratch(maxBatchSize, detector.memberNames?.length ?? 0);
   const threshold = detector.threshold;
   const checkAnomaly = validator(AnomalySchema);
   const checkWarning = validator(EarlyWarningSchema);
@@ -657,6 +657,7 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
         scale: scratch.scale[i]!,
         stuck: stuck && !overThreshold,
         areaId: sensor?.area_id ?? '',
+        members: scratch.membersOf(i),
       });
       if (checkAnomaly.check(anomaly)) {
         outbox.push(TOPICS.anomalies, recordMessage(anomaly.source_id, anomaly, 'Anomaly', anomaly.ts));
@@ -880,8 +881,13 @@ class Scratch {
   expected: Float64Array;
   scale: Float64Array;
   status: Uint8Array;
+  /** Member scores per point, `memberCount` each, for detectors that combine several. */
+  members: Float64Array;
 
-  constructor(size: number) {
+  constructor(
+    size: number,
+    readonly memberCount: number,
+  ) {
     this.readings = new Array<SensorReading | undefined>(size).fill(undefined);
     this.series = new Int32Array(size);
     this.values = new Float64Array(size);
@@ -890,11 +896,12 @@ class Scratch {
     this.expected = new Float64Array(size);
     this.scale = new Float64Array(size);
     this.status = new Uint8Array(size);
+    this.members = new Float64Array(size * memberCount);
   }
 
   ensure(size: number): void {
     if (size <= this.series.length) return;
-    const next = new Scratch(Math.max(size, this.series.length * 2));
+    const next = new Scratch(Math.max(size, this.series.length * 2), this.memberCount);
     next.decodedOf = this.decodedOf;
     Object.assign(this, next);
   }
@@ -904,7 +911,18 @@ class Scratch {
   }
 
   detail(n: number): ScoreDetail {
-    return { expected: this.expected.subarray(0, n), scale: this.scale.subarray(0, n), status: this.status.subarray(0, n) };
+    const detail: ScoreDetail = {
+      expected: this.expected.subarray(0, n),
+      scale: this.scale.subarray(0, n),
+      status: this.status.subarray(0, n),
+    };
+    if (this.memberCount > 0) detail.members = this.members.subarray(0, n * this.memberCount);
+    return detail;
+  }
+
+  /** Point i's member scores (empty for a detector without members). */
+  membersOf(i: number): Float64Array {
+    return this.members.subarray(i * this.memberCount, (i + 1) * this.memberCount);
   }
 
   /** Drops the batch's readings so the records can be collected before the next batch. */
@@ -921,6 +939,8 @@ interface AnomalyInputs {
   scale: number;
   stuck: boolean;
   areaId: string;
+  /** The point's member scores, in `detector.memberNames` order (empty without members). */
+  members: Float64Array;
 }
 
 function buildAnomaly(r: SensorReading, detector: TimeseriesDetector, a: AnomalyInputs): Anomaly {
@@ -932,7 +952,7 @@ function buildAnomaly(r: SensorReading, detector: TimeseriesDetector, a: Anomaly
   const reason = a.stuck
     ? `${what} has repeated exactly ${fmt(r.value)} ${unit} for many consecutive readings after varying before (expected ${fmt(lower)}…${fmt(upper)} ${unit}): the sensor looks stuck`
     : `${what} ${fmt(r.value)} ${unit} is ${a.z > 0 ? 'above' : 'below'} the expected range ${fmt(lower)}…${fmt(upper)} ${unit} ` +
-      `(median ${fmt(a.expected)} ${unit}); ${detector.describe().replace(/^robust z/, `robust z ${fmt(a.score)}`)}`;
+      `(median ${fmt(a.expected)} ${unit}); ${whichMembers(detector, a)}${detector.describe().replace(/^robust z/, `robust z ${fmt(a.score)}`)}`;
   return {
     id: stableId(r.sensor_id, r.ts, detector.type),
     schema_version: 1,
@@ -951,6 +971,30 @@ function buildAnomaly(r: SensorReading, detector: TimeseriesDetector, a: Anomaly
     detector_version: detector.version,
     reason: clip(reason, 1000),
   };
+}
+
+/**
+ * Which of a combining detector's members fired, before its description: the members at or over
+ * the threshold (or the highest, when only their blend is), then the others' scores. Empty for a
+ * single detector.
+ */
+function whichMembers(detector: TimeseriesDetector, a: AnomalyInputs): string {
+  const names = detector.memberNames;
+  if (names === undefined || a.members.length !== names.length) return '';
+  const scored = names.map((name, k) => ({ name, score: a.members[k]! })).filter((m) => m.score === m.score);
+  if (scored.length === 0) return '';
+  scored.sort((x, y) => y.score - x.score);
+  const over = scored.filter((m) => m.score >= detector.threshold);
+  const fired = over.length > 0 ? over : scored.slice(0, 1);
+  const rest = scored.filter((m) => !fired.includes(m));
+  const each = (ms: typeof scored) => ms.map((m) => `${m.name} (${fmt(m.score)})`);
+  const lead =
+    over.length === 0
+      ? `fired by the blend of its members, the highest ${each(fired).join('')}`
+      : over.length === 1
+        ? `fired by its ${each(fired).join('')} member`
+        : `fired by its members ${each(fired).slice(0, -1).join(', ')} and ${each(fired).at(-1)!}`;
+  return `${detector.type} score ${fmt(a.score)} ${lead}${rest.length > 0 ? `; others ${each(rest).join(', ')}` : ''}; `;
 }
 
 interface WarningInputs {

@@ -186,6 +186,49 @@ describe('ensemble', () => {
   });
 });
 
+describe('ensemble member scores', () => {
+  it('reports every member score per point, and the spike lifts the members that see it', () => {
+    const d = new EnsembleDetector();
+    d.addSeries();
+    const values = series(ONSET + 10, (i, v) => (i === ONSET ? v + 25 : v));
+    const n = values.length;
+    const m = d.memberNames.length;
+    expect(d.memberNames).toEqual(['seasonal profile', 'online AR', 'nearest-neighbour novelty', 'neural forecast']);
+    const detail = {
+      expected: new Float64Array(n),
+      scale: new Float64Array(n),
+      status: new Uint8Array(n),
+      members: new Float64Array(n * m).fill(-1),
+    };
+    const scores = new Float64Array(n);
+    d.scoreBatch(
+      new Int32Array(n),
+      values,
+      Float64Array.from({ length: n }, (_, i) => T0 + i * STEP_MS),
+      scores,
+      detail,
+    );
+    const at = (i: number) => Array.from(detail.members.subarray(i * m, (i + 1) * m));
+    // Every point got its members written (NaN only while a member warms up), all on one [0, 1] scale.
+    expect(detail.members.includes(-1)).toBe(false);
+    expect(at(ONSET - 1).every((v) => v >= 0 && v <= 1)).toBe(true);
+    expect(Math.max(...at(ONSET - 1))).toBeLessThan(d.threshold);
+    expect(Math.abs(scores[ONSET]!)).toBeGreaterThanOrEqual(d.threshold);
+    // A 25σ spike: the forecast members see it; the combined score came from at least one of them.
+    expect(at(ONSET)[0]).toBeGreaterThanOrEqual(d.threshold);
+    expect(at(ONSET)[1]).toBeGreaterThanOrEqual(d.threshold);
+  });
+
+  it('refuses a members array too short for the batch', () => {
+    const d = new EnsembleDetector();
+    d.addSeries();
+    const detail = { expected: new Float64Array(2), scale: new Float64Array(2), status: new Uint8Array(2), members: new Float64Array(3) };
+    expect(() =>
+      d.scoreBatch(new Int32Array(2), Float64Array.of(1, 2), Float64Array.of(T0, T0 + STEP_MS), new Float64Array(2), detail),
+    ).toThrow(/expected detail.members to hold 4 scores for each of 2 points; got 3/);
+  });
+});
+
 describe('ensemble alarm-rate discount', () => {
   /** A spike of a new, random height every 150 points: a series that alarms far more than 1 in 1,000. */
   function restless(length: number): Float64Array {

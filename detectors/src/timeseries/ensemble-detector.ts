@@ -58,6 +58,8 @@ export class EnsembleDetector extends StreamingDetector<ReturnType<typeof ensemb
   readonly neighbour: KnnDistanceDetector;
   /** The neural forecast member; undefined when `neuralWeight` is 0 (then it is not run). */
   readonly neural: NeuralForecastDetector | undefined;
+  readonly memberNames: readonly string[];
+  protected override readonly memberOutcome: Float64Array;
   private readonly familiarAlarms: FamiliarAlarmSettings;
   /** Scratch for the quantile of past episode severities. */
   private readonly severityScratch: Float64Array;
@@ -76,6 +78,8 @@ export class EnsembleDetector extends StreamingDetector<ReturnType<typeof ensemb
     this.learned = new OnlineArDetector(config.learned, initialCapacity);
     this.neighbour = new KnnDistanceDetector(config.neighbour, initialCapacity);
     this.neural = config.neuralWeight > 0 ? new NeuralForecastDetector(config.neural, initialCapacity) : undefined;
+    this.memberNames = ['seasonal profile', 'online AR', 'nearest-neighbour novelty', ...(this.neural === undefined ? [] : ['neural forecast'])];
+    this.memberOutcome = new Float64Array(this.memberNames.length);
     this.familiarAlarms = {
       minEpisodes: config.familiarAlarmEpisodes,
       quantile: config.familiarAlarmQuantile,
@@ -150,9 +154,14 @@ export class EnsembleDetector extends StreamingDetector<ReturnType<typeof ensemb
     this.neighbour.acceptOne(s, x, t);
     const rawC = this.neighbour.outcome.raw;
     let rawD = 0;
+    const members = this.memberOutcome;
+    members[0] = rawA;
+    members[1] = rawB;
+    members[2] = rawC;
     if (this.neural !== undefined) {
       this.neural.acceptOne(s, x, t);
       const d = this.neural.outcome.raw;
+      members[3] = d;
       rawD = d === d ? d : 0;
     }
     const o = this.outcome;

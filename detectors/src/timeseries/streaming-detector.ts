@@ -44,6 +44,8 @@ export abstract class StreamingDetector<S extends Record<string, FieldSpec>> imp
 
   protected readonly state: SeriesState<S & StreamFields>;
   readonly outcome: PointOutcome = { expected: Number.NaN, scale: Number.NaN, raw: Number.NaN, stuck: false };
+  /** A composing detector's member scores of the last scored point (see TimeseriesDetector.memberNames). */
+  protected readonly memberOutcome: Float64Array | undefined = undefined;
   protected readonly counters: DetectorStats = {
     pointsScored: 0,
     pointsWarmingUp: 0,
@@ -142,6 +144,15 @@ export abstract class StreamingDetector<S extends Record<string, FieldSpec>> imp
     if (detail !== undefined && (detail.expected.length < len || detail.scale.length < len || detail.status.length < len)) {
       throw new DetectorError('invalid-argument', `expected detail arrays to hold at least ${len} points`);
     }
+    const memberScores = this.memberOutcome;
+    const members = memberScores === undefined ? undefined : detail?.members;
+    const m = memberScores?.length ?? 0;
+    if (members !== undefined && members.length < len * m) {
+      throw new DetectorError(
+        'invalid-argument',
+        `expected detail.members to hold ${m} scores for each of ${len} points; got ${members.length}`,
+      );
+    }
     const nSeries = this.state.seriesCount;
     const lastTs = this.state.get('lastTs');
     const accepted = this.state.get('accepted');
@@ -196,6 +207,7 @@ export abstract class StreamingDetector<S extends Record<string, FieldSpec>> imp
         }
       }
       if (detail !== undefined) writeDetail(detail, i, o.expected, o.scale, status);
+      if (members !== undefined) members.set(memberScores!, i * m);
     }
   }
 

@@ -34,6 +34,12 @@ export interface ScoreDetail {
   scale: Float64Array;
   /** One of POINT_STATUS per point. */
   status: Uint8Array;
+  /**
+   * Each point's member scores, for detectors that combine several (`memberNames`): point i's
+   * are at i·m … i·m + m − 1 (m members, in `memberNames` order), NaN where a member has none
+   * yet. Left alone by detectors without members; needs room for m per point.
+   */
+  members?: Float64Array;
 }
 
 export interface DetectorStats {
@@ -82,6 +88,11 @@ export interface TimeseriesDetector {
    * score is a calibrated probability-like value set it (e.g. 3).
    */
   readonly expectedBandScales?: number;
+  /**
+   * Names of the members whose scores `ScoreDetail.members` receives, for detectors that combine
+   * several (the ensemble), so an anomaly can say which of them fired. Absent on single detectors.
+   */
+  readonly memberNames?: readonly string[];
   readonly seriesCount: number;
   /** Registers a new series and returns its index (0, 1, 2, …). */
   addSeries(): number;

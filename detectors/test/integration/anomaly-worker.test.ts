@@ -327,6 +327,12 @@ describe('anomaly worker on the in-process bus', () => {
     const w = h.out.warnings[0]!;
     expect(w).toMatchObject({ kind: 'waterlogging', source_id: SENSOR, produced_by: 'anomaly-worker/ensemble@1' });
     expect(w.reasons.join('\n')).toMatch(/ensemble score \d/);
+    // Each anomaly says which member fired, with every member's score.
+    const reason = h.out.anomalies[0]!.reason;
+    expect(reason).toMatch(
+      /ensemble score [\d.]+ fired by (its .* member|its members .* and .*|the blend of its members, the highest .*);/,
+    );
+    for (const name of ['seasonal profile', 'online AR', 'nearest-neighbour novelty', 'neural forecast']) expect(reason).toContain(name);
     expect(w.ts).toBeLessThanOrEqual(T0 + 603 * MINUTE);
   });
 
