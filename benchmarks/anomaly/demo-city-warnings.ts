@@ -2,7 +2,14 @@ import { performance } from 'node:perf_hooks';
 import { createInProcessBus } from '@cityops/bus';
 import { startAnomalyWorker } from '@cityops/detectors';
 import { createDemoCity, createSimulation, dimensionMessages, ingestReadings, type PlannedIncident } from '@cityops/ingest';
-import { DEFAULT_PARTITIONS, EarlyWarning as EarlyWarningSchema, TOPICS, decodeRecord, levelRank, type EarlyWarning } from '@cityops/schemas';
+import {
+  DEFAULT_PARTITIONS,
+  EarlyWarning as EarlyWarningSchema,
+  TOPICS,
+  decodeRecord,
+  levelRank,
+  type EarlyWarning,
+} from '@cityops/schemas';
 
 /**
  * What operators get from the anomaly worker on the demo city: its labelled incidents replayed as

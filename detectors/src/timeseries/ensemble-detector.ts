@@ -78,7 +78,12 @@ export class EnsembleDetector extends StreamingDetector<ReturnType<typeof ensemb
     this.learned = new OnlineArDetector(config.learned, initialCapacity);
     this.neighbour = new KnnDistanceDetector(config.neighbour, initialCapacity);
     this.neural = config.neuralWeight > 0 ? new NeuralForecastDetector(config.neural, initialCapacity) : undefined;
-    this.memberNames = ['seasonal profile', 'online AR', 'nearest-neighbour novelty', ...(this.neural === undefined ? [] : ['neural forecast'])];
+    this.memberNames = [
+      'seasonal profile',
+      'online AR',
+      'nearest-neighbour novelty',
+      ...(this.neural === undefined ? [] : ['neural forecast']),
+    ];
     this.memberOutcome = new Float64Array(this.memberNames.length);
     this.familiarAlarms = {
       minEpisodes: config.familiarAlarmEpisodes,
