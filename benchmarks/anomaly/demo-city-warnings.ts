@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { createInProcessBus } from '@cityops/bus';
-import { startAnomalyWorker } from '@cityops/detectors';
+import { startAnomalyWorker, type AnomalyWorkerConfig } from '@cityops/detectors';
 import { createDemoCity, createSimulation, dimensionMessages, ingestReadings, type PlannedIncident } from '@cityops/ingest';
 import {
   DEFAULT_PARTITIONS,
@@ -40,7 +40,11 @@ export interface DemoCityWarningQuality {
 const GRACE_MS = 10 * 60_000;
 const READING_INTERVAL_MS = 1000;
 
-export async function demoCityWarningQuality(hours: number, detector: Record<string, unknown>): Promise<DemoCityWarningQuality> {
+export async function demoCityWarningQuality(
+  hours: number,
+  detector: Record<string, unknown>,
+  workerConfig: AnomalyWorkerConfig = {},
+): Promise<DemoCityWarningQuality> {
   // 00:00 in the demo city (UTC+8).
   const start = Date.UTC(2026, 0, 4, 16, 0, 0);
   const end = start + hours * 3_600_000;
@@ -50,7 +54,7 @@ export async function demoCityWarningQuality(hours: number, detector: Record<str
   await bus.ensureTopics(Object.values(TOPICS).map((name) => ({ name, partitions: DEFAULT_PARTITIONS[name] })));
   const producer = bus.producer();
   await producer.send(TOPICS.dimensions, dimensionMessages(city));
-  const worker = await startAnomalyWorker({ bus, clock: () => start, config: { detector }, log: (line) => console.log(`# ${line}`) });
+  const worker = await startAnomalyWorker({ bus, clock: () => start, config: { ...workerConfig, detector }, log: (line) => console.log(`# ${line}`) });
   const warnings: EarlyWarning[] = [];
   const consumer = bus.consumer({ groupId: 'bench-warnings', topics: [TOPICS.warnings], fromBeginning: true });
   await consumer.run((batch) => {

@@ -595,9 +595,14 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
     return next;
   };
 
-  /** Whether an average is on its series' first line: reaching it, or within its deadband while an episode is open. */
+  /**
+   * Whether an average on its series' first line counts towards an episode: reaching the line, or
+   * within its deadband while an episode is open; and, for lines that do not open episodes by
+   * themselves (traffic), only while the statistics have one under way in the line's direction.
+   */
   const onLine = (index: number, lines: PhysicalLines, value: number): boolean =>
-    reachesFirstLine(lines, value, tracker.isOpen(index) ? deadband : 0);
+    reachesFirstLine(lines, value, tracker.isOpen(index) ? deadband : 0) &&
+    (lines.opensEpisodes !== false || tracker.isUnderWay(index, lines.direction));
 
   /**
    * Step 3, last: an all-clear (WarningCleared) for each episode the batch's normal points closed,

@@ -117,6 +117,12 @@ export class EpisodeTracker {
     return this.episodes[series]?.active === true;
   }
 
+  /** True while the series has an open episode or a run of anomalous points in `direction`. */
+  isUnderWay(series: number, direction: Direction): boolean {
+    const e = this.episodes[series];
+    return e !== undefined && e.runDirection === direction && (e.active || e.runCount > 0);
+  }
+
   /**
    * Episodes closed by normal points since the last call, oldest first: each is an all-clear
    * (WarningCleared) for the warnings its episode raised.

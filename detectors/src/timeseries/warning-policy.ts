@@ -45,6 +45,15 @@ export interface PhysicalLines {
   lines: readonly { level: WarningLevel; value: number }[];
   /** Where the lines come from, for a warning's reasons (e.g. 'PM2.5 bands of HJ 633-2012'). */
   basis: string;
+  /**
+   * Whether a value beyond the first line opens an episode by itself. Default true: water over a
+   * street is a hazard whatever its cause. False for traffic: recurrent congestion (the rush hour)
+   * crosses these lines every day, and operators want the congestion that is not usual for that
+   * road at that time, which the statistics flag; the lines then continue such an episode and set
+   * its level. On a demo-city day, traffic lines that opened episodes by themselves made 191 of
+   * the 195 false warnings and found 2 of 380 incidents the statistics missed.
+   */
+  opensEpisodes?: boolean;
 }
 
 /**
@@ -95,6 +104,7 @@ export const DEFAULT_PHYSICAL_LINES_BY_KIND: Readonly<Partial<Record<SensorKind,
       { level: 'red', value: 70 },
     ],
     basis: 'lane occupancy congestion lines 25/35/50/70 %',
+    opensEpisodes: false,
   },
   traffic_speed: {
     direction: 'low',
@@ -105,6 +115,7 @@ export const DEFAULT_PHYSICAL_LINES_BY_KIND: Readonly<Partial<Record<SensorKind,
       { level: 'red', value: 5 },
     ],
     basis: 'urban arterial speed bands 30/20/10/5 km/h',
+    opensEpisodes: false,
   },
 };
 

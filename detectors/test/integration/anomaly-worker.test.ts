@@ -578,6 +578,41 @@ describe('physical lines at one reading a second', () => {
   });
 });
 
+describe('recurrent congestion', () => {
+  it('a lane filling slowly as at every rush hour crosses its lines without a warning; the lines only set the level of congestion the statistics flag', async () => {
+    const h = await start();
+    const noise = rng(41);
+    const LANE = 'occ-xh-002';
+    const at = (k: number, v: number): OutgoingMessage => {
+      const r: SensorReading = {
+        id: stableId(LANE, k),
+        schema_version: 1,
+        sensor_id: LANE,
+        kind: 'traffic_occupancy',
+        ts: T0 + k * 1000,
+        value: Math.round(Math.max(0, v) * 100) / 100,
+        unit: '%',
+      };
+      return { key: LANE, value: encodeRecord(r), headers: { [SCHEMA_HEADER]: 'SensorReading@1' } };
+    };
+    // Twenty quiet minutes at 15 %, then the evening rush fills the lane to 38 % over an hour (the
+    // 35 % yellow line crossed, as it is every day).
+    const rush = Array.from({ length: 4800 }, (_, k) => at(k, 15 + 23 * Math.min(1, Math.max(0, (k - 1200) / 3600)) + noise()));
+    await h.producer.send(TOPICS.sensorReadings, rush);
+    await settle(h.bus);
+    expect(h.out.warnings).toEqual([]);
+
+    // A crash: within seconds the lane jams at 75 % — far from what this hour looks like, so the
+    // statistics open an episode, red by its score (and beyond the red line).
+    const crash = Array.from({ length: 180 }, (_, k) => at(4800 + k, 75 + noise()));
+    await h.producer.send(TOPICS.sensorReadings, crash);
+    await settle(h.bus);
+    expect(h.out.warnings.length).toBeGreaterThanOrEqual(1);
+    expect(h.out.warnings[0]!.kind).toBe('congestion');
+    expect(h.out.warnings.at(-1)!.level).toBe('red');
+  });
+});
+
 describe('anomaly worker restarts', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cityops-anomaly-state-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
