@@ -54,7 +54,12 @@ export async function demoCityWarningQuality(
   await bus.ensureTopics(Object.values(TOPICS).map((name) => ({ name, partitions: DEFAULT_PARTITIONS[name] })));
   const producer = bus.producer();
   await producer.send(TOPICS.dimensions, dimensionMessages(city));
-  const worker = await startAnomalyWorker({ bus, clock: () => start, config: { ...workerConfig, detector }, log: (line) => console.log(`# ${line}`) });
+  const worker = await startAnomalyWorker({
+    bus,
+    clock: () => start,
+    config: { ...workerConfig, detector },
+    log: (line) => console.log(`# ${line}`),
+  });
   const warnings: EarlyWarning[] = [];
   const consumer = bus.consumer({ groupId: 'bench-warnings', topics: [TOPICS.warnings], fromBeginning: true });
   await consumer.run((batch) => {
