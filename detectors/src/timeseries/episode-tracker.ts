@@ -67,21 +67,12 @@ export interface EpisodeClosure {
  * One series' episode state as plain data, for the worker's checkpoint: everything but the
  * physical lines, which come from config and are looked up again on restore.
  */
-export interface EpisodeSnapshot {
+export type EpisodeSnapshot = Omit<SeriesEpisode, 'lines' | 'runDirection' | 'runExtreme'> & {
   series: number;
   runDirection: Direction | null;
-  runCount: number;
-  runStartTs: number;
-  runPeak: number;
   /** NaN (no extreme yet) is written as null: the snapshot travels as JSON. */
   runExtreme: number | null;
-  evidence: string[];
-  active: boolean;
-  event: EventKind;
-  level: WarningLevel;
-  normalCount: number;
-  guardRemaining: number;
-}
+};
 
 interface SeriesEpisode {
   runDirection: Direction | undefined;
