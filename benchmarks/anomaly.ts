@@ -36,6 +36,7 @@
  *   demo_recall                        labelled sensor incidents warned of with their kind, by a source they moved
  *   demo_level_reached_share           of those, the share whose warnings reached the label's expected level
  *   demo_delay_p50_s, demo_delay_p90_s from an incident's start to its first warning
+ *   demo_reopened_per_incident         warnings a source opened again within one incident (flapping)
  *   demo_false_warnings_per_sensor_day warnings opened where no incident was under way
  *   worker_lag_p50_ms, worker_lag_p99_ms  the worker under the demo city (per bus message)
  *   learned_points_per_s_per_core      the per-series learned member alone (online-ar)
@@ -151,9 +152,10 @@ const demo = await demoCityWarningQuality(Number(args['demo-hours']), JSON.parse
 const pctOf = (sorted: readonly number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
 console.log(
   `demo_hours=${demo.hours} demo_sensors=${demo.sensors} demo_readings=${demo.readings} demo_wall_s=${demo.wallS.toFixed(1)} ` +
-    `demo_incidents=${demo.incidents} demo_detected=${demo.detected} demo_warnings_opened=${demo.warningsOpened} demo_false_opened=${demo.falseOpened}`,
+    `demo_incidents=${demo.incidents} demo_detected=${demo.detected} demo_warnings_opened=${demo.warningsOpened} demo_reopened=${demo.reopened} demo_false_opened=${demo.falseOpened}`,
 );
 console.log(`# false warnings by kind/level: ${JSON.stringify(demo.falseByKind)}`);
+console.log(`# reopened warnings by kind/level: ${JSON.stringify(demo.reopenedByKind)}`);
 
 const lag = await workerLagUnderDemoCity(Number(args['city-seconds']), Number(args['city-speedup']));
 
@@ -211,6 +213,7 @@ console.log(`demo_recall=${(demo.detected / demo.incidents).toFixed(3)}`);
 console.log(`demo_level_reached_share=${(demo.reachedLevel / Math.max(1, demo.detected)).toFixed(3)}`);
 console.log(`demo_delay_p50_s=${pctOf(demo.delaysS, 0.5).toFixed(1)}`);
 console.log(`demo_delay_p90_s=${pctOf(demo.delaysS, 0.9).toFixed(1)}`);
+console.log(`demo_reopened_per_incident=${(demo.reopened / Math.max(1, demo.incidents)).toFixed(2)}`);
 console.log(`demo_false_warnings_per_sensor_day=${((demo.falseOpened / demo.sensors) * (24 / demo.hours)).toFixed(3)}`);
 console.log(`worker_lag_p50_ms=${lag.p50.toFixed(1)}`);
 console.log(`worker_lag_p99_ms=${lag.p99.toFixed(1)}`);

@@ -32,6 +32,12 @@ export interface DemoCityWarningQuality {
   reachedLevel: number;
   delaysS: number[];
   warningsOpened: number;
+  /**
+   * Warnings opened again by a source during one incident, after its first: each is the same
+   * condition closed and reopened (flapping), a second alert for what the wall already shows.
+   */
+  reopened: number;
+  reopenedByKind: Record<string, number>;
   falseOpened: number;
   falseByKind: Record<string, number>;
   wallS: number;
@@ -92,16 +98,28 @@ export async function demoCityWarningQuality(
   let detected = 0;
   let reachedLevel = 0;
   const delaysS: number[] = [];
+  const isOpening = (w: EarlyWarning) => !w.reasons.some((r) => r.includes('; raised from '));
+  let reopened = 0;
+  const reopenedByKind: Record<string, number> = {};
   for (const p of plans) {
     const hits = warningsDuring(warnings, p);
     for (const w of hits) explained.add(w.id);
+    const seenSources = new Set<string>();
+    for (const w of hits) {
+      if (!isOpening(w)) continue;
+      if (seenSources.has(w.source_id)) {
+        reopened++;
+        reopenedByKind[`${w.kind}/${w.level}`] = (reopenedByKind[`${w.kind}/${w.level}`] ?? 0) + 1;
+      }
+      seenSources.add(w.source_id);
+    }
     const right = hits.filter((w) => w.kind === p.event.kind);
     if (right.length === 0) continue;
     detected++;
     delaysS.push((Math.min(...right.map((w) => w.ts)) - p.event.start_ts) / 1000);
     if (right.some((w) => levelRank(w.level) >= levelRank(p.event.expected_level))) reachedLevel++;
   }
-  const opened = warnings.filter((w) => !w.reasons.some((r) => r.includes('; raised from ')));
+  const opened = warnings.filter(isOpening);
   const falseOpened = opened.filter((w) => !explained.has(w.id));
   const falseByKind: Record<string, number> = {};
   for (const w of falseOpened) falseByKind[`${w.kind}/${w.level}`] = (falseByKind[`${w.kind}/${w.level}`] ?? 0) + 1;
@@ -115,6 +133,8 @@ export async function demoCityWarningQuality(
     reachedLevel,
     delaysS,
     warningsOpened: opened.length,
+    reopened,
+    reopenedByKind,
     falseOpened: falseOpened.length,
     falseByKind,
     wallS,

@@ -190,6 +190,63 @@ describe('episode hysteresis', () => {
   });
 });
 
+describe('episode hysteresis at one reading a second', () => {
+  const SECOND = 1000;
+  /** Feeds points a second apart from `fromS`; returns the decisions. */
+  function feedSeconds(
+    tracker: EpisodeTracker,
+    fromS: number,
+    points: readonly { score: number; direction?: Direction; anomalous?: boolean }[],
+  ) {
+    return points.map((p, k) =>
+      tracker.observe(0, 'water_level', {
+        ts: (fromS + k) * SECOND,
+        anomalous: p.anomalous ?? p.score >= 5,
+        direction: p.direction ?? 'high',
+        score: p.score,
+      }),
+    );
+  }
+  const repeat = <T>(n: number, p: T): T[] => Array.from({ length: n }, () => p);
+
+  it('closes an episode only after 5 normal readings and 5 minutes without one that continues it', () => {
+    const tracker = new EpisodeTracker(DEFAULT_WARNING_POLICY);
+    feedSeconds(tracker, 0, repeat(3, { score: 6 }));
+    // Statistics that dip for 30 s while the water stays high: still one episode, nothing re-opened.
+    const dip = feedSeconds(tracker, 3, [...repeat(30, normal), ...repeat(3, { score: 6 })]);
+    expect(dip.filter((d) => d !== undefined)).toEqual([]);
+    expect(tracker.activeCount).toBe(1);
+    feedSeconds(tracker, 36, repeat(299, normal));
+    expect(tracker.takeClosed()).toEqual([]);
+    feedSeconds(tracker, 335, [normal]);
+    expect(tracker.takeClosed()).toMatchObject([{ startTs: 0, endTs: 335 * SECOND }]);
+  });
+
+  it('guards against reading the recovery as a sensor fault for 15 minutes, not only 120 readings', () => {
+    const tracker = new EpisodeTracker(DEFAULT_WARNING_POLICY);
+    feedSeconds(tracker, 0, [...repeat(3, { score: 6 }), ...repeat(300, normal)]);
+    expect(tracker.takeClosed()).toHaveLength(1);
+    // 10 minutes (600 readings, past the 120-reading guard) later the median still remembers the
+    // high water, and the return to normal reads as a dip below it.
+    feedSeconds(tracker, 303, repeat(597, normal));
+    const recovery = feedSeconds(tracker, 900, repeat(5, { score: 6, direction: 'low' }));
+    expect(recovery.filter((d) => d !== undefined)).toEqual([]);
+    // After the 15 minutes a low excursion is a fault again.
+    feedSeconds(tracker, 905, repeat(395, normal));
+    const later = feedSeconds(tracker, 1300, repeat(5, { score: 6, direction: 'low' }));
+    expect(later.filter((d) => d !== undefined).map((d) => d.event)).toEqual(['sensor_fault']);
+  });
+
+  it('takes a reading repeated exactly during a hazard as the hazard holding, not a stuck sensor', () => {
+    const tracker = new EpisodeTracker(DEFAULT_WARNING_POLICY);
+    feedSeconds(tracker, 0, repeat(3, { score: 6 }));
+    const still = feedSeconds(tracker, 3, repeat(400, { score: 5, direction: 'flat', anomalous: true }));
+    expect(still.filter((d) => d?.event === 'sensor_fault')).toEqual([]);
+    expect(tracker.activeCount).toBe(1);
+    expect(tracker.takeClosed()).toEqual([]);
+  });
+});
+
 describe('warning policy', () => {
   it('documents its level lines', () => {
     expect(levelFor(DEFAULT_WARNING_POLICY, 'pollution', 5, 0)).toBe('blue');

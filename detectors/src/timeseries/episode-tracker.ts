@@ -87,8 +87,12 @@ interface SeriesEpisode {
   event: EventKind;
   level: WarningLevel;
   normalCount: number;
+  /** Timestamp of the last point that continued the open episode (for `closeAfterMs`). */
+  lastContinuedTs: number;
   /** Points left during which an excursion opposite to the last hazard opens no sensor_fault. */
   guardRemaining: number;
+  /** …and until this timestamp (`guardAfterEpisodeMs` after the hazard episode closed). */
+  guardUntilTs: number;
 }
 
 export class EpisodeTracker {
@@ -133,7 +137,7 @@ export class EpisodeTracker {
     const out: EpisodeSnapshot[] = [];
     for (let series = 0; series < this.episodes.length; series++) {
       const e = this.episodes[series];
-      if (e === undefined || (!e.active && e.runCount === 0 && e.guardRemaining === 0)) continue;
+      if (e === undefined || (!e.active && e.runCount === 0 && e.guardRemaining === 0 && e.guardUntilTs === 0)) continue;
       out.push({
         series,
         runDirection: e.runDirection ?? null,
@@ -146,7 +150,9 @@ export class EpisodeTracker {
         event: e.event,
         level: e.level,
         normalCount: e.normalCount,
+        lastContinuedTs: e.lastContinuedTs,
         guardRemaining: e.guardRemaining,
+        guardUntilTs: e.guardUntilTs,
       });
     }
     return out;
@@ -174,7 +180,9 @@ export class EpisodeTracker {
         event: x.event,
         level: x.level,
         normalCount: x.normalCount,
+        lastContinuedTs: x.lastContinuedTs,
         guardRemaining: x.guardRemaining,
+        guardUntilTs: x.guardUntilTs,
       };
       if (x.active) this.active++;
     }
@@ -188,8 +196,11 @@ export class EpisodeTracker {
     const e = (this.episodes[series] ??= freshEpisode());
     const p = this.policy;
     if (e.active) {
-      if (point.direction === e.runDirection) {
+      // A reading repeated exactly during a hazard is the hazard holding still (a lane jammed
+      // solid, a gauge at its high-water mark), not a broken sensor: it continues the episode.
+      if (point.direction === e.runDirection || (point.direction === 'flat' && e.event !== 'sensor_fault')) {
         e.normalCount = 0;
+        e.lastContinuedTs = point.ts;
         e.runCount++;
         if (point.score > e.runPeak) e.runPeak = point.score;
         trackExtreme(e, point);
@@ -221,10 +232,11 @@ export class EpisodeTracker {
     this.addEvidence(e, point.anomalyId);
     if (e.runCount < p.openAfterPoints) return undefined;
     const event = eventFor(kind, point.direction);
-    if (event === 'sensor_fault' && point.direction !== 'flat' && e.guardRemaining > 0) return undefined;
+    if (event === 'sensor_fault' && point.direction !== 'flat' && (e.guardRemaining > 0 || point.ts < e.guardUntilTs)) return undefined;
     e.active = true;
     e.event = event;
     e.normalCount = 0;
+    e.lastContinuedTs = point.ts;
     e.level = levelFor(p, event, e.runPeak, point.ts - e.runStartTs, physicalReading(e));
     this.active++;
     return this.decision(e, 'opened', point.ts);
@@ -257,10 +269,13 @@ export class EpisodeTracker {
     clearRun(e);
   }
 
-  /** A point of an open episode that does not continue it: enough of them in a row close it. */
+  /**
+   * A point of an open episode that does not continue it: enough of them in a row, over long
+   * enough, close it.
+   */
   private notContinued(series: number, e: SeriesEpisode, ts: number): void {
     e.normalCount++;
-    if (e.normalCount < this.policy.closeAfterPoints) return;
+    if (e.normalCount < this.policy.closeAfterPoints || ts - e.lastContinuedTs < this.policy.closeAfterMs) return;
     this.closures.push({
       series,
       event: e.event,
@@ -270,13 +285,17 @@ export class EpisodeTracker {
       endTs: ts,
       peakScore: e.runPeak,
     });
-    this.close(e);
+    this.close(e, ts);
   }
 
-  private close(e: SeriesEpisode): void {
+  private close(e: SeriesEpisode, ts?: number): void {
     e.active = false;
     this.active--;
-    if (e.event !== 'sensor_fault') e.guardRemaining = this.policy.guardAfterEpisodePoints;
+    if (e.event !== 'sensor_fault') {
+      e.guardRemaining = this.policy.guardAfterEpisodePoints;
+      // A reset (no ts) ends the episode unseen: the point guard alone.
+      e.guardUntilTs = ts === undefined ? 0 : ts + this.policy.guardAfterEpisodeMs;
+    }
     clearRun(e);
   }
 
@@ -352,6 +371,8 @@ function freshEpisode(): SeriesEpisode {
     event: 'sensor_fault',
     level: 'blue',
     normalCount: 0,
+    lastContinuedTs: 0,
     guardRemaining: 0,
+    guardUntilTs: 0,
   };
 }

@@ -173,6 +173,14 @@ export interface WarningPolicy {
   /** Consecutive non-anomalous points that close an open episode. Default 5. */
   closeAfterPoints: number;
   /**
+   * …and the least time since the last point that continued it (an off-delay, in ms). At one
+   * reading a second, 5 readings are 5 s: an incident whose statistics dip under the threshold
+   * for a few seconds while the condition holds closed its warning and opened a new one, 5.3
+   * times per incident on a demo-city day. Readings minutes apart reach it with
+   * `closeAfterPoints` alone. Default 300 000 (5 min).
+   */
+  closeAfterMs: number;
+  /**
    * Level lines, ascending. Defaults (peak robust z / duration):
    * blue   — any opened episode;
    * yellow — z ≥ 8  or lasting ≥ 10 min;
@@ -193,6 +201,13 @@ export interface WarningPolicy {
    * other direction; that is recovery, not a fault. Default 120 (one default window).
    */
   guardAfterEpisodePoints: number;
+  /**
+   * …and for at least this long after it closed (ms). 120 readings are 2 minutes at one a second,
+   * while the window the median forgets the hazard level over spans 10 (120 slots of 5 s): on a
+   * demo-city day the recoveries then read as 300 sensor-fault warnings inside incidents.
+   * Default 900 000 (15 min).
+   */
+  guardAfterEpisodeMs: number;
   /** Anomaly ids carried in a warning's evidence_ids (the most recent). Default 50, at most 100. */
   maxEvidenceIds: number;
   /**
@@ -221,6 +236,7 @@ export interface WarningPolicy {
 export const DEFAULT_WARNING_POLICY: Readonly<WarningPolicy> = {
   openAfterPoints: 3,
   closeAfterPoints: 5,
+  closeAfterMs: 300_000,
   levels: [
     { level: 'blue', minScore: 0, minDurationMs: 0 },
     { level: 'yellow', minScore: 8, minDurationMs: 10 * 60_000 },
@@ -229,6 +245,7 @@ export const DEFAULT_WARNING_POLICY: Readonly<WarningPolicy> = {
   ],
   maxLevelByEvent: { sensor_fault: 'yellow' },
   guardAfterEpisodePoints: 120,
+  guardAfterEpisodeMs: 900_000,
   maxEvidenceIds: 50,
   maxLevelBelowPhysicalLines: 'yellow',
   physicalSmoothingMs: 60_000,
@@ -271,7 +288,13 @@ export function validateWarningPolicy(p: WarningPolicy): WarningPolicy {
   };
   positiveInt('openAfterPoints', p.openAfterPoints, 10_000);
   positiveInt('closeAfterPoints', p.closeAfterPoints, 10_000);
+  if (!(p.closeAfterMs >= 0 && p.closeAfterMs <= 86_400_000)) {
+    problems.push(`'closeAfterMs': expected 0…86400000 ms; got ${p.closeAfterMs}`);
+  }
   positiveInt('maxEvidenceIds', p.maxEvidenceIds, 100);
+  if (!(p.guardAfterEpisodeMs >= 0 && p.guardAfterEpisodeMs <= 86_400_000)) {
+    problems.push(`'guardAfterEpisodeMs': expected 0…86400000 ms; got ${p.guardAfterEpisodeMs}`);
+  }
   if (!Number.isInteger(p.guardAfterEpisodePoints) || p.guardAfterEpisodePoints < 0) {
     problems.push(`'guardAfterEpisodePoints': expected a whole number ≥ 0; got ${p.guardAfterEpisodePoints}`);
   }
