@@ -20,7 +20,7 @@ export interface RollingRobustZConfig {
    * minute or slower every reading enters. 0: every reading enters. Default 5000.
    */
   slotMs: number;
-  /** Values in the window before a series is scored. Default 30. */
+  /** Readings before a series is scored (each enters the window, slots or not). Default 30. */
   warmupPoints: number;
   /** Robust z at or above which a point is anomalous. Default 5. */
   threshold: number;

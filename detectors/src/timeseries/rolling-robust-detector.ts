@@ -262,8 +262,9 @@ export class RollingRobustDetector implements TimeseriesDetector {
         c.stuckPoints++;
       }
 
-      // Enter x into the window, if its slot is free.
-      if (t - slotTs[s]! < slotMs) {
+      // Enter x into the window, if its slot is free. Until the series is warm every reading
+      // enters, so a new sensor is scored after `warmupPoints` readings, not that many slots.
+      if (n >= warmup && t - slotTs[s]! < slotMs) {
         out[i] = z;
         if (detail !== undefined) writeDetail(detail, i, med, scale, status);
         continue;
