@@ -25,6 +25,7 @@ import {
   readingDomainErrors,
   stableId,
   WARNING_LEVELS,
+  levelRank,
   truncate,
   validator,
   type Anomaly,
@@ -51,6 +52,7 @@ import {
   DEFAULT_PHYSICAL_LINES_BY_KIND,
   defaultWarningPolicyFor,
   describeLevel,
+  physicalLevelOf,
   reachesFirstLine,
   validatePhysicalLines,
   validateWarningPolicy,
@@ -597,12 +599,16 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
 
   /**
    * Whether an average on its series' first line counts towards an episode: reaching the line, or
-   * within its deadband while an episode is open; and, for lines that do not open episodes by
-   * themselves (traffic), only while the statistics have one under way in the line's direction.
+   * within its deadband while an episode is open; and, below the level its lines open episodes
+   * from (traffic: orange), only while the statistics have one under way in the line's direction.
    */
-  const onLine = (index: number, lines: PhysicalLines, value: number): boolean =>
-    reachesFirstLine(lines, value, tracker.isOpen(index) ? deadband : 0) &&
-    (lines.opensEpisodes !== false || tracker.isUnderWay(index, lines.direction));
+  const onLine = (index: number, lines: PhysicalLines, value: number): boolean => {
+    if (!reachesFirstLine(lines, value, tracker.isOpen(index) ? deadband : 0)) return false;
+    const from = lines.opensEpisodesFrom;
+    if (from === undefined || tracker.isUnderWay(index, lines.direction)) return true;
+    const level = physicalLevelOf(lines, value);
+    return level !== undefined && levelRank(level) >= levelRank(from);
+  };
 
   /**
    * Step 3, last: an all-clear (WarningCleared) for each episode the batch's normal points closed,

@@ -613,6 +613,31 @@ describe('recurrent congestion', () => {
   });
 });
 
+describe('severe congestion', () => {
+  it('opens a red warning from the red line alone when a lane fills too slowly for the statistics', async () => {
+    const h = await start();
+    const noise = rng(43);
+    const LANE = 'occ-xh-003';
+    // 20 quiet minutes at 15 %, then 40 minutes filling to 80 % and holding: no step is unusual.
+    const filling = Array.from({ length: 4200 }, (_, k) => {
+      const r: SensorReading = {
+        id: stableId(LANE, k),
+        schema_version: 1,
+        sensor_id: LANE,
+        kind: 'traffic_occupancy',
+        ts: T0 + k * 1000,
+        value: Math.round((15 + 65 * Math.min(1, Math.max(0, (k - 1200) / 2400)) + noise()) * 100) / 100,
+        unit: '%',
+      };
+      return { key: LANE, value: encodeRecord(r), headers: { [SCHEMA_HEADER]: 'SensorReading@1' } };
+    });
+    await h.producer.send(TOPICS.sensorReadings, filling);
+    await settle(h.bus);
+    expect(h.out.warnings.map((w) => [w.kind, w.level])).toEqual([['congestion', 'red']]);
+    expect(h.out.warnings[0]!.reasons.join('\n')).toMatch(/peak 1-min average 7\d(\.\d+)? % ≥ the red line 70 %/);
+  });
+});
+
 describe('anomaly worker restarts', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cityops-anomaly-state-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
