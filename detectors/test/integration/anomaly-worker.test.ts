@@ -535,24 +535,24 @@ describe('anomaly worker on the in-process bus', () => {
   });
 });
 
+/** Occupancy readings of `lane` a second apart from `startS`: an unknown sensor (no dimensions needed). */
+function occupancy(lane: string, startS: number, values: readonly number[]): OutgoingMessage[] {
+  return values.map((v, k) => {
+    const r: SensorReading = {
+      id: stableId(lane, startS + k),
+      schema_version: 1,
+      sensor_id: lane,
+      kind: 'traffic_occupancy',
+      ts: T0 + (startS + k) * 1000,
+      value: Math.round(Math.max(0, v) * 100) / 100,
+      unit: '%',
+    };
+    return { key: lane, value: encodeRecord(r), headers: { [SCHEMA_HEADER]: 'SensorReading@1' } };
+  });
+}
+
 describe('physical lines at one reading a second', () => {
   const LANE = 'occ-xh-001';
-
-  /** Lane occupancy readings a second apart from `startS`, unknown sensor (no dimensions needed). */
-  function occupancy(startS: number, values: readonly number[]): OutgoingMessage[] {
-    return values.map((v, k) => {
-      const r: SensorReading = {
-        id: stableId(LANE, startS + k),
-        schema_version: 1,
-        sensor_id: LANE,
-        kind: 'traffic_occupancy',
-        ts: T0 + (startS + k) * 1000,
-        value: Math.round(Math.max(0, v) * 100) / 100,
-        unit: '%',
-      };
-      return { key: LANE, value: encodeRecord(r), headers: { [SCHEMA_HEADER]: 'SensorReading@1' } };
-    });
-  }
 
   it('judge the minute average: a noisy lane hovering under its 25 % line opens nothing, a real jam opens one warning that does not flap', async () => {
     const h = await start();
@@ -560,7 +560,7 @@ describe('physical lines at one reading a second', () => {
     // Half an hour at 22.5 % ± 2 (σ): single readings cross 25 % about one in ten.
     const hovering = Array.from({ length: 1800 }, () => 22.5 + 2 * noise());
     expect(hovering.filter((v) => v >= 25).length).toBeGreaterThan(100);
-    await h.producer.send(TOPICS.sensorReadings, occupancy(0, hovering));
+    await h.producer.send(TOPICS.sensorReadings, occupancy(LANE, 0, hovering));
     await settle(h.bus);
     expect(h.out.warnings).toEqual([]);
 
@@ -568,7 +568,7 @@ describe('physical lines at one reading a second', () => {
     // the line — for five more: one episode, opened within half a minute, never closed and reopened.
     const jam = Array.from({ length: 600 }, () => 32 + 2 * noise());
     const easing = Array.from({ length: 300 }, () => 24.5 + 0.5 * noise());
-    await h.producer.send(TOPICS.sensorReadings, occupancy(1800, [...jam, ...easing]));
+    await h.producer.send(TOPICS.sensorReadings, occupancy(LANE, 1800, [...jam, ...easing]));
     await settle(h.bus);
     const opened = h.out.warnings.filter((w) => !w.reasons.join('\n').includes('raised from'));
     expect(opened).toHaveLength(1);
@@ -578,34 +578,27 @@ describe('physical lines at one reading a second', () => {
   });
 });
 
+/** A lane at `from` % for `startS` seconds that then fills to `to` % over `overS`, one noisy reading a second. */
+function fillingLane(length: number, from: number, to: number, startS: number, overS: number, noise: () => number): number[] {
+  return Array.from({ length }, (_, k) => from + (to - from) * Math.min(1, Math.max(0, (k - startS) / overS)) + noise());
+}
+
 describe('recurrent congestion', () => {
   it('a lane filling slowly as at every rush hour crosses its lines without a warning; the lines only set the level of congestion the statistics flag', async () => {
     const h = await start();
     const noise = rng(41);
     const LANE = 'occ-xh-002';
-    const at = (k: number, v: number): OutgoingMessage => {
-      const r: SensorReading = {
-        id: stableId(LANE, k),
-        schema_version: 1,
-        sensor_id: LANE,
-        kind: 'traffic_occupancy',
-        ts: T0 + k * 1000,
-        value: Math.round(Math.max(0, v) * 100) / 100,
-        unit: '%',
-      };
-      return { key: LANE, value: encodeRecord(r), headers: { [SCHEMA_HEADER]: 'SensorReading@1' } };
-    };
     // Twenty quiet minutes at 15 %, then the evening rush fills the lane to 38 % over an hour (the
     // 35 % yellow line crossed, as it is every day).
-    const rush = Array.from({ length: 4800 }, (_, k) => at(k, 15 + 23 * Math.min(1, Math.max(0, (k - 1200) / 3600)) + noise()));
-    await h.producer.send(TOPICS.sensorReadings, rush);
+    const rush = fillingLane(4800, 15, 38, 1200, 3600, noise);
+    await h.producer.send(TOPICS.sensorReadings, occupancy(LANE, 0, rush));
     await settle(h.bus);
     expect(h.out.warnings).toEqual([]);
 
     // A crash: within seconds the lane jams at 75 % — far from what this hour looks like, so the
     // statistics open an episode, red by its score (and beyond the red line).
-    const crash = Array.from({ length: 180 }, (_, k) => at(4800 + k, 75 + noise()));
-    await h.producer.send(TOPICS.sensorReadings, crash);
+    const crash = Array.from({ length: 180 }, () => 75 + noise());
+    await h.producer.send(TOPICS.sensorReadings, occupancy(LANE, 4800, crash));
     await settle(h.bus);
     expect(h.out.warnings.length).toBeGreaterThanOrEqual(1);
     expect(h.out.warnings[0]!.kind).toBe('congestion');
@@ -619,19 +612,8 @@ describe('severe congestion', () => {
     const noise = rng(43);
     const LANE = 'occ-xh-003';
     // 20 quiet minutes at 15 %, then 40 minutes filling to 80 % and holding: no step is unusual.
-    const filling = Array.from({ length: 4200 }, (_, k) => {
-      const r: SensorReading = {
-        id: stableId(LANE, k),
-        schema_version: 1,
-        sensor_id: LANE,
-        kind: 'traffic_occupancy',
-        ts: T0 + k * 1000,
-        value: Math.round((15 + 65 * Math.min(1, Math.max(0, (k - 1200) / 2400)) + noise()) * 100) / 100,
-        unit: '%',
-      };
-      return { key: LANE, value: encodeRecord(r), headers: { [SCHEMA_HEADER]: 'SensorReading@1' } };
-    });
-    await h.producer.send(TOPICS.sensorReadings, filling);
+    const filling = fillingLane(4200, 15, 80, 1200, 2400, noise);
+    await h.producer.send(TOPICS.sensorReadings, occupancy(LANE, 0, filling));
     await settle(h.bus);
     expect(h.out.warnings.map((w) => [w.kind, w.level])).toEqual([['congestion', 'red']]);
     expect(h.out.warnings[0]!.reasons.join('\n')).toMatch(/peak 1-min average 7\d(\.\d+)? % ≥ the red line 70 %/);
