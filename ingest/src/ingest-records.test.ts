@@ -132,7 +132,10 @@ describe('ingestReadings', () => {
 
   it('encodes every record byte for byte as encodeRecord does (the fast batch encoder is not a second format)', async () => {
     const { producer, ctx } = await setup();
-    const values = [0, -0, 12.5, 1e-7, 99.9999999999, 0.1 + 0.2, 7 / 3];
+    const values = [0, -0, 12.5, 1e-7, 99.9999999999, 0.1 + 0.2, 7 / 3, 7, 100];
+    // Ticks have no physical range: integers around the digit writer's 1e8 split and its limits,
+    // both signs, and the doubles past them that String writes.
+    const tickValues = [...values, -7, 99_999_999, 100_000_000, 100_000_001, 2 ** 53 - 1, -(2 ** 53) + 1, 2 ** 53, 1e21, -5e-324];
     const input = SENSOR_KINDS.flatMap((kind, k) =>
       [...values, kind === 'water_level' ? -49.99 : 42].map((value, i) => ({
         sensor_id: `hb.${kind}/${i}:x@y-z_${k}`,
@@ -141,7 +144,7 @@ describe('ingestReadings', () => {
         value,
       })),
     );
-    const ticks = values.map((value, i) => ({ indicator_id: `ind.${i}`, ts: T0 + i, value: value * -1e9 }));
+    const ticks = [...tickValues, ...values.map((v) => v * -1e9)].map((value, i) => ({ indicator_id: `ind.${i}`, ts: T0 + i, value }));
     await ingestReadings(input, ctx);
     await ingestTicks(ticks, ctx);
     // Each line of each message, by id: messages group the records by partition.

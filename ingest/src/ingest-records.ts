@@ -21,6 +21,7 @@ import {
 } from '@cityops/schemas';
 import { deadLetters, partitionForKey, type DeadLetterInput, type OutgoingMessage, type Producer } from '@cityops/bus';
 import { toIngestError } from './errors.js';
+import { JsonBytes, jsonPiece, quotedBytes } from './json-bytes.js';
 
 /** Where a batch is going and where it came from. */
 export interface IngestContext {
@@ -91,10 +92,8 @@ interface RecordSpec<T> {
   /** Paths the fill step could not derive, whose 'missing' errors only repeat another error. */
   underivable(input: object): readonly string[];
   domainErrors(record: T): FieldError[];
-  /** JSON text of a record that passed `check`; identical to JSON.stringify of it in field order. */
-  serialize(record: T): string;
-  /** UTF-8 bytes of `serialize(record)` beyond its UTF-16 length (non-ASCII characters). */
-  extraBytes(record: T): number;
+  /** Writes a record that passed `check` as JSON, byte for byte JSON.stringify of it in field order. */
+  write(record: T, out: JsonBytes): void;
   key(record: T): string;
   keyOf(input: unknown): string;
   ts(record: T): number;
@@ -127,25 +126,25 @@ function hasOnlyKnownKeys(r: Record<string, unknown>, known: readonly string[]):
   return true;
 }
 
-const quotedCache = new Map<string, { json: string; extraBytes: number }>();
-
-/** A string as JSON, with its UTF-8 overhead ('µg/m³' is 5 characters and 8 bytes). */
-function quoted(text: string): { json: string; extraBytes: number } {
-  let q = quotedCache.get(text);
-  if (q === undefined) {
-    const json = JSON.stringify(text);
-    q = { json, extraBytes: Buffer.byteLength(json, 'utf8') - json.length };
-    // Units are few; a producer sending random ones cannot grow this without bound.
-    if (quotedCache.size < 1024) quotedCache.set(text, q);
-  }
-  return q;
-}
-
 function stringField(input: unknown, field: string): string {
   if (typeof input !== 'object' || input === null) return '';
   const v = (input as Record<string, unknown>)[field];
   return typeof v === 'string' ? v : '';
 }
+
+// The constant pieces of each contract's JSON, in its field order.
+const CLOSE_BRACE = 0x7d;
+const READING_ID = jsonPiece('{"id":"');
+const READING_SENSOR_ID = jsonPiece('","schema_version":1,"sensor_id":"');
+const READING_KIND = Object.fromEntries(
+  Object.keys(SENSOR_KIND_INFO).map((kind) => [kind, jsonPiece(`","kind":${JSON.stringify(kind)},"ts":`)]),
+) as Record<SensorKind, Uint8Array>;
+const READING_VALUE = jsonPiece(',"value":');
+const READING_UNIT = jsonPiece(',"unit":');
+const TICK_ID = READING_ID;
+const TICK_INDICATOR_ID = jsonPiece('","schema_version":1,"indicator_id":"');
+const TICK_TS = jsonPiece('","ts":');
+const TICK_VALUE = READING_VALUE;
 
 const readingSpec: RecordSpec<SensorReadingRecord> = {
   schema: SensorReading,
@@ -190,9 +189,19 @@ const readingSpec: RecordSpec<SensorReadingRecord> = {
   domainErrors: (r) => readingDomainErrors(r),
   // id and sensor_id match the contract's id pattern, which has nothing JSON must escape, and
   // kind is one of five literals: only unit needs quoting (cached per distinct unit).
-  serialize: (r) =>
-    `{"id":"${r.id}","schema_version":1,"sensor_id":"${r.sensor_id}","kind":"${r.kind}","ts":${r.ts},"value":${r.value},"unit":${quoted(r.unit).json}}`,
-  extraBytes: (r) => quoted(r.unit).extraBytes,
+  write(r, out) {
+    out.raw(READING_ID);
+    out.ascii(r.id);
+    out.raw(READING_SENSOR_ID);
+    out.ascii(r.sensor_id);
+    out.raw(READING_KIND[r.kind]);
+    out.number(r.ts);
+    out.raw(READING_VALUE);
+    out.number(r.value);
+    out.raw(READING_UNIT);
+    out.raw(quotedBytes(r.unit));
+    out.byte(CLOSE_BRACE);
+  },
   key: (r) => r.sensor_id,
   keyOf: (input) => stringField(input, 'sensor_id'),
   ts: (r) => r.ts,
@@ -223,8 +232,17 @@ const tickSpec: RecordSpec<MarketTickRecord> = {
   },
   // Indicators have no physical range; their risk lines are what forecasts are about.
   domainErrors: () => NO_ERRORS,
-  serialize: (r) => `{"id":"${r.id}","schema_version":1,"indicator_id":"${r.indicator_id}","ts":${r.ts},"value":${r.value}}`,
-  extraBytes: () => 0,
+  write(r, out) {
+    out.raw(TICK_ID);
+    out.ascii(r.id);
+    out.raw(TICK_INDICATOR_ID);
+    out.ascii(r.indicator_id);
+    out.raw(TICK_TS);
+    out.number(r.ts);
+    out.raw(TICK_VALUE);
+    out.number(r.value);
+    out.byte(CLOSE_BRACE);
+  },
   key: (r) => r.indicator_id,
   keyOf: (input) => stringField(input, 'indicator_id'),
   ts: (r) => r.ts,
@@ -283,8 +301,7 @@ async function ingestBatch<T>(
     if (spec.check(record)) {
       fieldErrors = spec.domainErrors(record);
       if (fieldErrors.length === 0) {
-        const text = spec.serialize(record);
-        groups.add(partitionForKey(spec.key(record), partitions), record, text, text.length + spec.extraBytes(record));
+        groups.add(partitionForKey(spec.key(record), partitions), record);
         accepted++;
         continue;
       }
@@ -328,62 +345,76 @@ async function ingestBatch<T>(
 }
 
 /**
- * Records bound for each partition, in arrival order, with their JSON text: per-key order holds
- * because all records of a key share a partition and keep their order within it.
+ * Records bound for each partition, in arrival order: per-key order holds because all records of
+ * a key share a partition and keep their order within it.
  */
 class PartitionGroups<T> {
   private readonly records: T[][] = [];
-  private readonly texts: string[][] = [];
-  private readonly bytes: number[] = [];
+  private count = 0;
 
   constructor(private readonly partitions: number) {
-    for (let i = 0; i < partitions; i++) {
-      this.records.push([]);
-      this.texts.push([]);
-      this.bytes.push(0);
-    }
+    for (let i = 0; i < partitions; i++) this.records.push([]);
   }
 
-  add(partition: number, record: T, text: string, byteLength: number): void {
+  add(partition: number, record: T): void {
     this.records[partition]!.push(record);
-    this.texts[partition]!.push(text);
-    this.bytes[partition]! += byteLength;
+    this.count++;
   }
 
   /** One message per record, keyed by its entity, for contracts that are not batched. */
   toSingleMessages(spec: RecordSpec<T>): OutgoingMessage[] {
+    const out = new JsonBytes(this.count * BYTES_PER_RECORD_GUESS);
+    const ends: number[] = [];
+    for (const records of this.records) {
+      for (const record of records) {
+        spec.write(record, out);
+        ends.push(out.at);
+      }
+    }
+    // Views are taken once the buffer no longer grows.
     const messages: OutgoingMessage[] = [];
-    for (let partition = 0; partition < this.partitions; partition++) {
-      const records = this.records[partition]!;
-      const texts = this.texts[partition]!;
-      for (let i = 0; i < records.length; i++) {
-        const value = Buffer.from(texts[i]!, 'utf8');
-        rememberDecoded(value, spec.schema, records[i]!);
-        messages.push({ key: spec.key(records[i]!), value, headers: spec.singleHeaders, timestampMs: spec.ts(records[i]!) });
+    let start = 0;
+    let i = 0;
+    for (const records of this.records) {
+      for (const record of records) {
+        const value = out.view(start, ends[i]!);
+        start = ends[i++]!;
+        rememberDecoded(value, spec.schema, record);
+        messages.push({ key: spec.key(record), value, headers: spec.singleHeaders, timestampMs: spec.ts(record) });
       }
     }
     return messages;
   }
 
   /**
-   * One message per partition and `maxRecords` records, its bytes the records' NDJSON written
-   * into one buffer (TextEncoder per record cost more than the rest of the path together).
+   * One message per partition and `maxRecords` records, its bytes the records' NDJSON. Every
+   * message is a view into one buffer for the whole batch, written record by record.
    */
   toMessages(spec: RecordSpec<T>, maxRecords: number): OutgoingMessage[] {
+    const out = new JsonBytes(this.count * BYTES_PER_RECORD_GUESS);
+    // [start, end) of each message in the order below; views are taken once the buffer no longer grows.
+    const bounds: number[] = [];
+    for (const records of this.records) {
+      for (let first = 0; first < records.length; first += maxRecords) {
+        const end = Math.min(records.length, first + maxRecords);
+        bounds.push(out.at);
+        for (let i = first; i < end; i++) {
+          if (i > first) out.byte(NEWLINE);
+          spec.write(records[i]!, out);
+        }
+        bounds.push(out.at);
+      }
+    }
     const messages: OutgoingMessage[] = [];
+    let b = 0;
     for (let partition = 0; partition < this.partitions; partition++) {
       const records = this.records[partition]!;
       if (records.length === 0) continue;
-      const texts = this.texts[partition]!;
-      const bytes = Buffer.allocUnsafeSlow(this.bytes[partition]! + records.length);
       const key = partitionKey(spec.topic, partition, this.partitions);
-      let offset = 0;
       for (let first = 0; first < records.length; first += maxRecords) {
         const end = Math.min(records.length, first + maxRecords);
-        const start = offset;
-        // One join and one native write per message, not one write per record.
-        offset += bytes.write((first === 0 && end === texts.length ? texts : texts.slice(first, end)).join('\n'), offset, 'utf8');
-        const value = bytes.subarray(start, offset);
+        const value = out.view(bounds[b]!, bounds[b + 1]!);
+        b += 2;
         const slice = first === 0 && end === records.length ? records : records.slice(first, end);
         // The records passed the contract here; consumers in this process need not parse them again.
         rememberDecodedRecords(value, spec.schema, slice);
@@ -393,6 +424,10 @@ class PartitionGroups<T> {
     return messages;
   }
 }
+
+const NEWLINE = 0x0a;
+/** A reading is ~150 bytes as JSON; a short guess only costs a copy each time the buffer doubles. */
+const BYTES_PER_RECORD_GUESS = 160;
 
 /** Records per bus message at most: ~150 bytes a reading keeps a message near 100 KB, far below Kafka's 1 MB default. */
 export const DEFAULT_MAX_RECORDS_PER_MESSAGE = 600;

@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { JsonBytes, jsonPiece, quotedBytes } from './json-bytes.js';
+
+function written(fill: (out: JsonBytes) => void, capacity = 64): string {
+  const out = new JsonBytes(capacity);
+  fill(out);
+  return out.view(0, out.at).toString('utf8');
+}
+
+describe('JsonBytes', () => {
+  it('writes every finite number as JSON.stringify does', () => {
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 1664525 + 1013904223) >>> 0;
+      return seed / 2 ** 32;
+    };
+    const numbers = [
+      0,
+      -0,
+      1,
+      -1,
+      9,
+      10,
+      99_999_999,
+      100_000_000,
+      1_767_225_600_000,
+      2 ** 53 - 1,
+      -(2 ** 53 - 1),
+      2 ** 53,
+      1e21,
+      5e-324,
+      -1e-7,
+      0.1 + 0.2,
+    ];
+    for (let i = 0; i < 2000; i++) {
+      numbers.push(Math.round(random() * 10 ** (i % 16)) * (i % 2 ? -1 : 1));
+      numbers.push((random() - 0.5) * 10 ** ((i % 40) - 20));
+    }
+    for (const n of numbers)
+      expect(
+        written((out) => out.number(n)),
+        String(n),
+      ).toBe(JSON.stringify(n));
+  });
+
+  it('keeps what was written when it outgrows its buffer, and quotes free text as UTF-8', () => {
+    const id = 'sensor-'.repeat(18);
+    const text = written((out) => {
+      for (let i = 0; i < 50; i++) {
+        out.raw(jsonPiece('{"id":"'));
+        out.ascii(id);
+        out.raw(jsonPiece('","unit":'));
+        out.raw(quotedBytes('µg/m³ "x"\\'));
+        out.byte(0x7d);
+        out.byte(0x0a);
+      }
+    }, 8);
+    const lines = text.trimEnd().split('\n');
+    expect(lines).toHaveLength(50);
+    for (const line of lines) expect(JSON.parse(line)).toEqual({ id, unit: 'µg/m³ "x"\\' });
+  });
+});
