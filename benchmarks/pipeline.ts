@@ -239,7 +239,7 @@ async function directRun(rows: number): Promise<{ seconds: number; cpuSeconds: n
   const start = performance.now();
   const cpu0 = process.cpuUsage();
   const pending: Promise<void>[] = [];
-  for (let written = 0; written < rows; ) {
+  for (let written = 0; written < rows;) {
     const chunks = directBatches[nextDirectBatch++ % directBatches.length]!;
     pending.push(writer.add(chunks));
     for (const c of chunks) written += c.rows;
@@ -275,7 +275,11 @@ const storePerPair: number[] = [];
 const ratioPerPair: number[] = [];
 for (let pair = 0; pair < PAIRS; pair++) {
   await settled();
-  const sink0 = { inserts: sinkCounter('inserts_readings'), busy: sinkCounter('insert_busy_ms_readings'), overlap: sinkCounter('insert_overlap_ms_readings') };
+  const sink0 = {
+    inserts: sinkCounter('inserts_readings'),
+    busy: sinkCounter('insert_busy_ms_readings'),
+    overlap: sinkCounter('insert_overlap_ms_readings'),
+  };
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   const elu0 = performance.eventLoopUtilization();
