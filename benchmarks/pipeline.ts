@@ -186,6 +186,12 @@ async function sendRounds(fromRound: number, toRound: number, ratePerS?: number)
       const wall = performance.now();
       const batch = roundReadings(round, first, end, (key) => probeIngestWallMs.set(key, wall));
       await entry(batch);
+      // Paced batches arrive as separate events, as HTTP requests do: the consumers' delivery
+      // (a setImmediate pump) runs between them. Without this, a sender that fell behind caught
+      // up in one unbroken chain of microtasks, holding off the anomaly worker for hundreds of
+      // ms, and the p99 measured that loop rather than the pipeline. The throughput phase is
+      // closed-loop: backpressure already makes it wait whenever the sink lags.
+      if (ratePerS !== undefined) await new Promise((r) => setImmediate(r));
       sentHere += batch.length;
     }
   }
