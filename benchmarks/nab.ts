@@ -2,13 +2,15 @@
  * bench:nab — the Numenta Anomaly Benchmark on a streaming detector plugin.
  *
  *   node scripts/run-bench.mjs nab --data /work/shared/data/nab --out /tmp/nab-out
- *     [--detector ensemble] [--config '{"type":"ensemble",…}'] [--compare seasonal-robust,online-ar]
+ *     [--detector by-cadence] [--config '{…partial config of that type…}'] [--compare ensemble,online-ar]
  *     [--per-category] [--loco '[{…candidate config…}, …]'] [--execution-provider cpu]
  *
  * Every CSV under <data>/data is one series of one detector instance, fed the way the anomaly
  * worker feeds it: batches through `scoreBatch` (struct of arrays, one row of every file per
- * batch), in file order, one pass, no look-ahead and no labels. The anomaly score of a row is
- * `probability(|score|)`; rows the detector skips (duplicate or backward timestamps) and rows it
+ * batch), in file order, one pass, no look-ahead and no labels. The default detector is the
+ * worker's default, the cadence router: every NAB series reports every 5 minutes or slower, so
+ * after its first 8 intervals each is the ensemble's (`--detector ensemble` scores the same).
+ * The anomaly score of a row is the probability its series' scorer gives its score; rows the detector skips (duplicate or backward timestamps) and rows it
  * is still warming up on score 0. Results go to <out>/<detector>/<category>/<detector>_<file>.csv
  * (timestamp,value,anomaly_score), then NAB's scoring (nab/scoring.ts) runs on them.
  *
@@ -26,7 +28,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { createTimeseriesDetector } from '@cityops/detectors';
+import { createTimeseriesDetector, scorerOf } from '@cityops/detectors';
 import type { NabDataFile } from './nab/corpus.js';
 import { readNabCorpus } from './nab/corpus.js';
 import type { NabFile, ProfileResult } from './nab/scoring.js';
@@ -36,7 +38,7 @@ const { values: args } = parseArgs({
   options: {
     data: { type: 'string', default: '/work/shared/data/nab' },
     out: { type: 'string', default: '/tmp/nab-out' },
-    detector: { type: 'string', default: 'ensemble' },
+    detector: { type: 'string', default: 'by-cadence' },
     config: { type: 'string' },
     compare: { type: 'string', default: '' },
     'per-category': { type: 'boolean', default: false },
@@ -80,7 +82,8 @@ async function detect(
     for (let k = 0; k < files.length; k++) {
       if (row >= files[k]!.values.length) continue;
       const score = out[n++]!;
-      scores[k]![row] = score === score ? detector.probability(Math.abs(score)) : 0;
+      const scorer = scorerOf(detector, series[k]!);
+      scores[k]![row] = score === score ? scorer.probability(scorer.nativeScore(Math.abs(score))) : 0;
     }
   }
   const seconds = (performance.now() - started) / 1000;

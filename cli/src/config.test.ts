@@ -67,7 +67,12 @@ describe('readConfig', () => {
   });
 
   it('reads the anomaly detector by type or as a JSON config, and refuses a bad one at start', () => {
-    expect(readConfig([], {}).anomalyDetector).toMatchObject({ type: 'rolling-robust-z', windowSize: 120, slotMs: 5000 });
+    expect(readConfig([], {}).anomalyDetector).toMatchObject({
+      type: 'by-cadence',
+      slowFromIntervalMs: 120_000,
+      fast: { type: 'rolling-robust-z', windowSize: 120, slotMs: 5000 },
+      slow: { type: 'ensemble' },
+    });
     expect(readConfig([], { CITYOPS_ANOMALY_DETECTOR: 'ensemble' }).anomalyDetector).toMatchObject({ type: 'ensemble', threshold: 0.5 });
     expect(readConfig([], { CITYOPS_ANOMALY_DETECTOR: '{"type":"rolling-robust-z","windowSize":240}' }).anomalyDetector).toMatchObject({
       type: 'rolling-robust-z',

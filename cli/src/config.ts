@@ -77,9 +77,10 @@ export interface CityOpsConfig {
    */
   forecastProviders: string[];
   /**
-   * The anomaly worker's detector (`CITYOPS_ANOMALY_DETECTOR`): a plugin type — `rolling-robust-z`
-   * (the default), `ensemble`, `seasonal-robust`, `online-ar`, `knn-distance` — or a JSON detector
-   * config such as `{"type":"ensemble","threshold":0.6}`. Checked at start.
+   * The anomaly worker's detector (`CITYOPS_ANOMALY_DETECTOR`): a plugin type — `by-cadence` (the
+   * default: the robust z for sensors reporting more often than every 2 minutes, the ensemble for
+   * the rest), `rolling-robust-z`, `ensemble`, `seasonal-robust`, `online-ar`, `knn-distance` — or
+   * a JSON detector config such as `{"type":"ensemble","threshold":0.6}`. Checked at start.
    */
   anomalyDetector: TimeseriesDetectorConfig;
   /** Signed webhooks for incident events: a JSON array of {url, secret, types?, departmentIds?} (`CITYOPS_WEBHOOKS`). */
@@ -153,7 +154,7 @@ export function readConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Cit
 
 function parseAnomalyDetector(raw: string | undefined): TimeseriesDetectorConfig {
   const text = (raw ?? '').trim();
-  let input: unknown = { type: text === '' ? 'rolling-robust-z' : text };
+  let input: unknown = { type: text === '' ? 'by-cadence' : text };
   if (text.startsWith('{')) {
     try {
       input = JSON.parse(text);

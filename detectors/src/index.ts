@@ -4,7 +4,9 @@ export {
   type PointStatus,
   type ScoreDetail,
   type DetectorStats,
+  type SeriesScorer,
   type TimeseriesDetector,
+  scorerOf,
 } from './timeseries/timeseries-detector.js';
 export {
   ROLLING_ROBUST_Z_DEFAULTS,
@@ -15,6 +17,8 @@ export {
 } from './timeseries/detector-config.js';
 export { RollingRobustDetector, ROLLING_ROBUST_Z_VERSION, MAD_TO_SIGMA } from './timeseries/rolling-robust-detector.js';
 export { createTimeseriesDetector } from './timeseries/registry.js';
+export { BY_CADENCE_DEFAULTS, type ByCadenceConfig } from './timeseries/detector-config.js';
+export { CadenceRoutedDetector, BY_CADENCE_VERSION } from './timeseries/cadence-router.js';
 export {
   DEFAULT_WARNING_POLICY,
   EVENT_BY_KIND,

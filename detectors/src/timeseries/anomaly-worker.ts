@@ -46,8 +46,8 @@ import type { TimeseriesDetectorConfig } from './detector-config.js';
 import { EpisodeTracker, type EpisodeDecision } from './episode-tracker.js';
 import { createTimeseriesDetector } from './registry.js';
 import { decodeWorkerCheckpoint, encodeWorkerCheckpoint, readCheckpointFile, writeCheckpointFile } from './worker-checkpoint.js';
-import type { ScoreDetail, TimeseriesDetector } from './timeseries-detector.js';
-import { POINT_STATUS } from './timeseries-detector.js';
+import type { ScoreDetail, SeriesScorer, TimeseriesDetector } from './timeseries-detector.js';
+import { POINT_STATUS, scorerOf } from './timeseries-detector.js';
 import {
   DEFAULT_PHYSICAL_LINES_BY_KIND,
   defaultWarningPolicyFor,
@@ -661,7 +661,7 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
     const sensor = sensors.get(r.sensor_id);
     let anomalyId: string | undefined;
     if (!thinnedOut) {
-      const anomaly = buildAnomaly(r, detector, {
+      const anomaly = buildAnomaly(r, scorerOf(detector, index), {
         z,
         score,
         expected: scratch.expected[i]!,
@@ -682,7 +682,7 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
     const value = lines === undefined ? r.value : average[index]!;
     const decision = tracker.observe(index, r.kind, { ts: r.ts, anomalous: true, direction, score, anomalyId, value, lines });
     if (decision === undefined) return;
-    publishWarning(r, decision, i, score, sensor, invalid);
+    publishWarning(r, decision, i, index, score, sensor, invalid);
   };
 
   /**
@@ -702,19 +702,21 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
       lines,
     });
     if (decision === undefined) return;
-    publishWarning(r, decision, i, score, sensors.get(r.sensor_id), invalid);
+    publishWarning(r, decision, i, index, score, sensors.get(r.sensor_id), invalid);
   };
 
   const publishWarning = (
     r: SensorReading,
     decision: EpisodeDecision,
     i: number,
+    index: number,
     score: number,
     sensor: Sensor | undefined,
     invalid: InvalidOutput[],
   ): void => {
     const warning = buildWarning(r, decision, {
-      detector,
+      scorer: scorerOf(detector, index),
+      threshold,
       policy,
       producedBy,
       expected: scratch.expected[i]!,
@@ -954,8 +956,13 @@ interface AnomalyInputs {
   members: Float64Array;
 }
 
-function buildAnomaly(r: SensorReading, detector: TimeseriesDetector, a: AnomalyInputs): Anomaly {
-  const k = detector.expectedBandScales ?? detector.threshold;
+/**
+ * An anomaly in the words and on the scale of the detector that scored its series (`scorer`:
+ * the routed one under the cadence router; `a.score` is on the worker's scale).
+ */
+function buildAnomaly(r: SensorReading, scorer: SeriesScorer, a: AnomalyInputs): Anomaly {
+  const k = scorer.expectedBandScales ?? scorer.threshold;
+  const score = scorer.nativeScore(a.score);
   const lower = a.expected - k * a.scale;
   const upper = a.expected + k * a.scale;
   const unit = SENSOR_KIND_INFO[r.kind].unit;
@@ -963,9 +970,9 @@ function buildAnomaly(r: SensorReading, detector: TimeseriesDetector, a: Anomaly
   const reason = a.stuck
     ? `${what} has repeated exactly ${fmt(r.value)} ${unit} for many consecutive readings after varying before (expected ${fmt(lower)}…${fmt(upper)} ${unit}): the sensor looks stuck`
     : `${what} ${fmt(r.value)} ${unit} is ${a.z > 0 ? 'above' : 'below'} the expected range ${fmt(lower)}…${fmt(upper)} ${unit} ` +
-      `(median ${fmt(a.expected)} ${unit}); ${whichMembers(detector, a)}${detector.describe().replace(/^robust z/, `robust z ${fmt(a.score)}`)}`;
+      `(median ${fmt(a.expected)} ${unit}); ${whichMembers(scorer, score, a.members)}${scorer.describe().replace(/^robust z/, `robust z ${fmt(score)}`)}`;
   return {
-    id: stableId(r.sensor_id, r.ts, detector.type),
+    id: stableId(r.sensor_id, r.ts, scorer.type),
     schema_version: 1,
     ts: r.ts,
     source_kind: 'sensor',
@@ -976,10 +983,10 @@ function buildAnomaly(r: SensorReading, detector: TimeseriesDetector, a: Anomaly
     expected: a.expected,
     lower,
     upper,
-    score: a.score,
-    probability: detector.probability(a.score),
-    detector: detector.type,
-    detector_version: detector.version,
+    score,
+    probability: scorer.probability(score),
+    detector: scorer.type,
+    detector_version: scorer.version,
     reason: clip(reason, 1000),
   };
 }
@@ -989,13 +996,13 @@ function buildAnomaly(r: SensorReading, detector: TimeseriesDetector, a: Anomaly
  * the threshold (or the highest, when only their blend is), then the others' scores. Empty for a
  * single detector.
  */
-function whichMembers(detector: TimeseriesDetector, a: AnomalyInputs): string {
-  const names = detector.memberNames;
-  if (names === undefined || a.members.length !== names.length) return '';
-  const scored = names.map((name, k) => ({ name, score: a.members[k]! })).filter((m) => m.score === m.score);
+function whichMembers(scorer: SeriesScorer, score: number, members: Float64Array): string {
+  const names = scorer.memberNames;
+  if (names === undefined || members.length !== names.length) return '';
+  const scored = names.map((name, k) => ({ name, score: members[k]! })).filter((m) => m.score === m.score);
   if (scored.length === 0) return '';
   scored.sort((x, y) => y.score - x.score);
-  const over = scored.filter((m) => m.score >= detector.threshold);
+  const over = scored.filter((m) => m.score >= scorer.threshold);
   const fired = over.length > 0 ? over : scored.slice(0, 1);
   const rest = scored.filter((m) => !fired.includes(m));
   const each = (ms: typeof scored) => ms.map((m) => `${m.name} (${fmt(m.score)})`);
@@ -1005,11 +1012,13 @@ function whichMembers(detector: TimeseriesDetector, a: AnomalyInputs): string {
       : over.length === 1
         ? `fired by its ${each(fired).join('')} member`
         : `fired by its members ${each(fired).slice(0, -1).join(', ')} and ${each(fired).at(-1)!}`;
-  return `${detector.type} score ${fmt(a.score)} ${lead}${rest.length > 0 ? `; others ${each(rest).join(', ')}` : ''}; `;
+  return `${scorer.type} score ${fmt(score)} ${lead}${rest.length > 0 ? `; others ${each(rest).join(', ')}` : ''}; `;
 }
 
 interface WarningInputs {
-  detector: TimeseriesDetector;
+  /** The detector that scored the series; `score` and the policy's lines are on the worker's scale, at `threshold`. */
+  scorer: SeriesScorer;
+  threshold: number;
   policy: WarningPolicy;
   producedBy: string;
   expected: number;
@@ -1023,7 +1032,7 @@ interface WarningInputs {
 function buildWarning(r: SensorReading, d: EpisodeDecision, w: WarningInputs): EarlyWarning {
   const info = SENSOR_KIND_INFO[r.kind];
   const label = EVENT_KIND_LABELS[d.event];
-  const k = w.detector.expectedBandScales ?? w.detector.threshold;
+  const k = w.scorer.expectedBandScales ?? w.scorer.threshold;
   const area = w.sensor === undefined ? undefined : w.areas.get(w.sensor.area_id);
   const where = w.sensor === undefined ? r.sensor_id : `${w.sensor.name}${area === undefined ? '' : ` · ${area.name_zh}`}`;
   const title = `${label.zh} ${label.en} · ${where} · ${info.en} ${fmt(r.value)} ${info.unit}`;
@@ -1035,7 +1044,7 @@ function buildWarning(r: SensorReading, d: EpisodeDecision, w: WarningInputs): E
     `observed ${info.en.toLowerCase()} ${fmt(r.value)} ${info.unit} at ${iso(r.ts)}; ${baseline}`,
     d.direction === 'flat'
       ? `the sensor has repeated one exact value for many consecutive readings after varying before: it looks stuck`
-      : `${w.detector.type === 'rolling-robust-z' ? 'robust z-score' : `${w.detector.type} score`} ${fmt(w.score)} (peak ${fmt(d.peakScore)}), threshold ${w.detector.threshold}: ${w.detector.describe()}`,
+      : `${w.scorer.type === 'rolling-robust-z' ? 'robust z-score' : `${w.scorer.type} score`} ${fmt(w.scorer.nativeScore(w.score))} (peak ${fmt(w.scorer.nativeScore(d.peakScore))}), threshold ${w.scorer.threshold}${onWorkerScale(w)}: ${w.scorer.describe()}`,
     `${d.direction === 'flat' ? 'stuck' : d.direction === 'high' ? 'above' : 'below'} the expected range for ${d.anomalousPoints} consecutive readings over ${duration(d.durationMs)}, since ${iso(d.startTs)}`,
     describeLevel(w.policy, d.level, d.event, d.physical === undefined ? undefined : { ...d.physical, unit: info.unit }) +
       (d.previousLevel === undefined ? '' : `; raised from ${d.previousLevel}`),
@@ -1058,11 +1067,20 @@ function buildWarning(r: SensorReading, d: EpisodeDecision, w: WarningInputs): E
     lat: w.sensor?.lat ?? w.fallbackLocation.lat,
     title: clip(title, 300),
     reasons: reasons.map((s) => clip(s, 500)),
-    score: d.peakScore,
+    score: w.scorer.nativeScore(d.peakScore),
     evidence_ids: [...d.evidenceIds],
     produced_by: w.producedBy,
     machine_made: true,
   };
+}
+
+/**
+ * Where the routed detector's scale is not the one the level lines are drawn on (the cadence
+ * router's ensemble route), the score in the lines' terms, so "peak score ≥ 8" can be checked.
+ */
+function onWorkerScale(w: WarningInputs): string {
+  if (w.scorer.nativeScore(w.threshold) === w.threshold) return '';
+  return ` (${fmt(w.score)} on the robust-z scale of the level lines below, threshold ${w.threshold})`;
 }
 
 /** The learned member's prediction counts as health counters (none for a purely statistical detector). */

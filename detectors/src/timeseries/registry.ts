@@ -6,6 +6,7 @@ import { OnlineArDetector } from './online-ar-detector.js';
 import { EnsembleDetector } from './ensemble-detector.js';
 import { KnnDistanceDetector } from './knn-distance-detector.js';
 import { NeuralForecastDetector } from './neural-forecast-detector.js';
+import { CadenceRoutedDetector } from './cadence-router.js';
 import type { TimeseriesDetector } from './timeseries-detector.js';
 
 /**
@@ -27,5 +28,7 @@ export function createTimeseriesDetector(config: TimeseriesDetectorConfig | Reco
       return new NeuralForecastDetector(parsed);
     case 'ensemble':
       return new EnsembleDetector(parsed);
+    case 'by-cadence':
+      return new CadenceRoutedDetector(parsed);
   }
 }

@@ -407,7 +407,7 @@ describe('detector config', () => {
 
   it('rejects an unknown detector type', () => {
     expect(() => parseTimeseriesDetectorConfig({ type: 'isolation-forest' })).toThrow(
-      /expected detector type one of rolling-robust-z, seasonal-robust, online-ar, knn-distance, neural-forecast, ensemble; got "isolation-forest"/,
+      /expected detector type one of rolling-robust-z, seasonal-robust, online-ar, knn-distance, neural-forecast, ensemble, by-cadence; got "isolation-forest"/,
     );
   });
 

@@ -75,6 +75,26 @@ export interface PredictionCounts {
   runtimeCalls: number;
 }
 
+/**
+ * Who scores one series and on what scale, for explaining its anomalies. A detector that hands
+ * series to inner detectors (the cadence router) answers per series; any other detector is its
+ * own scorer for every series (`ownScorer`).
+ */
+export interface SeriesScorer {
+  /** The inner detector's plugin key, recorded in the series' anomalies. */
+  readonly type: string;
+  readonly version: string;
+  /** Its threshold on its own scale. */
+  readonly threshold: number;
+  readonly expectedBandScales?: number;
+  readonly memberNames?: readonly string[];
+  /** Its own score for a score the outer detector reported (the identity where the scales agree). */
+  nativeScore(score: number): number;
+  /** Probability that a point with this own (native) absolute score is a real anomaly. */
+  probability(nativeScore: number): number;
+  describe(): string;
+}
+
 export interface TimeseriesDetector {
   /** The plugin key, e.g. 'rolling-robust-z'; recorded in every Anomaly as `detector`. */
   readonly type: string;
@@ -139,7 +159,38 @@ export interface TimeseriesDetector {
   predictionCounts?(): PredictionCounts;
   /** Probability (0…1) that a point with this absolute score is a real anomaly. */
   probability(score: number): number;
+  /**
+   * Who scores `series` now, where that differs between series (the cadence router). Absent:
+   * the detector itself scores every series (`scorerOf` below answers for both).
+   */
+  seriesScorer?(series: number): SeriesScorer;
   /** One sentence saying how the score is computed, for reasons shown to people. */
   describe(): string;
   stats(): DetectorStats;
+}
+
+/** The scorer of `series`: the detector's own answer, or the detector itself. */
+export function scorerOf(detector: TimeseriesDetector, series: number): SeriesScorer {
+  return detector.seriesScorer?.(series) ?? ownScorer(detector);
+}
+
+const ownScorers = new WeakMap<TimeseriesDetector, SeriesScorer>();
+
+/** A detector as the scorer of all its series, on its own scale. */
+export function ownScorer(detector: TimeseriesDetector): SeriesScorer {
+  let scorer = ownScorers.get(detector);
+  if (scorer === undefined) {
+    scorer = {
+      type: detector.type,
+      version: detector.version,
+      threshold: detector.threshold,
+      ...(detector.expectedBandScales === undefined ? {} : { expectedBandScales: detector.expectedBandScales }),
+      ...(detector.memberNames === undefined ? {} : { memberNames: detector.memberNames }),
+      nativeScore: (score) => score,
+      probability: (score) => detector.probability(score),
+      describe: () => detector.describe(),
+    };
+    ownScorers.set(detector, scorer);
+  }
+  return scorer;
 }

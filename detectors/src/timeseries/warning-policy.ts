@@ -266,6 +266,8 @@ export const DEFAULT_LEVELS_BY_DETECTOR: Readonly<Record<string, readonly LevelL
   'online-ar': calibratedLevels(),
   'knn-distance': calibratedLevels(),
   ensemble: calibratedLevels(),
+  // Reports every series on the robust z's scale (cadence-router.ts maps the ensemble's onto it).
+  'by-cadence': DEFAULT_WARNING_POLICY.levels,
 };
 
 function calibratedLevels(): readonly LevelLine[] {

@@ -336,6 +336,26 @@ describe('anomaly worker on the in-process bus', () => {
     expect(w.ts).toBeLessThanOrEqual(T0 + 603 * MINUTE);
   });
 
+  it('routes each sensor by how often it reports, and explains an ensemble-routed anomaly in the ensemble\u2019s own score', async () => {
+    // Readings a minute apart: at a 1-minute cut-over the series is the ensemble's.
+    const h = await start((b) => b, { detector: { type: 'by-cadence', slowFromIntervalMs: 60_000, slow: { suppressedFactor: 1 } } });
+    const noise = rng(3);
+    const quiet = Array.from({ length: 600 }, (_, m) => reading(m, 12 + 0.3 * Math.sin(m / 40) + 0.4 * noise()));
+    const flood = Array.from({ length: 8 }, (_, i) => reading(600 + i, 40 + 2 * i));
+    await h.producer.send(TOPICS.sensorReadings, [...quiet, ...flood]);
+    await settle(h.bus);
+    expect(h.out.anomalies.length).toBeGreaterThanOrEqual(3);
+    // Records carry the detector that scored the series, on its own scale.
+    expect(h.out.anomalies.every((a) => a.detector === 'ensemble' && a.score >= 0.5 && a.score <= 1 && a.probability > 0)).toBe(true);
+    expect(h.out.anomalies[0]!.reason).toMatch(/ensemble score [\d.]+ fired by/);
+    const w = h.out.warnings[0]!;
+    expect(w).toMatchObject({ kind: 'waterlogging', source_id: SENSOR, produced_by: 'anomaly-worker/by-cadence@1' });
+    expect(w.score).toBeLessThanOrEqual(1);
+    expect(w.reasons.join('\n')).toMatch(
+      /ensemble score [\d.]+ \(peak [\d.]+\), threshold 0.5 \([\d.]+ on the robust-z scale of the level lines below, threshold 5\)/,
+    );
+  });
+
   it("runs the ensemble's neural member batched through ONNX Runtime, on the configured provider or cpu with a log line", async () => {
     const lines: string[] = [];
     const h = await start(
