@@ -1,7 +1,7 @@
 import { DetectorError } from '../errors.js';
 import type { ByCadenceConfig } from './detector-config.js';
 import { BY_CADENCE_DEFAULTS } from './detector-config.js';
-import { EnsembleDetector } from './ensemble-detector.js';
+import { concatCheckpoints, EnsembleDetector, splitCheckpoints } from './ensemble-detector.js';
 import { RollingRobustDetector } from './rolling-robust-detector.js';
 import { SeriesState } from './series-state.js';
 import {
@@ -396,34 +396,11 @@ export class CadenceRoutedDetector implements TimeseriesDetector {
   }
 
   checkpoint(): Uint8Array {
-    const parts = [this.state.encode(this.identity()), this.fast.checkpoint(), this.slow.checkpoint()];
-    const total = parts.reduce((sum, p) => sum + 4 + p.byteLength, 0);
-    const bytes = new Uint8Array(total);
-    const view = new DataView(bytes.buffer);
-    let at = 0;
-    for (const p of parts) {
-      view.setUint32(at, p.byteLength, true);
-      bytes.set(p, at + 4);
-      at += 4 + p.byteLength;
-    }
-    return bytes;
+    return concatCheckpoints([this.state.encode(this.identity()), this.fast.checkpoint(), this.slow.checkpoint()]);
   }
 
   restore(bytes: Uint8Array): void {
-    const parts: Uint8Array[] = [];
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    let at = 0;
-    for (let k = 0; k < 3; k++) {
-      const length = at + 4 <= bytes.byteLength ? view.getUint32(at, true) : -1;
-      if (length < 0 || at + 4 + length > bytes.byteLength) {
-        throw new DetectorError(
-          'invalid-argument',
-          `expected a ${this.type} checkpoint of three parts; part ${k + 1} runs past its ${bytes.byteLength} bytes`,
-        );
-      }
-      parts.push(bytes.subarray(at + 4, at + 4 + length));
-      at += 4 + length;
-    }
+    const parts = splitCheckpoints(bytes, 3, this.type);
     // A refused checkpoint changes nothing: what was taken before the refusal is put back.
     const identity = this.identity();
     const before = [this.state.encode(identity), this.fast.checkpoint(), this.slow.checkpoint()] as const;

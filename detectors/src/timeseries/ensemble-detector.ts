@@ -243,11 +243,11 @@ export class EnsembleDetector extends StreamingDetector<ReturnType<typeof ensemb
   override checkpoint(): Uint8Array {
     const parts = [super.checkpoint(), this.seasonal.checkpoint(), this.learned.checkpoint(), this.neighbour.checkpoint()];
     if (this.neural !== undefined) parts.push(this.neural.checkpoint());
-    return concat(parts);
+    return concatCheckpoints(parts);
   }
 
   override restore(bytes: Uint8Array): void {
-    const parts = split(bytes, this.neural === undefined ? 4 : 5);
+    const parts = splitCheckpoints(bytes, this.neural === undefined ? 4 : 5);
     // Restore into the members first: each validates its part, and a failure leaves the ensemble's own state untouched.
     this.seasonal.restore(parts[1]!);
     this.learned.restore(parts[2]!);
@@ -257,8 +257,8 @@ export class EnsembleDetector extends StreamingDetector<ReturnType<typeof ensemb
   }
 }
 
-/** u32 count, then per part a u32 length and its bytes. */
-function concat(parts: readonly Uint8Array[]): Uint8Array {
+/** A checkpoint made of other checkpoints: u32 count, then per part a u32 length and its bytes. */
+export function concatCheckpoints(parts: readonly Uint8Array[]): Uint8Array {
   const total = 4 + parts.reduce((n, p) => n + 4 + p.byteLength, 0);
   const out = new Uint8Array(total);
   const view = new DataView(out.buffer);
@@ -272,10 +272,11 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
-function split(bytes: Uint8Array, expected: number): Uint8Array[] {
+/** The parts of a `concatCheckpoints` result; throws DetectorError naming `owner` unless there are `expected` of them. */
+export function splitCheckpoints(bytes: Uint8Array, expected: number, owner = 'ensemble'): Uint8Array[] {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const fail = (what: string): never => {
-    throw new DetectorError('invalid-argument', `expected an ensemble checkpoint of ${expected} parts; ${what}`);
+    throw new DetectorError('invalid-argument', `expected an ${owner} checkpoint of ${expected} parts; ${what}`);
   };
   if (bytes.byteLength < 4) fail(`got ${bytes.byteLength} bytes`);
   const count = view.getUint32(0, true);

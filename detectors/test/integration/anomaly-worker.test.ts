@@ -191,6 +191,18 @@ async function settle(bus: Bus): Promise<void> {
   await drained(bus, 'test-collector', [TOPICS.anomalies, TOPICS.warnings, TOPICS.deadLetters]);
 }
 
+/**
+ * Ten quiet hours of a reading a minute, then a water level climbing fast: longer quiet than the
+ * z-score needs, as the ensemble's members calibrate their own surprise.
+ */
+async function sendQuietThenFlood(h: Harness): Promise<void> {
+  const noise = rng(3);
+  const quiet = Array.from({ length: 600 }, (_, m) => reading(m, 12 + 0.3 * Math.sin(m / 40) + 0.4 * noise()));
+  const flood = Array.from({ length: 8 }, (_, i) => reading(600 + i, 40 + 2 * i));
+  await h.producer.send(TOPICS.sensorReadings, [...quiet, ...flood]);
+  await settle(h.bus);
+}
+
 interface Harness {
   bus: Bus;
   worker: RunningWorker;
@@ -315,12 +327,7 @@ describe('anomaly worker on the in-process bus', () => {
   it('runs the ensemble detector by config, with level lines on its calibrated score scale', async () => {
     // Without the one-alarm-per-event damping NAB scoring wants: the episode tracker does that job here.
     const h = await start((b) => b, { detector: { type: 'ensemble', suppressedFactor: 1 } });
-    const noise = rng(3);
-    // A longer quiet spell than the z-score needs: the ensemble's members calibrate their own surprise.
-    const quiet = Array.from({ length: 600 }, (_, m) => reading(m, 12 + 0.3 * Math.sin(m / 40) + 0.4 * noise()));
-    const flood = Array.from({ length: 8 }, (_, i) => reading(600 + i, 40 + 2 * i));
-    await h.producer.send(TOPICS.sensorReadings, [...quiet, ...flood]);
-    await settle(h.bus);
+    await sendQuietThenFlood(h);
     expect(h.out.anomalies.length).toBeGreaterThanOrEqual(3);
     expect(h.out.anomalies.every((a) => a.detector === 'ensemble' && a.score >= 0.5 && a.score <= 1)).toBe(true);
     expect(h.out.warnings.length).toBeGreaterThanOrEqual(1);
@@ -339,11 +346,7 @@ describe('anomaly worker on the in-process bus', () => {
   it('routes each sensor by how often it reports, and explains an ensemble-routed anomaly in the ensemble\u2019s own score', async () => {
     // Readings a minute apart: at a 1-minute cut-over the series is the ensemble's.
     const h = await start((b) => b, { detector: { type: 'by-cadence', slowFromIntervalMs: 60_000, slow: { suppressedFactor: 1 } } });
-    const noise = rng(3);
-    const quiet = Array.from({ length: 600 }, (_, m) => reading(m, 12 + 0.3 * Math.sin(m / 40) + 0.4 * noise()));
-    const flood = Array.from({ length: 8 }, (_, i) => reading(600 + i, 40 + 2 * i));
-    await h.producer.send(TOPICS.sensorReadings, [...quiet, ...flood]);
-    await settle(h.bus);
+    await sendQuietThenFlood(h);
     expect(h.out.anomalies.length).toBeGreaterThanOrEqual(3);
     // Records carry the detector that scored the series, on its own scale.
     expect(h.out.anomalies.every((a) => a.detector === 'ensemble' && a.score >= 0.5 && a.score <= 1 && a.probability > 0)).toBe(true);
