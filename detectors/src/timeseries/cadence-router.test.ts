@@ -116,7 +116,9 @@ describe('the cadence router', () => {
     const slowPoints = points(300, 300_000);
     run(router, fastSeries, fastPoints);
     run(router, slowSeries, slowPoints);
+    // A fresh router's own checkpoint (no series yet) restores, as a worker's first start does.
     const copy = new CadenceRoutedDetector();
+    copy.restore(copy.checkpoint());
     copy.restore(router.checkpoint());
     expect([copy.routeOf(0), copy.routeOf(1)]).toEqual(['fast', 'slow']);
     const next = points(201, 1000);

@@ -408,7 +408,7 @@ export class CadenceRoutedDetector implements TimeseriesDetector {
       this.state.decode(parts[0]!, identity);
       this.fast.restore(parts[1]!);
       this.slow.restore(parts[2]!);
-      const slowNeeded = Math.max(0, ...this.state.get('slowIndex').subarray(0, this.state.seriesCount)) + 1;
+      const slowNeeded = Math.max(-1, ...this.state.get('slowIndex').subarray(0, this.state.seriesCount)) + 1;
       if (this.fast.seriesCount !== this.state.seriesCount || this.slow.seriesCount < slowNeeded) {
         throw new DetectorError(
           'invalid-argument',
