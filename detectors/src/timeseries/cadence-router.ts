@@ -207,12 +207,12 @@ export class CadenceRoutedDetector implements TimeseriesDetector {
   /** The route scoring `series` now: 'fast' until its cadence is known. */
   routeOf(series: number): 'fast' | 'slow' | 'undecided' {
     this.state.checkSeries(series);
-    const r = this.state.get('route')[series]!;
+    const r = this.state.fields.route[series]!;
     return r === ROUTE.slow ? 'slow' : r === ROUTE.fast ? 'fast' : 'undecided';
   }
 
   seriesScorer(series: number): SeriesScorer {
-    return this.state.get('route')[series] === ROUTE.slow ? this.slowScorer : this.fastScorer;
+    return this.state.fields.route[series] === ROUTE.slow ? this.slowScorer : this.fastScorer;
   }
 
   addSeries(): number {
@@ -223,18 +223,18 @@ export class CadenceRoutedDetector implements TimeseriesDetector {
 
   setScaleFloor(series: number, floor: number): void {
     this.fast.setScaleFloor(series, floor);
-    this.state.get('floor')[series] = floor;
-    const slow = this.state.get('slowIndex')[series]!;
+    this.state.fields.floor[series] = floor;
+    const slow = this.state.fields.slowIndex[series]!;
     if (slow >= 0) this.slow.setScaleFloor(slow, floor);
   }
 
   resetSeries(series: number): void {
     // The ensemble series (if any) is kept for the series and reused if it is routed there again.
-    const slow = this.state.get('slowIndex')[series]!;
-    const floor = this.state.get('floor')[series]!;
+    const slow = this.state.fields.slowIndex[series]!;
+    const floor = this.state.fields.floor[series]!;
     this.state.reset(series);
-    this.state.get('slowIndex')[series] = slow;
-    this.state.get('floor')[series] = floor;
+    this.state.fields.slowIndex[series] = slow;
+    this.state.fields.floor[series] = floor;
     this.fast.resetSeries(series);
     if (slow >= 0) this.slow.resetSeries(slow);
   }
@@ -288,7 +288,7 @@ export class CadenceRoutedDetector implements TimeseriesDetector {
     slow.reset(n);
     replay.reset(n * (this.config.cadenceSamples + 1));
     const route = this.pointRoutes;
-    const slowIndex = this.state.get('slowIndex');
+    const slowIndex = this.state.fields.slowIndex;
     for (let i = 0; i < n; i++) {
       const r = route[i]!;
       if (r === ROUTE.slow) slow.push(i, slowIndex[seriesIndex[i]!]!, values[i]!, ts[i]!);
@@ -334,7 +334,7 @@ export class CadenceRoutedDetector implements TimeseriesDetector {
   private routePoints(seriesIndex: Int32Array, values: Float64Array, ts: Float64Array): number {
     const n = seriesIndex.length;
     if (this.pointRoutes.length < n) this.pointRoutes = new Uint8Array(Math.max(n, 2 * this.pointRoutes.length));
-    const route = this.state.get('route');
+    const route = this.state.fields.route;
     const seriesCount = this.state.seriesCount;
     let allFast = true;
     for (let i = 0; i < n; i++) {
@@ -353,12 +353,12 @@ export class CadenceRoutedDetector implements TimeseriesDetector {
   /** Keeps an undecided series' reading if it is in time order (only those tell the cadence; the detectors skip and count the rest). */
   private keep(series: number, value: number, t: number): boolean {
     const width = this.config.cadenceSamples + 1;
-    const bufferTs = this.state.get('bufferTs');
-    const buffered = this.state.get('buffered');
+    const bufferTs = this.state.fields.bufferTs;
+    const buffered = this.state.fields.buffered;
     const b = buffered[series]!;
     if (!(t === t) || (b > 0 && !(t > bufferTs[series * width + b - 1]!))) return false;
     bufferTs[series * width + b] = t;
-    this.state.get('bufferValues')[series * width + b] = value;
+    this.state.fields.bufferValues[series * width + b] = value;
     buffered[series] = b + 1;
     return true;
   }
@@ -366,18 +366,18 @@ export class CadenceRoutedDetector implements TimeseriesDetector {
   /** Routes a series once it has kept enough readings; true when it went to the ensemble. */
   private decide(series: number): boolean {
     const samples = this.config.cadenceSamples;
-    if (this.state.get('buffered')[series]! < samples + 1) return false;
-    const t = this.state.get('bufferTs').subarray(series * (samples + 1), (series + 1) * (samples + 1));
+    if (this.state.fields.buffered[series]! < samples + 1) return false;
+    const t = this.state.fields.bufferTs.subarray(series * (samples + 1), (series + 1) * (samples + 1));
     const intervals = Array.from({ length: samples }, (_, k) => t[k + 1]! - t[k]!).sort((a, b) => a - b);
     const median = samples % 2 === 1 ? intervals[(samples - 1) / 2]! : (intervals[samples / 2 - 1]! + intervals[samples / 2]!) / 2;
     if (median < this.config.slowFromIntervalMs) {
-      this.state.get('route')[series] = ROUTE.fast;
+      this.state.fields.route[series] = ROUTE.fast;
       return false;
     }
-    this.state.get('route')[series] = ROUTE.slow;
-    const slowIndex = this.state.get('slowIndex');
+    this.state.fields.route[series] = ROUTE.slow;
+    const slowIndex = this.state.fields.slowIndex;
     if (slowIndex[series]! < 0) slowIndex[series] = this.slow.addSeries();
-    const floor = this.state.get('floor')[series]!;
+    const floor = this.state.fields.floor[series]!;
     if (floor === floor) this.slow.setScaleFloor(slowIndex[series]!, floor);
     // The robust z keeps nothing it will use.
     this.fast.resetSeries(series);
@@ -387,10 +387,10 @@ export class CadenceRoutedDetector implements TimeseriesDetector {
   /** A newly ensemble-routed series' kept readings, for the ensemble to learn from before its next one. */
   private pushReplay(lane: Lane, series: number): void {
     const width = this.config.cadenceSamples + 1;
-    const bufferTs = this.state.get('bufferTs');
-    const bufferValues = this.state.get('bufferValues');
-    const slow = this.state.get('slowIndex')[series]!;
-    for (let k = 0; k < this.state.get('buffered')[series]!; k++) {
+    const bufferTs = this.state.fields.bufferTs;
+    const bufferValues = this.state.fields.bufferValues;
+    const slow = this.state.fields.slowIndex[series]!;
+    for (let k = 0; k < this.state.fields.buffered[series]!; k++) {
       lane.push(-1, slow, bufferValues[series * width + k]!, bufferTs[series * width + k]!);
     }
   }
@@ -408,7 +408,7 @@ export class CadenceRoutedDetector implements TimeseriesDetector {
       this.state.decode(parts[0]!, identity);
       this.fast.restore(parts[1]!);
       this.slow.restore(parts[2]!);
-      const slowNeeded = Math.max(-1, ...this.state.get('slowIndex').subarray(0, this.state.seriesCount)) + 1;
+      const slowNeeded = Math.max(-1, ...this.state.fields.slowIndex.subarray(0, this.state.seriesCount)) + 1;
       if (this.fast.seriesCount !== this.state.seriesCount || this.slow.seriesCount < slowNeeded) {
         throw new DetectorError(
           'invalid-argument',

@@ -200,17 +200,17 @@ export class EnsembleDetector extends StreamingDetector<ReturnType<typeof ensemb
     let raw = rawC > gated ? rawC : gated;
     const undiscounted = raw;
     if (c.expectedAlarmRate > 0) raw = this.discountByAlarmRate(s, raw);
-    const episodeSeverity = this.state.get('episodeSeverity');
+    const episodeSeverity = this.state.fields.episodeSeverity;
     // Only points in or just after an alarm episode have anything to do with it.
     if (c.familiarAlarmEpisodes > 0 && (undiscounted >= this.threshold || episodeSeverity[s] === episodeSeverity[s])) {
-      const state = { severities: this.state.get('episodeSeverities'), episodes: this.state.get('episodes'), current: episodeSeverity };
+      const state = { severities: this.state.fields.episodeSeverities, episodes: this.state.fields.episodes, current: episodeSeverity };
       // Severity: how far the value is from what the seasonal member expected, in its scales.
       const severity = Math.abs(x - sOut.expected) / sOut.scale;
       // A familiar alarm is scaled like a score the refractory step holds back: heard, not alarmed on.
       if (isFamiliarAlarm(this.familiarAlarms, state, s, undiscounted, severity, this.severityScratch)) raw *= c.suppressedFactor;
     }
     o.raw = raw;
-    const score = refractoryStep(this.state.get('peak'), s, raw, c.refractoryDecay, c.suppressedFactor, this.threshold);
+    const score = refractoryStep(this.state.fields.peak, s, raw, c.refractoryDecay, c.suppressedFactor, this.threshold);
     // Direction: the statistical member's (the residual against the expected value it reports).
     return a < 0 ? -score : score;
   }
@@ -224,9 +224,9 @@ export class EnsembleDetector extends StreamingDetector<ReturnType<typeof ensemb
    */
   private discountByAlarmRate(s: number, raw: number): number {
     const c = this.config;
-    const st = this.state;
-    const lastArr = st.get('lastRaw');
-    const rateArr = st.get('alarmRate');
+    const st = this.state.fields;
+    const lastArr = st.lastRaw;
+    const rateArr = st.alarmRate;
     const onset = raw >= this.threshold && lastArr[s]! < this.threshold ? 1 : 0;
     lastArr[s] = raw;
     // Start from the expected rate, so a young series is neither punished nor favoured.

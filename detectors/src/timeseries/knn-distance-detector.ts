@@ -87,16 +87,16 @@ export class KnnDistanceDetector extends StreamingDetector<ReturnType<typeof knn
   scorePoint(s: number, x: number, t: number): number {
     void t;
     const c = this.config;
-    const st = this.state;
+    const st = this.state.fields;
     const o = this.outcome;
-    const n = st.get('accepted')[s]!;
-    const meanArr = st.get('mean');
-    const spreadArr = st.get('spread');
-    const ring = st.get('ring');
+    const n = st.accepted[s]!;
+    const meanArr = st.mean;
+    const spreadArr = st.spread;
+    const ring = st.ring;
     const mu = n === 1 ? x : meanArr[s]!;
     const sigma = spreadArr[s]!;
     let sd = MAE_TO_SIGMA * sigma;
-    const floor = st.get('floor')[s]!;
+    const floor = st.floor[s]!;
     const rel = 1e-4 * (mu < 0 ? -mu : mu);
     if (sd < floor) sd = floor;
     if (sd < rel) sd = rel;
@@ -153,9 +153,9 @@ export class KnnDistanceDetector extends StreamingDetector<ReturnType<typeof knn
     for (let k = 0; k < K; k++) a += Math.sqrt(near[k]!);
     a /= K;
     const surprise = a < c.surpriseCap ? a : c.surpriseCap;
-    const raw = likelihoodStep(st.get('likelihood'), s * LIKELIHOOD_STRIDE, surprise, this.likelihoodOptions);
+    const raw = likelihoodStep(st.likelihood, s * LIKELIHOOD_STRIDE, surprise, this.likelihoodOptions);
     o.raw = raw;
-    const score = refractoryStep(st.get('peak'), s, raw, c.refractoryDecay, c.suppressedFactor, this.threshold);
+    const score = refractoryStep(st.peak, s, raw, c.refractoryDecay, c.suppressedFactor, this.threshold);
     if (n <= c.warmupPoints) return Number.NaN;
     // Direction: the current value against the slow mean.
     return u < 0 ? -score : score;

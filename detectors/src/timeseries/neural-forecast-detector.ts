@@ -134,11 +134,11 @@ export class NeuralForecastDetector extends StreamingDetector<ReturnType<typeof 
       this.scales = new Float64Array(size);
       this.stamps = new Float64Array(size);
     }
-    const st = this.state;
-    const ring = st.get('ring');
-    const accepted = st.get('accepted');
-    const floorArr = st.get('floor');
-    const queued = st.get('queued');
+    const st = this.state.fields;
+    const ring = st.ring;
+    const accepted = st.accepted;
+    const floorArr = st.floor;
+    const queued = st.queued;
     const norm = this.norm;
     let rows = 0;
     const order = this.queue.slice(0, n);
@@ -160,9 +160,9 @@ export class NeuralForecastDetector extends StreamingDetector<ReturnType<typeof 
     const out = await runtime.run(this.input, rows);
     // State may have moved on while the call ran (it does not in the worker, which awaits this
     // before its next batch): a prediction is kept only for the point it was made for.
-    const acceptedNow = this.state.get('accepted');
-    const prediction = this.state.get('prediction');
-    const predictedFor = this.state.get('predictedFor');
+    const acceptedNow = this.state.fields.accepted;
+    const prediction = this.state.fields.prediction;
+    const predictedFor = this.state.fields.predictedFor;
     for (let r = 0; r < rows; r++) {
       const s = order[r]!;
       if (s >= this.state.seriesCount || acceptedNow[s] !== this.stamps[r]) continue;
@@ -180,14 +180,14 @@ export class NeuralForecastDetector extends StreamingDetector<ReturnType<typeof 
   scorePoint(s: number, x: number, t: number): number {
     void t;
     const c = this.config;
-    const st = this.state;
+    const st = this.state.fields;
     const o = this.outcome;
     const W = this.window;
-    const n = st.get('accepted')[s]!;
-    const ring = st.get('ring');
-    const meanArr = st.get('mean');
-    const spreadArr = st.get('spread');
-    const maeArr = st.get('mae');
+    const n = st.accepted[s]!;
+    const ring = st.ring;
+    const meanArr = st.mean;
+    const spreadArr = st.spread;
+    const maeArr = st.mae;
     const rb = s * 2 * W;
     const seen = n - 1;
 
@@ -197,11 +197,11 @@ export class NeuralForecastDetector extends StreamingDetector<ReturnType<typeof 
     o.scale = Number.NaN;
     if (seen >= W) {
       let pred: number;
-      if (st.get('predictedFor')[s] === n) {
-        pred = st.get('prediction')[s]!;
+      if (st.predictedFor[s] === n) {
+        pred = st.prediction[s]!;
         this.counts.batched++;
       } else {
-        normaliseWindow(ring, rb + (seen % W), W, st.get('floor')[s]!, this.row, 0, this.norm);
+        normaliseWindow(ring, rb + (seen % W), W, st.floor[s]!, this.row, 0, this.norm);
         pred = this.norm.center + this.norm.scale * forwardRow(this.weights, this.row, 0, this.hidden);
         this.counts.inline++;
       }
@@ -210,13 +210,13 @@ export class NeuralForecastDetector extends StreamingDetector<ReturnType<typeof 
       let errScale = MAE_TO_SIGMA * (m === m ? m : Math.abs(e));
       const minScale = c.minErrorScale * MAE_TO_SIGMA * spreadArr[s]!;
       if (errScale < minScale) errScale = minScale;
-      const floor = st.get('floor')[s]!;
+      const floor = st.floor[s]!;
       if (errScale < floor) errScale = floor;
       const z = e / errScale;
       const az = z < 0 ? -z : z;
       const surprise = az < c.surpriseCap ? az : c.surpriseCap;
-      raw = likelihoodStep(st.get('likelihood'), s * LIKELIHOOD_STRIDE, surprise, this.likelihoodOptions);
-      score = refractoryStep(st.get('peak'), s, raw, c.refractoryDecay, c.suppressedFactor, this.threshold);
+      raw = likelihoodStep(st.likelihood, s * LIKELIHOOD_STRIDE, surprise, this.likelihoodOptions);
+      score = refractoryStep(st.peak, s, raw, c.refractoryDecay, c.suppressedFactor, this.threshold);
       if (z < 0) score = -score;
       // The error scale learns from winsorised errors, so one outlier does not inflate it.
       const clip = c.surpriseCap * errScale;
@@ -247,7 +247,7 @@ export class NeuralForecastDetector extends StreamingDetector<ReturnType<typeof 
   }
 
   private enqueue(s: number): void {
-    const queued = this.state.get('queued');
+    const queued = this.state.fields.queued;
     if (queued[s] === 1 || this.runtime === undefined) return;
     queued[s] = 1;
     if (this.queueLength === this.queue.length) {

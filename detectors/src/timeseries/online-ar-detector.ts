@@ -95,29 +95,29 @@ export class OnlineArDetector extends StreamingDetector<ReturnType<typeof online
   weights(series: number): Float64Array {
     this.state.checkSeries(series);
     const f = this.features;
-    return this.state.get('theta').slice(series * f, (series + 1) * f);
+    return this.state.fields.theta.slice(series * f, (series + 1) * f);
   }
 
   scorePoint(s: number, x: number, t: number): number {
     const c = this.config;
-    const st = this.state;
+    const st = this.state.fields;
     const o = this.outcome;
-    const n = st.get('accepted')[s]!;
+    const n = st.accepted[s]!;
     const f = this.features;
     const p = c.lags;
-    const meanArr = st.get('mean');
-    const spreadArr = st.get('spread');
-    const hist = st.get('history');
-    const profile = st.get('profile');
-    const theta = st.get('theta');
-    const cov = st.get('cov');
-    const maeArr = st.get('mae');
+    const meanArr = st.mean;
+    const spreadArr = st.spread;
+    const hist = st.history;
+    const profile = st.profile;
+    const theta = st.theta;
+    const cov = st.cov;
+    const maeArr = st.mae;
 
     // Normalisation: a slow mean and mean absolute deviation, starting as running averages.
     const wNorm = 1 / n > c.normAlpha ? 1 / n : c.normAlpha;
     const mu = meanArr[s]!;
     let sigma = spreadArr[s]!;
-    const floor = st.get('floor')[s]!;
+    const floor = st.floor[s]!;
     if (n === 1) {
       meanArr[s] = x;
       spreadArr[s] = 0;
@@ -157,9 +157,9 @@ export class OnlineArDetector extends StreamingDetector<ReturnType<typeof online
     const z = e / errScale;
     const az = z < 0 ? -z : z;
     const surprise = az < c.surpriseCap ? az : c.surpriseCap;
-    const raw = likelihoodStep(st.get('likelihood'), s * LIKELIHOOD_STRIDE, surprise, this.likelihoodOptions);
+    const raw = likelihoodStep(st.likelihood, s * LIKELIHOOD_STRIDE, surprise, this.likelihoodOptions);
     o.raw = raw;
-    const score = refractoryStep(st.get('peak'), s, raw, c.refractoryDecay, c.suppressedFactor, this.threshold);
+    const score = refractoryStep(st.peak, s, raw, c.refractoryDecay, c.suppressedFactor, this.threshold);
 
     // Learn: RLS on the winsorised error, so one outlier does not swing the fit.
     const clip = c.surpriseCap * errScale;
@@ -190,8 +190,8 @@ export class OnlineArDetector extends StreamingDetector<ReturnType<typeof online
     const lambda = this.config.forgetting;
     const pphi = this.pphi;
     const phi = this.phi;
-    const cov = this.state.get('cov');
-    const theta = this.state.get('theta');
+    const cov = this.state.fields.cov;
+    const theta = this.state.fields.theta;
     let denom = lambda;
     for (let i = 0; i < f; i++) {
       let acc = 0;

@@ -31,7 +31,8 @@ import { StreamingDetector } from './streaming-detector.js';
  * hundreds of points; every point still enters the level and profiles (a lasting shift is adopted).
  */
 
-export const SEASONAL_ROBUST_VERSION = '1.0.0';
+/** 1.1.0: each profile bin's visits sit beside its value (a 1.0.0 checkpoint is refused by identity). */
+export const SEASONAL_ROBUST_VERSION = '1.1.0';
 
 /** √(π/2): mean absolute deviation → σ for normal noise. */
 const MAE_TO_SIGMA = 1.2533141373155003;
@@ -62,10 +63,10 @@ export function seasonalRobustFields() {
     dayBins: { stride: 1, kind: 'f64', init: 0 },
     minDt: { stride: 1, kind: 'f64', init: Number.POSITIVE_INFINITY },
     profileTs: { stride: 1, kind: 'f64', init: Number.NaN },
-    daily: { stride: DAY_STRIDE, kind: 'f32', init: 0 },
-    dailyVisits: { stride: DAY_STRIDE, kind: 'f32', init: 0 },
-    weekly: { stride: WEEK_STRIDE, kind: 'f32', init: 0 },
-    weeklyVisits: { stride: WEEK_STRIDE, kind: 'f32', init: 0 },
+    /** Per daily bin its EWMA and its visits, side by side: one cache line per point, not two. */
+    daily: { stride: 2 * DAY_STRIDE, kind: 'f32', init: 0 },
+    /** The same per hour-of-week bin. */
+    weekly: { stride: 2 * WEEK_STRIDE, kind: 'f32', init: 0 },
     /** Running mean absolute error per forecast (NaN until it has one). */
     mae: { stride: FORECASTS, kind: 'f64', init: Number.NaN },
     /** Running mean |Δx| between consecutive points. */
@@ -105,13 +106,13 @@ export class SeasonalRobustDetector extends StreamingDetector<ReturnType<typeof 
 
   scorePoint(s: number, x: number, t: number): number {
     const c = this.config;
-    const st = this.state;
-    const n = st.get('accepted')[s]!;
-    const prevArr = st.get('prev');
-    const level = st.get('level');
-    const mae = st.get('mae');
-    const maeDiff = st.get('maeDiff');
-    const run = st.get('run');
+    const st = this.state.fields;
+    const n = st.accepted[s]!;
+    const prevArr = st.prev;
+    const level = st.level;
+    const mae = st.mae;
+    const maeDiff = st.maeDiff;
+    const run = st.run;
     const o = this.outcome;
 
     const bins = this.binsOf(s, t);
@@ -128,12 +129,12 @@ export class SeasonalRobustDetector extends StreamingDetector<ReturnType<typeof 
     // Forecasts made before seeing x.
     const fLevel = level[s]!;
     // Profile slots of this point's time of day and of week (−1 while the bins are unknown).
-    const db = bins === 0 ? -1 : s * DAY_STRIDE + dayBin(t, bins);
-    const wb = bins === 0 ? -1 : s * WEEK_STRIDE + weekBin(t, bins);
-    const dailyVisits = st.get('dailyVisits');
-    const weeklyVisits = st.get('weeklyVisits');
-    const fDaily = db < 0 || dailyVisits[db]! === 0 ? Number.NaN : st.get('daily')[db]!;
-    const fWeekly = wb < 0 || weeklyVisits[wb]! === 0 ? Number.NaN : st.get('weekly')[wb]!;
+    const db = bins === 0 ? -1 : 2 * (s * DAY_STRIDE + dayBin(t, bins));
+    const wb = bins === 0 ? -1 : 2 * (s * WEEK_STRIDE + weekBin(t, bins));
+    const daily = st.daily;
+    const weekly = st.weekly;
+    const fDaily = db < 0 || daily[db + 1]! === 0 ? Number.NaN : daily[db]!;
+    const fWeekly = wb < 0 || weekly[wb + 1]! === 0 ? Number.NaN : weekly[wb]!;
     const m = s * FORECASTS;
     let bestMae = mae[m + LEVEL]!;
     let expected = fLevel;
@@ -146,7 +147,7 @@ export class SeasonalRobustDetector extends StreamingDetector<ReturnType<typeof 
       expected = fWeekly;
     }
 
-    const floor = st.get('floor')[s]!;
+    const floor = st.floor[s]!;
     const absLevel = fLevel < 0 ? -fLevel : fLevel;
     let minScale = c.scaleFloorRelative * absLevel;
     if (minScale < floor) minScale = floor;
@@ -166,7 +167,7 @@ export class SeasonalRobustDetector extends StreamingDetector<ReturnType<typeof 
     let flatSurprise = -Math.log(dx / diffScale + c.flatEpsilon);
     if (flatSurprise < 0) flatSurprise = 0;
 
-    const lik = st.get('likelihood');
+    const lik = st.likelihood;
     const base = s * SIGNALS * LIKELIHOOD_STRIDE;
     const l1 = likelihoodStep(lik, base, pointSurprise, this.likelihoodOptions);
     // Stuck: an exact repeat run long enough, in a series that used to move (its typical step
@@ -179,7 +180,7 @@ export class SeasonalRobustDetector extends StreamingDetector<ReturnType<typeof 
     o.stuck = stuckRun && l2 >= this.threshold;
     const raw = stuckRun && l2 > l1 ? l2 : l1;
     o.raw = raw;
-    const score = refractoryStep(st.get('peak'), s, raw, c.refractoryDecay, c.suppressedFactor, this.threshold);
+    const score = refractoryStep(st.peak, s, raw, c.refractoryDecay, c.suppressedFactor, this.threshold);
 
     // Learn from x: forecast errors (winsorised), level, profiles, step size.
     const clip = cap * scale;
@@ -193,8 +194,8 @@ export class SeasonalRobustDetector extends StreamingDetector<ReturnType<typeof 
     level[s] = fLevel + c.levelAlpha * (x - fLevel);
     prevArr[s] = x;
     if (db >= 0) {
-      learnProfile(st.get('daily'), dailyVisits, db, x, c.profileAlpha);
-      learnProfile(st.get('weekly'), weeklyVisits, wb, x, c.profileAlpha);
+      learnProfile(daily, db, x, c.profileAlpha);
+      learnProfile(weekly, wb, x, c.profileAlpha);
     }
 
     o.expected = expected;
@@ -209,14 +210,15 @@ export class SeasonalRobustDetector extends StreamingDetector<ReturnType<typeof 
    * day" and a daily jump stays a jump instead of being smeared across a wide bin. 0 until known.
    */
   private binsOf(s: number, t: number): number {
-    const bins = this.state.get('dayBins');
+    const st = this.state.fields;
+    const bins = st.dayBins;
     let b = bins[s]!;
     if (b > 0) return b;
-    const minDt = this.state.get('minDt');
-    const last = this.state.get('profileTs')[s]!;
+    const minDt = st.minDt;
+    const last = st.profileTs[s]!;
     if (last === last && t - last < minDt[s]!) minDt[s] = t - last;
-    this.state.get('profileTs')[s] = t;
-    if (this.state.get('accepted')[s]! < STEP_PROBE_POINTS) return 0;
+    st.profileTs[s] = t;
+    if (st.accepted[s]! < STEP_PROBE_POINTS) return 0;
     const perDay = Math.round(DAY_MS / minDt[s]!);
     b = perDay > this.config.maxBinsPerDay ? this.config.maxBinsPerDay : perDay < MIN_BINS_PER_DAY ? MIN_BINS_PER_DAY : perDay;
     bins[s] = b;
@@ -232,10 +234,10 @@ function learnMae(mae: Float64Array, at: number, e: number, clip: number, w: num
   mae[at] = cur === cur ? cur + w * (ae - cur) : ae;
 }
 
-/** A profile bin's EWMA, a plain mean over its first 1/alpha visits. */
-function learnProfile(profile: Float32Array, visits: Float32Array, at: number, x: number, alpha: number): void {
-  const n = visits[at]! + 1;
-  visits[at] = n;
+/** A profile bin's EWMA (at `at`, its visits at `at + 1`), a plain mean over its first 1/alpha visits. */
+function learnProfile(profile: Float32Array, at: number, x: number, alpha: number): void {
+  const n = profile[at + 1]! + 1;
+  profile[at + 1] = n;
   const w = 1 / n > alpha ? 1 / n : alpha;
   profile[at] = profile[at]! + w * (x - profile[at]!);
 }

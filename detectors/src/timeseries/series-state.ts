@@ -54,16 +54,30 @@ export class SeriesState<S extends Record<string, FieldSpec>> {
   constructor(spec: S, initialCapacity = 64) {
     this.spec = spec;
     this.capacityValue = Math.max(1, initialCapacity);
-    const arrays = {} as Record<keyof S, Float64Array | Float32Array | Int32Array>;
-    for (const name of Object.keys(spec) as (keyof S)[]) {
-      const f: FieldSpec = spec[name]!;
-      arrays[name] = allocate(f.kind, this.capacityValue * f.stride).fill(f.init);
-    }
-    this.arrays = arrays;
+    this.arrays = this.allocateAll(this.capacityValue);
+  }
+
+  /**
+   * Every field's array, built by Object.fromEntries: an object filled key by key in a loop
+   * turns into a hash table in V8 past a dozen fields, and `get` is on every point's path.
+   */
+  private allocateAll(capacity: number): Record<keyof S, Float64Array | Float32Array | Int32Array> {
+    return Object.fromEntries(
+      Object.entries(this.spec).map(([name, f]) => [name, allocate(f.kind, capacity * f.stride).fill(f.init)]),
+    ) as Record<keyof S, Float64Array | Float32Array | Int32Array>;
   }
 
   get seriesCount(): number {
     return this.countValue;
+  }
+
+  /**
+   * Every field's array by name, for hot loops: `state.fields.level` is a load V8 can specialise
+   * at each use, where `get(name)` is one generic lookup shared by every caller. Re-read it after
+   * `addSeries` or a restore: growing replaces the arrays.
+   */
+  get fields(): { readonly [K in keyof S]: ArrayOf<S[K]['kind']> } {
+    return this.arrays as { readonly [K in keyof S]: ArrayOf<S[K]['kind']> };
   }
 
   /** The field's array. Re-read it after `addSeries`: growing replaces the arrays. */
@@ -91,12 +105,9 @@ export class SeriesState<S extends Record<string, FieldSpec>> {
   }
 
   private grow(capacity: number): void {
-    for (const name of Object.keys(this.spec) as (keyof S)[]) {
-      const f = this.spec[name];
-      const next = allocate(f.kind, capacity * f.stride).fill(f.init);
-      next.set(this.arrays[name]);
-      this.arrays[name] = next;
-    }
+    const next = this.allocateAll(capacity);
+    for (const name of Object.keys(this.spec) as (keyof S)[]) next[name].set(this.arrays[name]);
+    this.arrays = next;
     this.capacityValue = capacity;
   }
 

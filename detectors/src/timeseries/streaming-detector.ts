@@ -83,14 +83,14 @@ export abstract class StreamingDetector<S extends Record<string, FieldSpec>> imp
     if (!(floor > 0) || !Number.isFinite(floor)) {
       throw new DetectorError('invalid-argument', `expected a positive finite scale floor; got ${floor}`);
     }
-    this.state.get('floor')[series] = floor;
+    this.state.fields.floor[series] = floor;
   }
 
   resetSeries(series: number): void {
     this.state.checkSeries(series);
-    const floor = this.state.get('floor')[series]!;
+    const floor = this.state.fields.floor[series]!;
     this.state.reset(series);
-    this.state.get('floor')[series] = floor;
+    this.state.fields.floor[series] = floor;
     this.onReset(series);
   }
 
@@ -117,8 +117,8 @@ export abstract class StreamingDetector<S extends Record<string, FieldSpec>> imp
    * later than the series' last, after any gap reset — and scores it like scoreBatch would.
    */
   acceptOne(s: number, x: number, t: number): number {
-    this.state.get('lastTs')[s] = t;
-    const accepted = this.state.get('accepted');
+    this.state.fields.lastTs[s] = t;
+    const accepted = this.state.fields.accepted;
     accepted[s] = accepted[s]! + 1;
     return this.scorePoint(s, x, t);
   }
@@ -154,8 +154,8 @@ export abstract class StreamingDetector<S extends Record<string, FieldSpec>> imp
       );
     }
     const nSeries = this.state.seriesCount;
-    const lastTs = this.state.get('lastTs');
-    const accepted = this.state.get('accepted');
+    const lastTs = this.state.fields.lastTs;
+    const accepted = this.state.fields.accepted;
     const maxGapMs = this.maxGapMs;
     const c = this.counters;
     const o = this.outcome;
