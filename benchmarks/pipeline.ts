@@ -3,6 +3,7 @@
  * ClickHouse on the embedded default (in-process bus, chDB), against the store's own insert limit.
  *
  *   npm run bench:pipeline -- [--readings 3000000] [--pairs 3] [--sensors 10000] [--entry in-process|http]
+ *     [--detector by-cadence|rolling-robust-z|…]
  *
  * Throughput is measured in `pairs` rounds, each a pipeline run of readings / pairs readings
  * followed at once by the store's own limit on as many rows: on a shared machine the load swings
@@ -12,8 +13,11 @@
  * Each round sends one reading per sensor (one second of event time). Probe sensors are pushed far
  * outside their band for a few rounds; the latency of each resulting warning is measured from the
  * wall time its triggering reading entered ingest to the wall time the warning arrived on the bus.
+ * The anomaly worker runs the detector `npm start` runs (`by-cadence`, CITYOPS_ANOMALY_DETECTOR's
+ * default), unless `--detector` names another plugin type.
+ *
  * Figures, the headline (readings_per_s) last:
- *   entry, readings, sensors, store_rows_per_s, ratio (readings_per_s / store_rows_per_s, over
+ *   entry, detector, readings, sensors, store_rows_per_s, ratio (readings_per_s / store_rows_per_s, over
  *   all pairs), ratio_per_pair, ingest_to_warning_p50_ms, ingest_to_warning_p99_ms, warnings,
  *   peak_rss_mb, readings_per_s
  */
@@ -45,6 +49,7 @@ const { values: args } = parseArgs({
     pairs: { type: 'string', default: '3' },
     sensors: { type: 'string', default: '10000' },
     entry: { type: 'string', default: 'in-process' },
+    detector: { type: 'string', default: 'by-cadence' },
   },
 });
 const TOTAL = Number(args.readings);
@@ -101,7 +106,7 @@ await producer.send(
 );
 
 const sink = await startSink({ bus, store });
-const anomaly = await startAnomalyWorker({ bus });
+const anomaly = await startAnomalyWorker({ bus, config: { detector: { type: args.detector } } });
 
 // Wall time each probe reading entered ingest, by sensor and event time.
 const probeIngestWallMs = new Map<string, number>();
@@ -346,6 +351,7 @@ clearInterval(rssTimer);
 rmSync(dataDir, { recursive: true, force: true });
 
 console.log(`entry=${ENTRY}`);
+console.log(`detector=${args.detector}`);
 console.log(`readings=${timedReadings}`);
 console.log(`latency_offered_readings_per_s=${latencyRate}`);
 console.log(`sensors=${SENSORS}`);
