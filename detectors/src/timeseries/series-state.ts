@@ -63,7 +63,7 @@ export class SeriesState<S extends Record<string, FieldSpec>> {
    */
   private allocateAll(capacity: number): Record<keyof S, Float64Array | Float32Array | Int32Array> {
     return Object.fromEntries(
-      Object.entries(this.spec).map(([name, f]) => [name, allocate(f.kind, capacity * f.stride).fill(f.init)]),
+      Object.entries<FieldSpec>(this.spec).map(([name, f]) => [name, allocate(f.kind, capacity * f.stride).fill(f.init)]),
     ) as Record<keyof S, Float64Array | Float32Array | Int32Array>;
   }
 
