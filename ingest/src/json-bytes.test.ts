@@ -35,7 +35,11 @@ describe('JsonBytes', () => {
     for (let i = 0; i < 2000; i++) {
       numbers.push(Math.round(random() * 10 ** (i % 16)) * (i % 2 ? -1 : 1));
       numbers.push((random() - 0.5) * 10 ** ((i % 40) - 20));
+      // A sensor's resolution: one or two decimals, the written-digit-by-digit path.
+      numbers.push((Math.round(random() * 10 ** (i % 11)) / 100) * (i % 2 ? -1 : 1));
+      numbers.push(Math.round(random() * 10 ** (i % 9)) / 10);
     }
+    numbers.push(0.01, -0.01, 0.05, 0.5, 99.99, 1.15, 21_474_836.47, 21_474_836.48, -21_474_836.47, 10_000_000.01, 123_456_789.12);
     for (const n of numbers)
       expect(
         written((out) => out.number(n)),
