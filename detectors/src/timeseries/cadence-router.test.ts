@@ -130,6 +130,16 @@ describe('the cadence router', () => {
     expect(other.seriesCount).toBe(0);
   });
 
+  it('restores a checkpoint of more series than a call can take as arguments', () => {
+    // 130,000 series: past V8's limit for spreading an array into Math.max (≈ 125,000 here).
+    const config = parseTimeseriesDetectorConfig({ type: 'by-cadence', fast: { windowSize: 8, warmupPoints: 3 } });
+    const router = createTimeseriesDetector(config);
+    for (let s = 0; s < 130_000; s++) router.addSeries();
+    const copy = createTimeseriesDetector(config);
+    copy.restore(router.checkpoint());
+    expect(copy.seriesCount).toBe(130_000);
+  });
+
   it('learns the cadence again after a reset, and skips readings out of time order without counting them as intervals', () => {
     const router = new CadenceRoutedDetector();
     const s = router.addSeries();

@@ -408,7 +408,10 @@ export class CadenceRoutedDetector implements TimeseriesDetector {
       this.state.decode(parts[0]!, identity);
       this.fast.restore(parts[1]!);
       this.slow.restore(parts[2]!);
-      const slowNeeded = Math.max(-1, ...this.state.fields.slowIndex.subarray(0, this.state.seriesCount)) + 1;
+      // A loop, not Math.max(...): spreading a city's worth of series overflows the call stack.
+      let slowNeeded = 0;
+      const slowIndex = this.state.fields.slowIndex;
+      for (let s = 0; s < this.state.seriesCount; s++) if (slowIndex[s]! + 1 > slowNeeded) slowNeeded = slowIndex[s]! + 1;
       if (this.fast.seriesCount !== this.state.seriesCount || this.slow.seriesCount < slowNeeded) {
         throw new DetectorError(
           'invalid-argument',

@@ -59,7 +59,8 @@ export class SeriesState<S extends Record<string, FieldSpec>> {
 
   /**
    * Every field's array, built by Object.fromEntries: an object filled key by key in a loop
-   * turns into a hash table in V8 past a dozen fields, and `get` is on every point's path.
+   * turns into a hash table in V8 past a dozen fields, and the detectors read `fields.<name>` on
+   * every point's path.
    */
   private allocateAll(capacity: number): Record<keyof S, Float64Array | Float32Array | Int32Array> {
     return Object.fromEntries(
