@@ -338,7 +338,7 @@ export class RollingRobustDetector implements TimeseriesDetector {
     const state = this.checkpointState();
     for (let s = 0; s < this.series; s++) state.addSeries();
     for (const [name, array] of Object.entries(this.arrays()))
-      state.get(name).set(array.subarray(0, this.series * state.spec[name]!.stride));
+      state.fields[name]!.set(array.subarray(0, this.series * state.spec[name]!.stride));
     return state.encode(this.identity());
   }
 
@@ -354,7 +354,7 @@ export class RollingRobustDetector implements TimeseriesDetector {
     }
     for (const [name, array] of Object.entries(this.arrays())) {
       const spec = state.spec[name]!;
-      array.set(state.get(name).subarray(0, n * spec.stride));
+      array.set(state.fields[name]!.subarray(0, n * spec.stride));
       // Slots past the checkpoint's series go back to a new series' values, for addSeries.
       array.fill(spec.init, n * spec.stride);
     }

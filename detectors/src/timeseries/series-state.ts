@@ -73,17 +73,12 @@ export class SeriesState<S extends Record<string, FieldSpec>> {
   }
 
   /**
-   * Every field's array by name, for hot loops: `state.fields.level` is a load V8 can specialise
-   * at each use, where `get(name)` is one generic lookup shared by every caller. Re-read it after
-   * `addSeries` or a restore: growing replaces the arrays.
+   * Every field's array by name. In hot loops read `state.fields.level`: a load V8 specialises at
+   * each use, where a lookup by a name passed in is one generic lookup shared by every caller.
+   * Re-read it after `addSeries` or a restore: growing replaces the arrays.
    */
   get fields(): { readonly [K in keyof S]: ArrayOf<S[K]['kind']> } {
     return this.arrays as { readonly [K in keyof S]: ArrayOf<S[K]['kind']> };
-  }
-
-  /** The field's array. Re-read it after `addSeries`: growing replaces the arrays. */
-  get<K extends keyof S>(name: K): ArrayOf<S[K]['kind']> {
-    return this.arrays[name] as ArrayOf<S[K]['kind']>;
   }
 
   addSeries(): number {
