@@ -3,7 +3,7 @@
  * ClickHouse on the embedded default (in-process bus, chDB), against the store's own insert limit.
  *
  *   npm run bench:pipeline -- [--readings 3000000] [--pairs 3] [--sensors 10000] [--entry in-process|http]
- *     [--detector by-cadence|rolling-robust-z|…]
+ *     [--detector by-cadence|rolling-robust-z|…] [--stages all|ingest|bus]
  *
  * Throughput is measured in `pairs` rounds, each a pipeline run of readings / pairs readings
  * followed at once by the store's own limit on as many rows: on a shared machine the load swings
@@ -16,12 +16,20 @@
  * The anomaly worker runs the detector `npm start` runs (`by-cadence`, CITYOPS_ANOMALY_DETECTOR's
  * default), unless `--detector` names another plugin type.
  *
+ * `--stages` takes the path apart (docs/decisions/0004, session 13). `all` (the default) is the
+ * figure the platform issue asks for. `ingest` leaves out the anomaly worker, so there is no
+ * latency phase. `bus` also leaves out ingest: the readings' bus messages, made by the ingest code
+ * before any clock starts (the direct phase's pool), are produced straight to the bus for the sink.
+ * The ratio of each variant says how much of the store's limit the stages it keeps still reach.
+ *
  * Figures, the headline (readings_per_s) last:
- *   entry, detector, readings, sensors, store_rows_per_s, ratio (readings_per_s / store_rows_per_s, over
+ *   entry, stages, detector, readings, sensors, store_rows_per_s, ratio (readings_per_s / store_rows_per_s, over
  *   all pairs), ratio_per_pair, ingest_to_warning_p50_ms, ingest_to_warning_p99_ms, warnings,
- *   peak_rss_mb, readings_per_s
+ *   pipeline_run_queue_wait_cores and store_run_queue_wait_cores (time this process's threads were
+ *   ready to run but waited for a CPU, per second of each phase; Linux only), peak_rss_mb,
+ *   readings_per_s
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -38,7 +46,7 @@ import {
   TOPICS,
   type SensorKind,
 } from '@cityops/schemas';
-import { createInProcessBus, type Producer } from '@cityops/bus';
+import { createInProcessBus, type OutgoingMessage, type Producer } from '@cityops/bus';
 import { createJsonBatchWriter, openStore, SINK_WRITER_DEFAULTS, startSink, type JsonRows } from '@cityops/store';
 import { createIngestHandler, ingestReadings } from '@cityops/ingest';
 import { startAnomalyWorker } from '@cityops/detectors';
@@ -50,12 +58,18 @@ const { values: args } = parseArgs({
     sensors: { type: 'string', default: '10000' },
     entry: { type: 'string', default: 'in-process' },
     detector: { type: 'string', default: 'by-cadence' },
+    stages: { type: 'string', default: 'all' },
   },
 });
 const TOTAL = Number(args.readings);
 const SENSORS = Number(args.sensors);
 const ENTRY = args.entry === 'http' ? 'http' : 'in-process';
 const PAIRS = Math.max(1, Number(args.pairs));
+const STAGE_CHOICES = ['all', 'ingest', 'bus'] as const;
+const STAGES = STAGE_CHOICES.find((c) => c === args.stages);
+if (STAGES === undefined) throw new Error(`--stages: expected one of ${STAGE_CHOICES.join(', ')}; got '${args.stages}'`);
+if (STAGES === 'bus' && ENTRY === 'http')
+  throw new Error('--stages bus: expected --entry in-process; the bus variant has no ingest to enter');
 /** Seconds of sustained load in the latency phase. */
 const LATENCY_SECONDS = 10;
 const BATCH = 5000;
@@ -106,7 +120,7 @@ await producer.send(
 );
 
 const sink = await startSink({ bus, store });
-const anomaly = await startAnomalyWorker({ bus, config: { detector: { type: args.detector } } });
+const anomaly = STAGES === 'all' ? await startAnomalyWorker({ bus, config: { detector: { type: args.detector } } }) : undefined;
 
 // Wall time each probe reading entered ingest, by sensor and event time.
 const probeIngestWallMs = new Map<string, number>();
@@ -188,6 +202,12 @@ async function sendRounds(fromRound: number, toRound: number, ratePerS?: number)
         const wait = due - performance.now();
         if (wait > 1) await new Promise((r) => setTimeout(r, wait));
       }
+      if (STAGES === 'bus') {
+        const pooled = pooledMessages[nextPooledMessages++ % pooledMessages.length]!;
+        await producer.send(TOPICS.sensorReadings, pooled.messages);
+        sentHere += pooled.readings;
+        continue;
+      }
       const wall = performance.now();
       const batch = roundReadings(round, first, end, (key) => probeIngestWallMs.set(key, wall));
       await entry(batch);
@@ -227,9 +247,13 @@ const writer = createJsonBatchWriter(store, 'readings', { ...SINK_WRITER_DEFAULT
 const DIRECT_OUTSTANDING_ADDS = Math.ceil((2 * (SINK_WRITER_DEFAULTS.maxRows ?? 50_000)) / BATCH);
 const directBatches: JsonRows[][] = [];
 const capture: JsonRows[] = [];
+/** The same batches as the bus messages ingest produced, for `--stages bus`. */
+const pooledMessages: { messages: OutgoingMessage[]; readings: number }[] = [];
+let nextPooledMessages = 0;
 const capturing: Producer = {
   send: (_topic, messages) => {
     for (const m of messages) capture.push({ bytes: m.value, rows: Number(m.headers?.[RECORDS_HEADER] ?? 1) });
+    pooledMessages.push({ messages: [...messages], readings: 0 });
     return Promise.resolve();
   },
   flush: () => Promise.resolve(),
@@ -239,6 +263,7 @@ for (let round = 0, pooled = 0; pooled < Math.min(TOTAL, 200_000); round++) {
     const r = await ingestReadings(roundReadings(round, first, Math.min(SENSORS, first + BATCH)), { producer: capturing, clock: Date.now });
     if (r.rejected > 0) throw new Error(`expected every bench reading to be valid; ${r.rejected} rejected`);
     directBatches.push(capture.splice(0));
+    pooledMessages[pooledMessages.length - 1]!.readings = r.accepted;
     pooled += r.accepted;
   }
 }
@@ -263,6 +288,33 @@ async function directRun(rows: number): Promise<{ seconds: number; cpuSeconds: n
   return { seconds: (performance.now() - start) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
 }
 
+/**
+ * Nanoseconds this process's threads have waited, ready to run, for a CPU (the second field of
+ * Linux's per-thread schedstat). Undefined where /proc does not say (another OS, a kernel without
+ * schedstats). A thread that ends between two readings takes its waits out of the sum, so a
+ * difference can undercount; chDB's and V8's worker threads live as long as the process.
+ */
+function runQueueWaitNs(): number | undefined {
+  let tids: string[];
+  try {
+    tids = readdirSync('/proc/self/task');
+  } catch {
+    return undefined;
+  }
+  let total = 0;
+  for (const tid of tids) {
+    try {
+      total += Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[1]);
+    } catch {
+      // The thread ended after the listing.
+    }
+  }
+  return Number.isFinite(total) && tids.length > 0 ? total : undefined;
+}
+/** `total` plus the seconds waited between two runQueueWaitNs() readings; undefined once any is. */
+const addWait = (total: number | undefined, from: number | undefined, to: number | undefined): number | undefined =>
+  total === undefined || from === undefined || to === undefined ? undefined : total + (to - from) / 1e9;
+
 // Phase 1 — throughput, in pairs: the pipeline as fast as it accepts (backpressure paces the
 // sender), then at once the store's limit on as many rows.
 const sinkCounter = (name: string): number => sink.health().counters[name] ?? 0;
@@ -281,6 +333,8 @@ let sinkOverlapMs = 0;
 let directRows = 0;
 let directSeconds = 0;
 let directCpuSeconds = 0;
+let pipelineWaitSeconds: number | undefined = 0;
+let directWaitSeconds: number | undefined = 0;
 const pipelinePerPair: number[] = [];
 const storePerPair: number[] = [];
 for (let pair = 0; pair < PAIRS; pair++) {
@@ -290,6 +344,7 @@ for (let pair = 0; pair < PAIRS; pair++) {
     busy: sinkCounter('insert_busy_ms_readings'),
     overlap: sinkCounter('insert_overlap_ms_readings'),
   };
+  const wait0 = runQueueWaitNs();
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   const elu0 = performance.eventLoopUtilization();
@@ -305,9 +360,12 @@ for (let pair = 0; pair < PAIRS; pair++) {
   sinkOverlapMs += sinkCounter('insert_overlap_ms_readings') - sink0.overlap;
   sentThroughput += sent;
   pipelineSeconds += seconds;
+  pipelineWaitSeconds = addWait(pipelineWaitSeconds, wait0, runQueueWaitNs());
 
   await settled();
+  const directWait0 = runQueueWaitNs();
   const direct = await directRun(sent);
+  directWaitSeconds = addWait(directWaitSeconds, directWait0, runQueueWaitNs());
   directRows += sent;
   directSeconds += direct.seconds;
   directCpuSeconds += direct.cpuSeconds;
@@ -326,16 +384,19 @@ const storeCpuCores = directCpuSeconds / directSeconds;
 
 // Phase 2 — latency: a sustained offered load of 80% of that throughput. At saturation any
 // queue grows to its bound and latency only measures the bound; below it, it measures the path.
-await settled();
-latencies.length = 0;
+// Without the anomaly worker (`--stages`) there are no warnings to time.
 const latencyRate = Math.round(readingsPerS * 0.8);
-const latencyRounds = Math.max(EPISODE_EVERY_ROUNDS * 2, Math.ceil((latencyRate * LATENCY_SECONDS) / SENSORS));
-const sentLatency = await sendRounds(throughputRounds, throughputRounds + latencyRounds, latencyRate);
-await producer.flush();
-await drained(sentThroughput + sentLatency);
-// Let the last warnings arrive.
-while (anomaly.health().lag > 0) await new Promise((r) => setTimeout(r, 20));
-await new Promise((r) => setTimeout(r, 200));
+latencies.length = 0;
+if (anomaly !== undefined) {
+  await settled();
+  const latencyRounds = Math.max(EPISODE_EVERY_ROUNDS * 2, Math.ceil((latencyRate * LATENCY_SECONDS) / SENSORS));
+  const sentLatency = await sendRounds(throughputRounds, throughputRounds + latencyRounds, latencyRate);
+  await producer.flush();
+  await drained(sentThroughput + sentLatency);
+  // Let the last warnings arrive.
+  while (anomaly.health().lag > 0) await new Promise((r) => setTimeout(r, 20));
+  await new Promise((r) => setTimeout(r, 200));
+}
 
 latencies.sort((a, b) => a - b);
 const pct = (p: number) =>
@@ -343,17 +404,18 @@ const pct = (p: number) =>
 
 await closeEntry();
 await writer.close();
-await anomaly.stop();
+await anomaly?.stop();
 await sink.stop();
 await bus.close();
 await store.close();
 clearInterval(rssTimer);
 rmSync(dataDir, { recursive: true, force: true });
 
-console.log(`entry=${ENTRY}`);
-console.log(`detector=${args.detector}`);
+console.log(`entry=${STAGES === 'bus' ? 'none' : ENTRY}`);
+console.log(`stages=${STAGES}`);
+if (anomaly !== undefined) console.log(`detector=${args.detector}`);
 console.log(`readings=${timedReadings}`);
-console.log(`latency_offered_readings_per_s=${latencyRate}`);
+if (anomaly !== undefined) console.log(`latency_offered_readings_per_s=${latencyRate}`);
 console.log(`sensors=${SENSORS}`);
 console.log(`store_rows_per_s=${Math.round(storeRowsPerS)}`);
 console.log(`store_cpu_cores=${storeCpuCores.toFixed(2)}`);
@@ -361,15 +423,19 @@ console.log(`ratio=${(readingsPerS / storeRowsPerS).toFixed(3)}`);
 console.log(`readings_per_s_per_pair=${pipelinePerPair.map((r) => Math.round(r)).join(',')}`);
 console.log(`store_rows_per_s_per_pair=${storePerPair.map((r) => Math.round(r)).join(',')}`);
 console.log(`ratio_per_pair=${pipelinePerPair.map((r, i) => (r / storePerPair[i]!).toFixed(3)).join(',')}`);
-console.log(`warnings=${latencies.length}`);
-console.log(`ingest_to_warning_p50_ms=${pct(50).toFixed(1)}`);
-console.log(`ingest_to_warning_p99_ms=${pct(99).toFixed(1)}`);
+if (anomaly !== undefined) {
+  console.log(`warnings=${latencies.length}`);
+  console.log(`ingest_to_warning_p50_ms=${pct(50).toFixed(1)}`);
+  console.log(`ingest_to_warning_p99_ms=${pct(99).toFixed(1)}`);
+}
 console.log(`sink_inserts=${sinkInserts}`);
 console.log(`sink_rows_per_insert=${Math.round(timedReadings / Math.max(1, sinkInserts))}`);
 console.log(`sink_insert_busy=${sinkInsertBusy.toFixed(2)}`);
 console.log(`sink_insert_overlap=${sinkInsertOverlap.toFixed(2)}`);
 console.log(`pipeline_cpu_cores=${cpuCoresUsed.toFixed(2)}`);
 console.log(`pipeline_event_loop_busy=${eventLoopBusy.toFixed(2)}`);
+if (pipelineWaitSeconds !== undefined) console.log(`pipeline_run_queue_wait_cores=${(pipelineWaitSeconds / pipelineSeconds).toFixed(2)}`);
+if (directWaitSeconds !== undefined) console.log(`store_run_queue_wait_cores=${(directWaitSeconds / directSeconds).toFixed(2)}`);
 console.log(`peak_rss_mb=${Math.round(peakRss / 2 ** 20)}`);
 console.log(`readings_per_s=${Math.round(readingsPerS)}`);
 process.exit(0);
