@@ -9,6 +9,7 @@ import {
   SENSOR_KINDS,
   SensorReading,
   entityTimeId,
+  readingColumnsOf,
   TOPICS,
   validator,
 } from '@cityops/schemas';
@@ -136,13 +137,13 @@ describe('ingestReadings', () => {
     // Ticks have no physical range: integers around the digit writer's 1e8 split and its limits,
     // both signs, and the doubles past them that String writes.
     const tickValues = [...values, -7, 99_999_999, 100_000_000, 100_000_001, 2 ** 53 - 1, -(2 ** 53) + 1, 2 ** 53, 1e21, -5e-324];
+    // With and without unit: the shape most producers send takes ingest's shortcut (checked as
+    // it came, written from per-sensor pieces), the other is filled in first.
     const input = SENSOR_KINDS.flatMap((kind, k) =>
-      [...values, kind === 'water_level' ? -49.99 : 42].map((value, i) => ({
-        sensor_id: `hb.${kind}/${i}:x@y-z_${k}`,
-        kind,
-        ts: T0 + i,
-        value,
-      })),
+      [...values, kind === 'water_level' ? -49.99 : 42].flatMap((value, i) => [
+        { sensor_id: `hb.${kind}/${i}:x@y-z_${k}`, kind, ts: T0 + i, value },
+        { sensor_id: `hb.${kind}/${i}:x@y-z_${k}.u`, kind, ts: T0 + i, value, unit: SENSOR_KIND_INFO[kind].unit },
+      ]),
     );
     const ticks = [...tickValues, ...values.map((v) => v * -1e9)].map((value, i) => ({ indicator_id: `ind.${i}`, ts: T0 + i, value }));
     await ingestReadings(input, ctx);
@@ -173,6 +174,36 @@ describe('ingestReadings', () => {
       const id = entityTimeId(t.indicator_id, t.ts);
       expect(lineById.get(id)?.equals(encodeRecord({ id, schema_version: 1, ...t }))).toBe(true);
     });
+  });
+
+  it('leaves each message\u2019s readings as columns for consumers in this process, standing for exactly its lines', async () => {
+    const { producer, ctx } = await setup();
+    const long = `s-${'x'.repeat(120)}`;
+    const input = [
+      ...Array.from({ length: 40 }, (_, i) => ({ sensor_id: `s-${i % 7}`, kind: 'water_level', ts: T0 + i, value: i / 4, unit: 'cm' })),
+      { sensor_id: 's-given', kind: 'power_load', ts: T0, value: 400, unit: 'MW', id: 'given-id', schema_version: 1 },
+      { sensor_id: 's-no-unit', kind: 'traffic_speed', ts: T0, value: 41.5 },
+      // Too long for `<sensor>@<ts>` to fit the id pattern: its id is hashed, on the general path.
+      { sensor_id: long, kind: 'water_level', ts: T0, value: 3, unit: 'cm' },
+    ];
+    expect(await ingestReadings(input, { ...ctx, maxRecordsPerMessage: 4 })).toMatchObject({ accepted: input.length, rejected: 0 });
+    let total = 0;
+    for (const m of producer.sends[0]!.messages) {
+      const columns = readingColumnsOf(m.value);
+      expect(columns?.count).toBe(Number(m.headers?.[RECORDS_HEADER]));
+      const lines = Buffer.from(m.value)
+        .toString('utf8')
+        .split('\n')
+        .map((l) => JSON.parse(l) as unknown);
+      expect(decodeRecords(SensorReading, m.headers ?? {}, m.value).values).toEqual(lines);
+      total += columns!.count;
+    }
+    expect(total).toBe(input.length);
+    const byId = new Map(records(producer.sends[0]!.messages).map((r) => [r.sensor_id, r.id]));
+    expect(byId.get('s-given')).toBe('given-id');
+    expect(byId.get('s-no-unit')).toBe(`s-no-unit@${T0}`);
+    expect(byId.get(long)).toBe(entityTimeId(long, T0));
+    expect(byId.get(long)).not.toContain('@');
   });
 
   it('packs the readings of each partition into messages of at most maxRecordsPerMessage, keyed to land on that partition, in order per sensor', async () => {

@@ -2,17 +2,17 @@ import {
   DEFAULT_PARTITIONS,
   MarketTick,
   readingDomainErrors,
+  readingInDomain,
   SENSOR_KIND_INFO,
   SensorReading,
+  SensorReadingFields,
   entityTimeId,
-  recordBatchHeaders,
+  MAX_ID_LENGTH,
   rememberDecoded,
-  rememberDecodedRecords,
   SCHEMA_HEADER,
   TOPICS,
   validator,
   type Clock,
-  type TSchema,
   type FieldError,
   type MarketTick as MarketTickRecord,
   type SensorKind,
@@ -21,7 +21,12 @@ import {
 } from '@cityops/schemas';
 import { deadLetters, partitionForKey, type DeadLetterInput, type OutgoingMessage, type Producer } from '@cityops/bus';
 import { toIngestError } from './errors.js';
-import { JsonBytes, jsonPiece, quotedBytes } from './json-bytes.js';
+import { JsonBytes, jsonPiece } from './json-bytes.js';
+import { partitionKey } from './partition-key.js';
+import { ReadingGroups } from './reading-groups.js';
+import { sensorPieces } from './sensor-pieces.js';
+
+export { partitionKey };
 
 /** Where a batch is going and where it came from. */
 export interface IngestContext {
@@ -73,18 +78,20 @@ export interface BatchExtras {
   preRejected?: readonly PreRejected[];
 }
 
-interface RecordSpec<T> {
-  /** The contract's schema, so consumers in this process can take the checked record as is. */
-  readonly schema: TSchema;
+/** Where a batch's valid records gather, by partition, until they leave as bus messages. */
+interface RecordGroups<T> {
+  add(partition: number, record: T): void;
+  toMessages(): OutgoingMessage[];
+}
+
+interface RecordSpec<T, G extends RecordGroups<T>> {
   readonly topic: TopicName;
-  /**
-   * Whether records travel several to a message (readings: the hot path). Ticks do not: a few
-   * a second, read by the forecaster one by one, keyed by indicator as outside producers do.
-   */
-  readonly batched: boolean;
-  /** Headers of a message holding one record of this contract. */
-  readonly singleHeaders: Readonly<Record<string, string>>;
   readonly contract: string;
+  /**
+   * Groups for one batch of about `expected` records, `maxRecords` at most per message where they
+   * travel several to one.
+   */
+  groups(partitions: number, maxRecords: number, expected: number): G;
   check(value: unknown): value is T;
   errors(value: unknown): FieldError[];
   /** Fills fields producers may omit. Returns the input itself when nothing is missing. */
@@ -92,14 +99,19 @@ interface RecordSpec<T> {
   /** Paths the fill step could not derive, whose 'missing' errors only repeat another error. */
   underivable(input: object): readonly string[];
   domainErrors(record: T): FieldError[];
-  /** Writes a record that passed `check` as JSON, byte for byte JSON.stringify of it in field order. */
-  write(record: T, out: JsonBytes): void;
+  /**
+   * The hot path's shortcut for input in the shape most producers send (no id, nothing to fill
+   * in): checks it as it came and, if it is valid, adds it to `groups` and returns true.
+   * Anything else — invalid input included — returns false and takes the general path, which
+   * also reports the errors.
+   */
+  derive?(input: unknown, groups: G, partitions: number): boolean;
   key(record: T): string;
   keyOf(input: unknown): string;
-  ts(record: T): number;
 }
 
 const readingValidator = validator(SensorReading);
+const readingFieldsValidator = validator(SensorReadingFields);
 const tickValidator = validator(MarketTick);
 
 const NO_ERRORS: FieldError[] = [];
@@ -132,26 +144,27 @@ function stringField(input: unknown, field: string): string {
   return typeof v === 'string' ? v : '';
 }
 
-// The constant pieces of each contract's JSON, in its field order.
+// The constant pieces of a tick's JSON, in the contract's field order.
 const CLOSE_BRACE = 0x7d;
-const READING_ID = jsonPiece('{"id":"');
-const READING_SENSOR_ID = jsonPiece('","schema_version":1,"sensor_id":"');
-const READING_KIND = Object.fromEntries(
-  Object.keys(SENSOR_KIND_INFO).map((kind) => [kind, jsonPiece(`","kind":${JSON.stringify(kind)},"ts":`)]),
-) as Record<SensorKind, Uint8Array>;
-const READING_VALUE = jsonPiece(',"value":');
-const READING_UNIT = jsonPiece(',"unit":');
-const TICK_ID = READING_ID;
+const TICK_ID = jsonPiece('{"id":"');
 const TICK_INDICATOR_ID = jsonPiece('","schema_version":1,"indicator_id":"');
 const TICK_TS = jsonPiece('","ts":');
-const TICK_VALUE = READING_VALUE;
+const TICK_VALUE = jsonPiece(',"value":');
+/**
+ * The longest sensor id whose derived id `<sensor>@<ts>` always fits the id pattern's length
+ * (EpochMs has at most 13 digits); longer ones are hashed by entityTimeId, on the general path.
+ */
+const MAX_DERIVED_ENTITY_LENGTH = MAX_ID_LENGTH - 1 - 13;
 
-const readingSpec: RecordSpec<SensorReadingRecord> = {
-  schema: SensorReading,
+/*
+ * Readings travel several to a message (the hot path), kept as columns on the way (see
+ * reading-groups.ts).
+ */
+const readingSpec: RecordSpec<SensorReadingRecord, ReadingGroups> = {
   topic: TOPICS.sensorReadings,
-  batched: true,
-  singleHeaders: Object.freeze({ [SCHEMA_HEADER]: 'SensorReading@1' }),
   contract: readingValidator.name,
+  groups: (partitions, maxRecords, expected) =>
+    new ReadingGroups(TOPICS.sensorReadings, readingValidator.name, partitions, maxRecords, expected),
   check: (v): v is SensorReadingRecord => readingValidator.check(v),
   errors: (v) => firstPerPath(readingValidator.errors(v)),
   fill(input) {
@@ -187,32 +200,27 @@ const readingSpec: RecordSpec<SensorReadingRecord> = {
     return paths;
   },
   domainErrors: (r) => readingDomainErrors(r),
-  // id and sensor_id match the contract's id pattern, which has nothing JSON must escape, and
-  // kind is one of five literals: only unit needs quoting (cached per distinct unit).
-  write(r, out) {
-    out.raw(READING_ID);
-    out.ascii(r.id);
-    out.raw(READING_SENSOR_ID);
-    out.ascii(r.sensor_id);
-    out.raw(READING_KIND[r.kind]);
-    out.number(r.ts);
-    out.raw(READING_VALUE);
-    out.number(r.value);
-    out.raw(READING_UNIT);
-    out.raw(quotedBytes(r.unit));
-    out.byte(CLOSE_BRACE);
+  derive(input, groups, partitions) {
+    if (!readingFieldsValidator.check(input) || input.sensor_id.length > MAX_DERIVED_ENTITY_LENGTH) return false;
+    // The record this input makes passes the contract: its id, derived from a sensor id that
+    // passed the id pattern plus '@' and digits, passes that pattern too.
+    if (!readingInDomain(input.kind, input.value, input.unit)) return false;
+    const pieces = sensorPieces(input.sensor_id, input.kind, input.unit, partitions);
+    groups.addDerived(pieces, input.sensor_id, input.kind, input.ts, input.value, input.unit);
+    return true;
   },
   key: (r) => r.sensor_id,
   keyOf: (input) => stringField(input, 'sensor_id'),
-  ts: (r) => r.ts,
 };
 
-const tickSpec: RecordSpec<MarketTickRecord> = {
-  schema: MarketTick,
+/*
+ * Ticks travel one to a message: a few a second, read by the forecaster one by one, keyed by
+ * indicator as outside producers do.
+ */
+const tickSpec: RecordSpec<MarketTickRecord, TickGroups> = {
   topic: TOPICS.marketTicks,
-  batched: false,
-  singleHeaders: Object.freeze({ [SCHEMA_HEADER]: 'MarketTick@1' }),
   contract: tickValidator.name,
+  groups: (partitions) => new TickGroups(partitions),
   check: (v): v is MarketTickRecord => tickValidator.check(v),
   errors: (v) => firstPerPath(tickValidator.errors(v)),
   fill(input) {
@@ -232,21 +240,22 @@ const tickSpec: RecordSpec<MarketTickRecord> = {
   },
   // Indicators have no physical range; their risk lines are what forecasts are about.
   domainErrors: () => NO_ERRORS,
-  write(r, out) {
-    out.raw(TICK_ID);
-    out.ascii(r.id);
-    out.raw(TICK_INDICATOR_ID);
-    out.ascii(r.indicator_id);
-    out.raw(TICK_TS);
-    out.number(r.ts);
-    out.raw(TICK_VALUE);
-    out.number(r.value);
-    out.byte(CLOSE_BRACE);
-  },
   key: (r) => r.indicator_id,
   keyOf: (input) => stringField(input, 'indicator_id'),
-  ts: (r) => r.ts,
 };
+
+/** Writes a checked tick as JSON, byte for byte JSON.stringify of it in field order. */
+function writeTick(r: MarketTickRecord, out: JsonBytes): void {
+  out.raw(TICK_ID);
+  out.ascii(r.id);
+  out.raw(TICK_INDICATOR_ID);
+  out.ascii(r.indicator_id);
+  out.raw(TICK_TS);
+  out.number(r.ts);
+  out.raw(TICK_VALUE);
+  out.number(r.value);
+  out.byte(CLOSE_BRACE);
+}
 
 /**
  * Validates sensor readings and produces the valid ones to `sensor.readings` (keyed by
@@ -275,8 +284,8 @@ export function ingestTicks(records: readonly unknown[], ctx: IngestContext, ext
  * @cityops/schemas record-batch.ts): a message per record cost the bus and its consumers more
  * than everything else on the path.
  */
-async function ingestBatch<T>(
-  spec: RecordSpec<T>,
+async function ingestBatch<T, G extends RecordGroups<T>>(
+  spec: RecordSpec<T, G>,
   records: readonly unknown[],
   ctx: IngestContext,
   extras?: BatchExtras,
@@ -284,7 +293,7 @@ async function ingestBatch<T>(
   const source = ctx.source ?? 'in-process';
   const rejectedAt = ctx.clock();
   const partitions = ctx.partitions ?? DEFAULT_PARTITIONS[spec.topic];
-  const groups = new PartitionGroups<T>(partitions);
+  const groups = spec.groups(partitions, ctx.maxRecordsPerMessage ?? DEFAULT_MAX_RECORDS_PER_MESSAGE, records.length);
   const rejected: DeadLetterInput[] = [];
   const errors: RecordError[] = [];
   const indexOf = extras?.indexOf;
@@ -296,6 +305,10 @@ async function ingestBatch<T>(
     const index = indexOf === undefined ? i : indexOf(i);
     while (p < pre.length && pre[p]!.index < index) addPre(pre[p++]!, source, rejectedAt, rejected, errors);
     const input = records[i];
+    if (spec.derive !== undefined && spec.derive(input, groups, partitions)) {
+      accepted++;
+      continue;
+    }
     const record = typeof input === 'object' && input !== null && !Array.isArray(input) ? spec.fill(input) : input;
     let fieldErrors: FieldError[];
     if (spec.check(record)) {
@@ -323,9 +336,7 @@ async function ingestBatch<T>(
     });
   }
   while (p < pre.length) addPre(pre[p++]!, source, rejectedAt, rejected, errors);
-  const messages = spec.batched
-    ? groups.toMessages(spec, ctx.maxRecordsPerMessage ?? DEFAULT_MAX_RECORDS_PER_MESSAGE)
-    : groups.toSingleMessages(spec);
+  const messages = groups.toMessages();
 
   const sends: Promise<void>[] = [];
   if (messages.length > 0) sends.push(ctx.producer.send(spec.topic, messages));
@@ -345,29 +356,29 @@ async function ingestBatch<T>(
 }
 
 /**
- * Records bound for each partition, in arrival order: per-key order holds because all records of
- * a key share a partition and keep their order within it.
+ * Ticks bound for each partition, in arrival order: per-key order holds because all ticks of an
+ * indicator share a partition and keep their order within it. One message per tick, keyed by its
+ * indicator.
  */
-class PartitionGroups<T> {
-  private readonly records: T[][] = [];
+class TickGroups {
+  private readonly ticks: MarketTickRecord[][] = [];
   private count = 0;
 
-  constructor(private readonly partitions: number) {
-    for (let i = 0; i < partitions; i++) this.records.push([]);
+  constructor(partitions: number) {
+    for (let i = 0; i < partitions; i++) this.ticks.push([]);
   }
 
-  add(partition: number, record: T): void {
-    this.records[partition]!.push(record);
+  add(partition: number, tick: MarketTickRecord): void {
+    this.ticks[partition]!.push(tick);
     this.count++;
   }
 
-  /** One message per record, keyed by its entity, for contracts that are not batched. */
-  toSingleMessages(spec: RecordSpec<T>): OutgoingMessage[] {
-    const out = new JsonBytes(this.count * BYTES_PER_RECORD_GUESS);
+  toMessages(): OutgoingMessage[] {
+    const out = new JsonBytes(this.count * BYTES_PER_TICK_GUESS);
     const ends: number[] = [];
-    for (const records of this.records) {
-      for (const record of records) {
-        spec.write(record, out);
+    for (const ticks of this.ticks) {
+      for (const tick of ticks) {
+        writeTick(tick, out);
         ends.push(out.at);
       }
     }
@@ -375,85 +386,25 @@ class PartitionGroups<T> {
     const messages: OutgoingMessage[] = [];
     let start = 0;
     let i = 0;
-    for (const records of this.records) {
-      for (const record of records) {
+    for (const ticks of this.ticks) {
+      for (const tick of ticks) {
         const value = out.view(start, ends[i]!);
         start = ends[i++]!;
-        rememberDecoded(value, spec.schema, record);
-        messages.push({ key: spec.key(record), value, headers: spec.singleHeaders, timestampMs: spec.ts(record) });
-      }
-    }
-    return messages;
-  }
-
-  /**
-   * One message per partition and `maxRecords` records, its bytes the records' NDJSON. Every
-   * message is a view into one buffer for the whole batch, written record by record.
-   */
-  toMessages(spec: RecordSpec<T>, maxRecords: number): OutgoingMessage[] {
-    const out = new JsonBytes(this.count * BYTES_PER_RECORD_GUESS);
-    // [start, end) of each message in the order below; views are taken once the buffer no longer grows.
-    const bounds: number[] = [];
-    for (const records of this.records) {
-      for (let first = 0; first < records.length; first += maxRecords) {
-        const end = Math.min(records.length, first + maxRecords);
-        bounds.push(out.at);
-        for (let i = first; i < end; i++) {
-          if (i > first) out.byte(NEWLINE);
-          spec.write(records[i]!, out);
-        }
-        bounds.push(out.at);
-      }
-    }
-    const messages: OutgoingMessage[] = [];
-    let b = 0;
-    for (let partition = 0; partition < this.partitions; partition++) {
-      const records = this.records[partition]!;
-      if (records.length === 0) continue;
-      const key = partitionKey(spec.topic, partition, this.partitions);
-      for (let first = 0; first < records.length; first += maxRecords) {
-        const end = Math.min(records.length, first + maxRecords);
-        const value = out.view(bounds[b]!, bounds[b + 1]!);
-        b += 2;
-        const slice = first === 0 && end === records.length ? records : records.slice(first, end);
-        // The records passed the contract here; consumers in this process need not parse them again.
-        rememberDecodedRecords(value, spec.schema, slice);
-        messages.push({ key, value, headers: recordBatchHeaders(spec.contract, end - first), timestampMs: spec.ts(records[first]!) });
+        // Checked here; consumers in this process need not parse it again.
+        rememberDecoded(value, MarketTick, tick);
+        messages.push({ key: tick.indicator_id, value, headers: TICK_HEADERS, timestampMs: tick.ts });
       }
     }
     return messages;
   }
 }
 
-const NEWLINE = 0x0a;
-/** A reading is ~150 bytes as JSON; a short guess only costs a copy each time the buffer doubles. */
-const BYTES_PER_RECORD_GUESS = 160;
+const TICK_HEADERS: Readonly<Record<string, string>> = Object.freeze({ [SCHEMA_HEADER]: 'MarketTick@1' });
+/** A tick is ~100 bytes as JSON; a short guess only costs a copy each time the buffer doubles. */
+const BYTES_PER_TICK_GUESS = 110;
 
 /** Records per bus message at most: ~150 bytes a reading keeps a message near 100 KB, far below Kafka's 1 MB default. */
 export const DEFAULT_MAX_RECORDS_PER_MESSAGE = 600;
-
-const partitionKeys = new Map<string, string>();
-
-/**
- * The key of a partition's batch messages: a fixed string per (topic, partition) that hashes to
- * that partition. Fixed, so that where a Kafka topic has another partition count than assumed,
- * every record of one sensor still goes through the same key, hence one partition, in order.
- */
-export function partitionKey(topic: string, partition: number, partitions: number): string {
-  const cacheKey = `${topic}/${partition}/${partitions}`;
-  let key = partitionKeys.get(cacheKey);
-  if (key === undefined) {
-    for (let salt = 0; ; salt++) {
-      const candidate = `${topic}#${partition}.${salt}`;
-      if (partitionForKey(candidate, partitions) === partition) {
-        key = candidate;
-        break;
-      }
-    }
-    partitionKeys.set(cacheKey, key);
-  }
-  return key;
-}
 
 function addPre(entry: PreRejected, source: string, ts: number, rejected: DeadLetterInput[], errors: RecordError[]): void {
   errors.push({ index: entry.index, errors: entry.errors });

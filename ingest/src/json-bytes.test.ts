@@ -8,6 +8,12 @@ function written(fill: (out: JsonBytes) => void, capacity = 64): string {
 }
 
 describe('JsonBytes', () => {
+  it('writes epoch milliseconds as JSON.stringify does', () => {
+    for (const ts of [946_684_800_000, 1_767_225_600_000, 1_767_225_600_001, 1_700_000_000_000, 4_102_444_800_000, 1_000_099_999_999]) {
+      expect(written((out) => out.epochMs(ts))).toBe(JSON.stringify(ts));
+    }
+  });
+
   it('writes every finite number as JSON.stringify does', () => {
     let seed = 7;
     const random = () => {

@@ -48,6 +48,16 @@ export class JsonBytes {
     this.at = at;
   }
 
+  /** The bytes [start, end) already written, once more (a field that repeats part of another). */
+  again(start: number, end: number): void {
+    const n = end - start;
+    this.reserve(n);
+    const buf = this.buf;
+    let at = this.at;
+    for (let i = start; i < end; i++) buf[at++] = buf[i]!;
+    this.at = at;
+  }
+
   byte(b: number): void {
     this.reserve(1);
     this.buf[this.at++] = b;
@@ -66,39 +76,55 @@ export class JsonBytes {
     this.at = at;
   }
 
-  /** A finite number as JSON writes it. */
+  /**
+   * A finite number as JSON writes it. Kept small enough for V8 to inline into the record
+   * writers: a double passed to a call that is not inlined is boxed, a heap object per number.
+   */
   number(n: number): void {
-    if (Number.isSafeInteger(n)) {
-      this.integer(n);
-      return;
-    }
-    // Readings mostly carry a sensor's resolution, one or two decimals. Such a number is the
-    // double nearest k/100, and its shortest round-trip form (what JSON writes) is k/100's digits:
-    // below 2^31/100 a double's spacing is far finer than 0.01, so no shorter decimal reaches it.
+    // Readings mostly carry a sensor's resolution, one or two decimals (or none). Such a number
+    // is the double nearest k/100, and its shortest round-trip form (what JSON writes) is k/100's
+    // digits: below 2^31/100 a double's spacing is far finer than 0.01, so no shorter decimal
+    // reaches it. k is then a small integer, which V8 passes on without boxing.
     const k = Math.round(n * 100);
-    if (k / 100 === n && k < CENTS_LIMIT && k > -CENTS_LIMIT) {
-      this.cents(k);
-      return;
-    }
-    this.ascii(String(n)); // digits, '.', 'e', '+', '-': always ASCII
+    if (k / 100 === n && k < CENTS_LIMIT && k > -CENTS_LIMIT) this.hundredths(k);
+    else this.other(n);
   }
 
-  /** k/100 for a k that is not a multiple of 100: the integer part, '.', one or two decimals. */
-  private cents(k: number): void {
+  /**
+   * Epoch milliseconds (a contract-checked EpochMs: a safe integer of at least 1e8), written as
+   * two parts below 2^31 so that no double crosses a call.
+   */
+  epochMs(ts: number): void {
+    this.reserve(17);
+    const high = Math.floor(ts / 1e8);
+    this.small(high, 0);
+    this.small(ts - high * 1e8, 8);
+  }
+
+  /** k/100 for an integer |k| < 2^31: the integer part, then '.' and one or two decimals unless k is a multiple of 100. */
+  private hundredths(k: number): void {
     this.reserve(13);
     if (k < 0) {
       this.buf[this.at++] = 0x2d;
       k = -k;
     }
+    // -0 is written as 0, as JSON.stringify does.
     const whole = (k / 100) | 0;
     const frac = k - whole * 100;
     this.small(whole, 0);
+    if (frac === 0) return;
     const buf = this.buf;
     buf[this.at++] = 0x2e;
     const tenths = (frac / 10) | 0;
     buf[this.at++] = 0x30 + tenths;
     const hundredths = frac - tenths * 10;
     if (hundredths !== 0) buf[this.at++] = 0x30 + hundredths;
+  }
+
+  /** A number that is not a whole number of hundredths below 2^31/100. */
+  private other(n: number): void {
+    if (Number.isSafeInteger(n)) this.integer(n);
+    else this.ascii(String(n)); // digits, '.', 'e', '+', '-': always ASCII
   }
 
   /** A safe integer; -0 is written as 0, as JSON.stringify does. */

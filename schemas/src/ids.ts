@@ -38,7 +38,7 @@ export function randomId(): string {
 }
 
 /** Longest id the contracts accept (the `Id` pattern's maxLength). */
-const MAX_ID_LENGTH = 128;
+export const MAX_ID_LENGTH = 128;
 
 /**
  * The id of a measurement: `<entity>@<epoch ms>`. One sensor (or indicator) reports one value

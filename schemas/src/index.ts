@@ -1,5 +1,5 @@
 export { TOPICS, DEFAULT_PARTITIONS, type TopicName } from './topics.js';
-export { stableId, randomId, entityTimeId } from './ids.js';
+export { stableId, randomId, entityTimeId, MAX_ID_LENGTH } from './ids.js';
 export { WARNING_LEVELS, WARNING_LEVEL_INFO, levelRank, maxLevel, type WarningLevel, type WarningLevelInfo } from './levels.js';
 export {
   SENSOR_KINDS,
@@ -36,7 +36,8 @@ export {
   type DecodedRecords,
   type LineFailure,
 } from './record-batch.js';
-export { readingDomainErrors } from './domain-checks.js';
+export { rememberReadingColumns, readingColumnsOf, readingAt, type ReadingColumns } from './reading-columns.js';
+export { readingDomainErrors, readingInDomain } from './domain-checks.js';
 export { DIMENSION_SCHEMAS, encodeDimension, decodeDimension, type DimensionName, type DimensionRecord } from './dimensions.js';
 export type { RunningWorker, Clock } from './worker.js';
 export { jsonSchemaDocuments } from './json-schema.js';

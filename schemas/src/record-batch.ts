@@ -1,6 +1,7 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import { decodeRecord, decodeRecordText, notUtf8, rememberDecode, rememberedDecode, SCHEMA_HEADER } from './codec.js';
-import type { FieldError } from './records.js';
+import { recordsFromColumns } from './reading-columns.js';
+import { SensorReading, type FieldError } from './records.js';
 
 /*
  * Several records of one contract in one bus message: the hot path's unit on the bus.
@@ -66,6 +67,10 @@ export function decodeRecords<S extends TSchema>(
   }
   const remembered = rememberedDecode(bytes, schema);
   if (remembered !== undefined) return remembered as DecodedRecords<Static<S>>;
+  if ((schema as TSchema) === SensorReading) {
+    const fromColumns = recordsFromColumns(bytes);
+    if (fromColumns !== undefined) return fromColumns;
+  }
   let text: string;
   try {
     text = utf8.decode(bytes);

@@ -42,6 +42,23 @@ export const SensorReading = Type.Object(
   { $id: 'SensorReading', additionalProperties: false },
 );
 
+/**
+ * A reading as producers usually send it: the contract's own fields less the two ingest derives
+ * (`id` from sensor_id and ts, and `schema_version`). Ingest checks input of exactly this shape
+ * as it came, instead of first building the record to check it; any other shape (an id given,
+ * unit left out) takes the general path.
+ */
+export const SensorReadingFields = Type.Object(
+  {
+    sensor_id: SensorReading.properties.sensor_id,
+    kind: SensorReading.properties.kind,
+    ts: SensorReading.properties.ts,
+    value: SensorReading.properties.value,
+    unit: SensorReading.properties.unit,
+  },
+  { additionalProperties: false },
+);
+
 export const MarketTick = Type.Object(
   {
     id: Id,
@@ -509,6 +526,7 @@ export const HealthReport = Type.Object(
 );
 
 export type SensorReading = Static<typeof SensorReading>;
+export type SensorReadingFields = Static<typeof SensorReadingFields>;
 export type MarketTick = Static<typeof MarketTick>;
 export type CameraFrameHeader = Static<typeof CameraFrameHeader>;
 export type VisionDetection = Static<typeof VisionDetection>;

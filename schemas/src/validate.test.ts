@@ -35,3 +35,17 @@ describe('validator under a Content-Security-Policy without unsafe-eval', () => 
     ]);
   });
 });
+
+describe('validator of an object that allows no other fields', () => {
+  it('answers as TypeBox does for extra, missing and wrongly typed fields, and names the extra one', () => {
+    const v = validator(Type.Object({ id: Type.String(), value: Type.Number() }, { additionalProperties: false }));
+    expect(v.check({ id: 'a', value: 1 })).toBe(true);
+    expect(v.check(JSON.parse('{"value":1,"id":"a"}'))).toBe(true);
+    expect(v.check({ id: 'a', value: 1, extra: 2 })).toBe(false);
+    expect(v.check({ id: 'a' })).toBe(false);
+    expect(v.check({ id: 'a', value: '1' })).toBe(false);
+    expect(v.check({ id: 'a', extra: 1 })).toBe(false);
+    expect(v.check(['a', 1])).toBe(false);
+    expect(v.errors({ id: 'a', value: 1, extra: 2 }).map((e) => e.path)).toEqual(['/extra']);
+  });
+});

@@ -16,6 +16,7 @@ import {
   MarketTick,
   SCHEMA_HEADER,
   SensorReading,
+  readingColumnsOf,
   stableId,
   TOPICS,
   truncate,
@@ -94,15 +95,23 @@ export const SINK_WRITER_DEFAULTS: Readonly<BatchWriterOptions> = { maxRows: 100
 export const SINK_TOPICS: readonly TopicName[] = Object.values(TOPICS).filter((t) => t !== TOPICS.cameraFrames);
 
 /**
- * What one message brought to one table: its decoded records and, for a JSON table, their bytes
- * as NDJSON (the message's own bytes when every line passed). `lines` gives each record's line
- * in the message when some lines failed; undefined when the records are its lines 0, 1, 2…
+ * What one message brought to one table: how many records, the records themselves (built on
+ * demand: a JSON table needs them only to isolate a record ClickHouse refused) and, for a JSON
+ * table, their bytes as NDJSON (the message's own bytes when every line passed). `lines` gives
+ * each record's line in the message when some lines failed; undefined when the records are its
+ * lines 0, 1, 2…
  */
 interface Part {
   m: IncomingMessage;
-  rows: readonly object[];
+  count: number;
+  rows: () => readonly object[];
   lines: readonly number[] | undefined;
   bytes: Uint8Array;
+}
+
+/** A part of records already at hand. */
+function partOf(m: IncomingMessage, rows: readonly object[], lines: readonly number[] | undefined, bytes: Uint8Array): Part {
+  return { m, count: rows.length, rows: () => rows, lines, bytes };
 }
 
 /** One bus batch's parts for one table. */
@@ -247,10 +256,10 @@ export async function startSink(options: SinkOptions): Promise<RunningWorker> {
   async function writeRows(table: TableName, pending: Pending): Promise<DeadLetter[]> {
     try {
       if (isJsonTable(table)) {
-        await jsonWriterFor(table).add(pending.parts.map((p) => ({ bytes: p.bytes, rows: p.rows.length })));
+        await jsonWriterFor(table).add(pending.parts.map((p) => ({ bytes: p.bytes, rows: p.count })));
       } else {
         // The route tagged each row with the table whose contract decoded it.
-        await writerFor(table).add(pending.parts.flatMap((p) => p.rows) as TableRow<TableName>[]);
+        await writerFor(table).add(pending.parts.flatMap((p) => p.rows()) as TableRow<TableName>[]);
       }
       return [];
     } catch (e) {
@@ -258,7 +267,7 @@ export async function startSink(options: SinkOptions): Promise<RunningWorker> {
       const rows: object[] = [];
       const origins: { m: IncomingMessage; line: number }[] = [];
       for (const part of pending.parts) {
-        part.rows.forEach((row, i) => {
+        part.rows().forEach((row, i) => {
           rows.push(row);
           origins.push({ m: part.m, line: part.lines?.[i] ?? i });
         });
@@ -303,17 +312,23 @@ export async function startSink(options: SinkOptions): Promise<RunningWorker> {
     const route = RECORD_ROUTES.get(batch.topic);
 
     for (const m of batch.messages) {
-      if (route !== undefined) {
+      // Readings that ingest in this process checked: their bytes are exactly their rows, and
+      // records are built only if ClickHouse refuses one (see @cityops/schemas reading-columns.ts).
+      const columns = route?.schema === SensorReading ? readingColumnsOf(m.value) : undefined;
+      if (route !== undefined && columns !== undefined) {
+        if (columns.count > 0) {
+          const rows = (): readonly object[] => decodeRecords(SensorReading, m.headers, m.value).values;
+          add(route.table, { m, count: columns.count, rows, lines: undefined, bytes: m.value });
+        }
+      } else if (route !== undefined) {
         const decoded = decodeRecords(route.schema, m.headers, m.value);
         const { values, failures } = decoded as DecodedRecords<object>;
         if (values.length > 0) {
           const whole = failures.length === 0;
-          add(route.table, {
-            m,
-            rows: values,
-            lines: whole ? undefined : linesOf(values.length + failures.length, failures),
-            bytes: whole ? m.value : ndjson(values),
-          });
+          add(
+            route.table,
+            partOf(m, values, whole ? undefined : linesOf(values.length + failures.length, failures), whole ? m.value : ndjson(values)),
+          );
         }
         for (const failure of failures) {
           if (m.topic === TOPICS.deadLetters) {
@@ -322,7 +337,7 @@ export async function startSink(options: SinkOptions): Promise<RunningWorker> {
               ...failure,
               reason: `malformed dead letter: ${failure.reason}`,
             });
-            add('dead_letters', { m, rows: [letter], lines: [failure.line], bytes: encodeRecord(letter) });
+            add('dead_letters', partOf(m, [letter], [failure.line], encodeRecord(letter)));
             malformedDeadLetters += 1;
           } else {
             rejected.push(deadLetterFor(m, failure.line, m.topic, failure));
@@ -332,7 +347,7 @@ export async function startSink(options: SinkOptions): Promise<RunningWorker> {
         const r = decodeSnapshot(m.headers, m.value);
         if (r.ok) {
           const row: StoredSnapshot = { ...r.value.header, png_base64: Buffer.from(r.value.image).toString('base64') };
-          add('snapshots', { m, rows: [row], lines: undefined, bytes: m.value });
+          add('snapshots', partOf(m, [row], undefined, m.value));
         } else {
           rejected.push(deadLetterFor(m, 0, m.topic, r));
         }
@@ -342,7 +357,7 @@ export async function startSink(options: SinkOptions): Promise<RunningWorker> {
           const table = DIMENSION_TABLES[r.value.name];
           let byId = dimensions.get(table);
           if (byId === undefined) dimensions.set(table, (byId = new Map<string, Part>()));
-          byId.set(r.value.record.id, { m, rows: [r.value.record], lines: undefined, bytes: m.value });
+          byId.set(r.value.record.id, partOf(m, [r.value.record], undefined, m.value));
         } else {
           rejected.push(deadLetterFor(m, 0, m.topic, r));
         }

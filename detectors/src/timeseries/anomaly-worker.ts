@@ -22,7 +22,12 @@ import {
   decodeRecords,
   type DecodedRecords,
   randomId,
+  readingAt,
+  readingColumnsOf,
   readingDomainErrors,
+  readingInDomain,
+  type ReadingColumns,
+  SENSOR_KINDS,
   stableId,
   WARNING_LEVELS,
   levelRank,
@@ -406,26 +411,26 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
   };
 
   /** The detector series of a reading's sensor, added on first sight. */
-  const seriesFor = (r: SensorReading): number => {
-    let index = series.get(r.sensor_id);
+  const seriesFor = (sensorId: string, kind: SensorKind): number => {
+    let index = series.get(sensorId);
     if (index === undefined) {
       index = detector.addSeries();
-      detector.setScaleFloor(index, floors[r.kind]);
-      series.set(r.sensor_id, index);
-      seriesSensor[index] = r.sensor_id;
-      seriesKind[index] = r.kind;
-      seriesLines[index] = physicalLinesOf(r.sensor_id, r.kind);
+      detector.setScaleFloor(index, floors[kind]);
+      series.set(sensorId, index);
+      seriesSensor[index] = sensorId;
+      seriesKind[index] = kind;
+      seriesLines[index] = physicalLinesOf(sensorId, kind);
       stuckRun[index] = 0;
       average[index] = Number.NaN;
       averageTs[index] = Number.NaN;
-    } else if (seriesKind[index] !== r.kind) {
+    } else if (seriesKind[index] !== kind) {
       // The same sensor id now reports another kind (re-provisioned): old values are not
       // comparable, so its baseline starts over.
       detector.resetSeries(index);
-      detector.setScaleFloor(index, floors[r.kind]);
+      detector.setScaleFloor(index, floors[kind]);
       tracker.end(index);
-      seriesKind[index] = r.kind;
-      seriesLines[index] = physicalLinesOf(r.sensor_id, r.kind);
+      seriesKind[index] = kind;
+      seriesLines[index] = physicalLinesOf(sensorId, kind);
       average[index] = Number.NaN;
       kindResets++;
     }
@@ -435,42 +440,57 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
   /**
    * Step 1: decodes and checks every record of every message (a message holds one reading or a
    * batch of them, see @cityops/schemas record-batch.ts). Valid readings go to scratch in order
-   * (record, value, ts, and their series if it needs no setting up) and their count is
+   * (sensor, kind, value, ts, and their series if it needs no setting up) and their count is
    * returned; the bad ones go to `scratch.rejects` as dead letters, indexed by their position
    * among all records of the batch. Reads state, changes none.
+   *
+   * Readings that ingest in this process checked arrive as columns (see @cityops/schemas
+   * reading-columns.ts) and are read from them: no record is built for a reading unless it is
+   * flagged (`scratch.readingOf`). Others are decoded and checked here.
    */
   const intake = (messages: readonly IncomingMessage[]): number => {
-    const { decodedOf } = scratch;
+    const { decodedOf, columnsOf: columnsOfMessage } = scratch;
     // Left over if a dead letter of the previous attempt failed to send.
     scratch.rejects.length = 0;
     let count = 0;
     for (let m = 0; m < messages.length; m++) {
       const message = messages[m]!;
+      const columns = readingColumnsOf(message.value);
+      columnsOfMessage[m] = columns;
+      if (columns !== undefined) {
+        decodedOf[m] = undefined;
+        count += columns.count;
+        continue;
+      }
       const decoded = decodeRecords(SensorReadingSchema, message.headers, message.value);
       decodedOf[m] = decoded;
       count += decoded.values.length + decoded.failures.length;
     }
     scratch.ensure(count);
-    const { readings, values, ts, rejects, series: seriesOf } = scratch;
-    let at = 0;
+    const { rejects } = scratch;
+    let n = 0;
+    let at = 0; // position among all records of the batch, accepted or not
     for (let m = 0; m < messages.length; m++) {
-      const decoded = decodedOf[m]!;
-      decodedOf[m] = undefined;
-      const decodedValues = decoded.values;
-      if (decoded.failures.length === 0) {
-        for (let v = 0; v < decodedValues.length; v++) readings[at++] = decodedValues[v];
+      const message = messages[m]!;
+      const columns = columnsOfMessage[m];
+      columnsOfMessage[m] = undefined;
+      if (columns !== undefined) {
+        for (let j = columns.start, end = columns.start + columns.count; j < end; j++, at++) {
+          if (acceptColumns(n, columns, j)) n++;
+          else rejects.push(implausible(at, readingAt(columns, j)));
+        }
         continue;
       }
+      const decoded = decodedOf[m]!;
+      decodedOf[m] = undefined;
       // Failed lines take their place in order, so dead letters and counts follow the input.
-      const message = messages[m]!;
+      const lines = decoded.values.length + decoded.failures.length;
       let v = 0;
       let f = 0;
-      const lines = decodedValues.length + decoded.failures.length;
-      for (let line = 0; line < lines; line++) {
+      for (let line = 0; line < lines; line++, at++) {
         const failure = decoded.failures[f];
         if (failure !== undefined && failure.line === line) {
           f++;
-          readings[at] = undefined;
           rejects.push({
             index: at,
             letter: {
@@ -481,55 +501,80 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
               key: message.key,
             },
           });
-        } else {
-          readings[at] = decodedValues[v++];
+          continue;
         }
-        at++;
+        const r = decoded.values[v++]!;
+        if (acceptRecord(n, r)) n++;
+        else rejects.push(implausible(at, r));
       }
     }
-    let n = 0;
-    for (let j = 0; j < count; j++) {
-      const r = readings[j];
-      if (r === undefined) continue;
-      const domain = readingDomainErrors(r);
-      if (domain.length > 0) {
-        rejects.push({
-          index: j,
-          letter: {
-            source: TOPICS.sensorReadings,
-            reason: `not a plausible ${r.kind} reading: ${domain.map((e) => `${e.path} ${e.message}`).join('; ')}`,
-            errors: domain,
-            payload: truncate(JSON.stringify(r)),
-            key: r.sensor_id,
-          },
-        });
-        continue;
-      }
-      // Compacted in place: n <= j, so slot n was already read.
-      readings[n] = r;
-      values[n] = r.value;
-      ts[n] = r.ts;
-      // The series looked up while the record is at hand (a lookup changes nothing); -1 when
-      // it is new or changed kind, for `scoreAccepted` to set up.
-      const index = series.get(r.sensor_id);
-      seriesOf[n] = index !== undefined && seriesKind[index] === r.kind ? index : -1;
-      n++;
-    }
-    // Dead letters go out in message order, as the two loops found them in two passes.
-    if (rejects.length > 1) rejects.sort((x, y) => x.index - y.index);
     scratch.filled = count;
     return n;
   };
 
+  /**
+   * Puts entry j of `columns` into scratch as accepted reading n, if it is plausible for its kind
+   * (ingest checked it, but a consumer checks what it reads). Numbers go from the columns
+   * straight into scratch, so none is boxed on the way.
+   */
+  const acceptColumns = (n: number, columns: ReadingColumns, j: number): boolean => {
+    const kind = columns.kinds[j]!;
+    if (!readingInDomain(kind, columns.values[j]!, columns.units[j]!)) return false;
+    scratch.readings[n] = undefined;
+    scratch.columns[n] = columns;
+    scratch.columnIndex[n] = j;
+    scratch.values[n] = columns.values[j]!;
+    scratch.ts[n] = columns.ts[j]!;
+    setSensor(n, columns.sensorIds[j]!, kind);
+    return true;
+  };
+
+  /** Like acceptColumns, for a reading that came as a record. */
+  const acceptRecord = (n: number, r: SensorReading): boolean => {
+    if (!readingInDomain(r.kind, r.value, r.unit)) return false;
+    scratch.readings[n] = r;
+    scratch.columns[n] = undefined;
+    scratch.values[n] = r.value;
+    scratch.ts[n] = r.ts;
+    setSensor(n, r.sensor_id, r.kind);
+    return true;
+  };
+
+  /**
+   * Accepted reading n's sensor and kind, and its series, looked up while the reading is at hand
+   * (a lookup changes nothing); -1 when it is new or changed kind, for `scoreAccepted` to set up.
+   */
+  const setSensor = (n: number, sensorId: string, kind: SensorKind): void => {
+    scratch.sensorIds[n] = sensorId;
+    scratch.kinds[n] = kind;
+    const index = series.get(sensorId);
+    scratch.series[n] = index !== undefined && seriesKind[index] === kind ? index : -1;
+  };
+
+  /** The dead letter of a reading outside what a sensor of its kind can report. */
+  const implausible = (index: number, r: SensorReading): Reject => {
+    const domain = readingDomainErrors(r);
+    return {
+      index,
+      letter: {
+        source: TOPICS.sensorReadings,
+        reason: `not a plausible ${r.kind} reading: ${domain.map((e) => `${e.path} ${e.message}`).join('; ')}`,
+        errors: domain,
+        payload: truncate(JSON.stringify(r)),
+        key: r.sensor_id,
+      },
+    };
+  };
+
   /** Step 2: the series of each accepted reading, then one detector call for the batch. */
   const scoreAccepted = (n: number): void => {
-    const { readings, series: seriesOf } = scratch;
+    const { sensorIds, kinds, series: seriesOf } = scratch;
     // Series found in step 1 are still right unless a reading before them in this batch
     // changed a series' kind; from then on each is checked again.
     const resetsBefore = kindResets;
     for (let i = 0; i < n; i++) {
       const index = seriesOf[i]!;
-      if (index < 0 || (kindResets !== resetsBefore && seriesKind[index] !== readings[i]!.kind)) seriesOf[i] = seriesFor(readings[i]!);
+      if (index < 0 || (kindResets !== resetsBefore && seriesKind[index] !== kinds[i]!)) seriesOf[i] = seriesFor(sensorIds[i]!, kinds[i]!);
     }
     const before = detector.stats();
     detector.scoreBatch(
@@ -643,7 +688,7 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
 
   /** Step 3 for a point over the threshold or stuck: its anomaly record, and a warning if its episode opens or rises. */
   const decideFlagged = (i: number, index: number, status: number, invalid: InvalidOutput[]): void => {
-    const r = scratch.readings[i]!;
+    const r = scratch.readingOf(i);
     const z = scratch.out[i]!;
     const absZ = Math.abs(z);
     const overThreshold = absZ >= threshold;
@@ -690,11 +735,10 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
    * physical line: it continues (or opens) a hazard episode with no anomaly record of its own.
    */
   const decidePhysical = (i: number, index: number, lines: PhysicalLines, invalid: InvalidOutput[]): void => {
-    const r = scratch.readings[i]!;
     const z = scratch.out[i]!;
     const score = z === z ? Math.abs(z) : 0;
-    const decision = tracker.observe(index, r.kind, {
-      ts: r.ts,
+    const decision = tracker.observe(index, scratch.kinds[i]!, {
+      ts: scratch.ts[i]!,
       anomalous: true,
       direction: lines.direction,
       score,
@@ -702,7 +746,8 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
       lines,
     });
     if (decision === undefined) return;
-    publishWarning(r, decision, i, index, score, sensors.get(r.sensor_id), invalid);
+    // The record only for a warning: a whole district can sit beyond a line for hours.
+    publishWarning(scratch.readingOf(i), decision, i, index, score, sensors.get(scratch.sensorIds[i]!), invalid);
   };
 
   const publishWarning = (
@@ -880,13 +925,21 @@ interface InvalidOutput {
 
 /** Reusable arrays for one batch (no allocation per batch or per reading once warm). */
 class Scratch {
-  /** The accepted readings of the batch, in order; emptied by `release` after the batch. */
+  /**
+   * Per accepted reading of the batch, in order: its record where it came as one, or else its
+   * columns and its index in them (see readingOf). Emptied by `release` after the batch.
+   */
   readings: (SensorReading | undefined)[];
-  /** Slots of `readings` written by the batch (accepted or not), for `release`. */
+  columns: (ReadingColumns | undefined)[];
+  columnIndex: Int32Array;
+  sensorIds: string[];
+  kinds: SensorKind[];
+  /** Records in the batch (accepted or not), for counting and `release`. */
   filled = 0;
   rejects: Reject[] = [];
-  /** Each message's decoded records, between the two passes of step 1. */
+  /** Each message's decoded records or columns, between the two passes of step 1. */
   decodedOf: (DecodedRecords<SensorReading> | undefined)[] = [];
+  columnsOf: (ReadingColumns | undefined)[] = [];
   series: Int32Array;
   values: Float64Array;
   ts: Float64Array;
@@ -902,6 +955,10 @@ class Scratch {
     readonly memberCount: number,
   ) {
     this.readings = new Array<SensorReading | undefined>(size).fill(undefined);
+    this.columns = new Array<ReadingColumns | undefined>(size).fill(undefined);
+    this.columnIndex = new Int32Array(size);
+    this.sensorIds = new Array<string>(size).fill('');
+    this.kinds = new Array<SensorKind>(size).fill(SENSOR_KINDS[0]);
     this.series = new Int32Array(size);
     this.values = new Float64Array(size);
     this.ts = new Float64Array(size);
@@ -916,11 +973,20 @@ class Scratch {
     if (size <= this.series.length) return;
     const next = new Scratch(Math.max(size, this.series.length * 2), this.memberCount);
     next.decodedOf = this.decodedOf;
+    next.columnsOf = this.columnsOf;
     Object.assign(this, next);
   }
 
   ensureMessages(count: number): void {
-    if (this.decodedOf.length < count) this.decodedOf.length = count;
+    if (this.decodedOf.length < count) {
+      this.decodedOf.length = count;
+      this.columnsOf.length = count;
+    }
+  }
+
+  /** Accepted reading i as a record: the one it came as, or one built from its columns. */
+  readingOf(i: number): SensorReading {
+    return this.readings[i] ?? readingAt(this.columns[i]!, this.columnIndex[i]!);
   }
 
   detail(n: number): ScoreDetail {
@@ -938,9 +1004,10 @@ class Scratch {
     return this.members.subarray(i * this.memberCount, (i + 1) * this.memberCount);
   }
 
-  /** Drops the batch's readings so the records can be collected before the next batch. */
+  /** Drops the batch's readings so they can be collected before the next batch. */
   release(): void {
     this.readings.fill(undefined, 0, this.filled);
+    this.columns.fill(undefined, 0, this.filled);
     this.filled = 0;
   }
 }

@@ -22,6 +22,7 @@ import {
   encodeDimension,
   encodeRecord,
   recordBatchHeaders,
+  rememberReadingColumns,
   stableId,
   type Anomaly,
   type EarlyWarning,
@@ -436,6 +437,56 @@ describe('anomaly worker on the in-process bus', () => {
     // Same outcome as the clean run; `processed` counts readings, not messages.
     expect(h.out.warnings).toHaveLength(1);
     expect(h.worker.health()).toMatchObject({ state: 'running', dead_lettered: 2, processed: input.length + 2 });
+  });
+
+  it('reads the columns that ingest in this process left on a message, with the outcome of reading its bytes', async () => {
+    const readings = phaseOne().map((m) => JSON.parse(new TextDecoder().decode(m.value)) as SensorReading);
+    // One implausible reading among them: a consumer checks what it reads, columns included.
+    readings.splice(100, 0, { ...readings[99]!, id: 'implausible', value: 5000 });
+    /** 50 readings to a message; with columns, the bytes are never parsed (they hold a marker here to prove it). */
+    const packed = (withColumns: boolean): OutgoingMessage[] => {
+      const out: OutgoingMessage[] = [];
+      for (let i = 0; i < readings.length; i += 50) {
+        const chunk = readings.slice(i, i + 50);
+        const value = new TextEncoder().encode(
+          withColumns ? 'not parsed when columns are at hand' : chunk.map((r) => JSON.stringify(r)).join('\n'),
+        );
+        if (withColumns) {
+          rememberReadingColumns(value, {
+            start: 0,
+            count: chunk.length,
+            sensorIds: chunk.map((r) => r.sensor_id),
+            kinds: chunk.map((r) => r.kind),
+            ts: chunk.map((r) => r.ts),
+            values: chunk.map((r) => r.value),
+            units: chunk.map((r) => r.unit),
+            ids: chunk.map((r) => r.id),
+          });
+        }
+        out.push({ key: SENSOR, value, headers: recordBatchHeaders('SensorReading', chunk.length) });
+      }
+      return out;
+    };
+    const outcome = async (withColumns: boolean) => {
+      const h = await start();
+      await h.producer.send(TOPICS.sensorReadings, packed(withColumns));
+      await settle(h.bus);
+      return { out: h.out, health: h.worker.health() };
+    };
+    const fromBytes = await outcome(false);
+    const fromColumns = await outcome(true);
+    expect(fromColumns.out.deadLetters).toEqual([
+      expect.objectContaining({
+        reason: expect.stringMatching(/not a plausible water_level reading: \/value expected -50…1000 cm/) as string,
+      }),
+    ]);
+    // Dead letters are stamped when sent; what they say is the same.
+    const said = (letters: Collected['deadLetters']) => letters.map(({ source, reason, key }) => ({ source, reason, key }));
+    expect(said(fromColumns.out.deadLetters)).toEqual(said(fromBytes.out.deadLetters));
+    expect(fromColumns.out.warnings).toHaveLength(1);
+    expect(fromColumns.out.warnings).toEqual(fromBytes.out.warnings);
+    expect(fromColumns.out.anomalies).toEqual(fromBytes.out.anomalies);
+    expect(fromColumns.health).toMatchObject({ dead_lettered: 1, processed: readings.length });
   });
 
   it('loses and duplicates nothing when producing fails and the batch is delivered again', async () => {

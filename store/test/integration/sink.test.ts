@@ -4,8 +4,10 @@ import {
   encodeRecord,
   encodeSnapshot,
   recordBatchHeaders,
+  rememberReadingColumns,
   SCHEMA_HEADER,
   TOPICS,
+  type ReadingColumns,
   type RunningWorker,
 } from '@cityops/schemas';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -294,6 +296,56 @@ describe('sink: bus → ClickHouse', () => {
     } finally {
       await spelledSink.stop();
       await spelledBus.close();
+    }
+  });
+
+  it('takes the row count of readings checked in this process from their columns, and builds their records only to isolate one ClickHouse refuses', async () => {
+    const columnsBus = createInProcessBus({ retryDelayMs: 10, onError: () => undefined });
+    const columnsSink = await startSink({ bus: columnsBus, store, name: 'columns-sink', writer: { flushIntervalMs: 0 } });
+    try {
+      const ts = T0 + 9_000;
+      const columns = (ids: string[], values: number[]): ReadingColumns => ({
+        start: 0,
+        count: ids.length,
+        sensorIds: ids.map(() => 's-columns'),
+        kinds: ids.map(() => 'water_level' as const),
+        ts: ids.map((_, i) => ts + i),
+        values,
+        units: ids.map(() => 'cm'),
+        ids,
+      });
+      const line = (id: string, i: number, value: number, version = '1') =>
+        `{"id":"${id}","schema_version":${version},"sensor_id":"s-columns","kind":"water_level","ts":${ts + i},"value":${value},"unit":"cm"}`;
+      // Clean bytes go to ClickHouse as they are. In the second message, `1.0` makes ClickHouse's
+      // JSON reader refuse the insert: the isolation then needs records, built from the columns.
+      const clean = encoder.encode([line('s-columns:1', 0, 1), line('s-columns:2', 1, 2)].join('\n'));
+      rememberReadingColumns(clean, columns(['s-columns:1', 's-columns:2'], [1, 2]));
+      const spelled = encoder.encode(line('s-columns:3', 0, 3, '1.0'));
+      rememberReadingColumns(spelled, columns(['s-columns:3'], [3]));
+      await columnsBus
+        .producer()
+        .send(TOPICS.sensorReadings, [{ key: 's-columns', value: clean, headers: recordBatchHeaders('SensorReading', 2) }]);
+      await eventually(() => {
+        expect(columnsSink.health().counters['rows_written_readings']).toBe(2);
+        return Promise.resolve();
+      });
+      await columnsBus
+        .producer()
+        .send(TOPICS.sensorReadings, [{ key: 's-columns', value: spelled, headers: recordBatchHeaders('SensorReading', 1) }]);
+      await eventually(async () => {
+        const rows = await store.query<{ id: string; value: number }>(
+          "SELECT id, value FROM readings FINAL WHERE sensor_id = 's-columns' ORDER BY id",
+        );
+        expect(rows.map((r) => [r.id, Number(r.value)])).toEqual([
+          ['s-columns:1', 1],
+          ['s-columns:2', 2],
+          ['s-columns:3', 3],
+        ]);
+        expect(columnsSink.health()).toMatchObject({ processed: 2, dead_lettered: 0, lag: 0, last_error: '' });
+      });
+    } finally {
+      await columnsSink.stop();
+      await columnsBus.close();
     }
   });
 
