@@ -8,9 +8,9 @@
  * readings consumer hands the batch handler to this script, which calls it directly with batches
  * shaped like bench:pipeline's under saturation: one batch per partition (8, keyed by sensor id
  * as the bus does), `--batch-rounds` rounds of one reading per sensor each (≈ 5000 readings per
- * batch at 10k sensors, the worker's maxBatchSize). Each bytes object carries its checked record
- * the way ingest attaches it (`rememberDecoded`), so decoding is the property lookup it is
- * in-process. Probe sensors get spikes as in bench:pipeline, so anomalies and warnings are built.
+ * batch at 10k sensors), packed 600 to a message. Each message carries its readings as the
+ * columns ingest leaves on it (@cityops/schemas reading-columns.ts), so the worker reads them as
+ * it does in-process. Probe sensors get spikes as in bench:pipeline, so anomalies and warnings are built.
  * Only the handler calls are timed; batches are built off the clock, `--ahead` steps early so
  * they wait in memory as a saturated bus's backlog does.
  *
@@ -37,12 +37,11 @@ import {
 import {
   DEFAULT_PARTITIONS,
   SENSOR_KINDS,
-  SensorReading as SensorReadingSchema,
   TOPICS,
-  SCHEMA_HEADER,
   encodeDimension,
-  rememberDecoded,
-  stableId,
+  recordBatchHeaders,
+  RECORDS_HEADER,
+  rememberReadingColumns,
   type SensorKind,
   type SensorReading,
 } from '@cityops/schemas';
@@ -67,7 +66,8 @@ const PROBES_PER_EPISODE = 20;
 const EPISODE_EVERY_ROUNDS = 15;
 const EPISODE_ROUNDS = 5;
 const PARTITIONS = DEFAULT_PARTITIONS[TOPICS.sensorReadings];
-const HEADERS: Readonly<Record<string, string>> = Object.freeze({ [SCHEMA_HEADER]: 'SensorReading@1' });
+/** Readings per message, as ingest packs them (DEFAULT_MAX_RECORDS_PER_MESSAGE). */
+const MAX_RECORDS_PER_MESSAGE = 600;
 const T0 = Math.floor(Date.now() / 1000) * 1000 - 3_600_000;
 
 const BASELINE: Record<SensorKind, { level: number; noise: number; spike: number; unit: string }> = {
@@ -138,16 +138,24 @@ for (let i = 0; i < SENSORS; i++) bySensor[partitionForKey(sensorIds[i]!, PARTIT
 const collect = (globalThis as { gc?: (options: { type: 'minor' | 'major' }) => void }).gc;
 
 /**
- * Batches for rounds [first, first + BATCH_ROUNDS), made the way ingest makes them: a fresh
- * record per reading (the literal shape of ingest's fill), its JSON in one buffer per batch,
- * a view per message with the record remembered on it. Fresh objects, as in the pipeline, so
- * the worker reads records it has not seen before rather than a warm reused set.
+ * Batches for rounds [first, first + BATCH_ROUNDS), made the way ingest makes them: per
+ * partition, the readings as columns (the sensor ids ingest was given, fresh arrays of numbers),
+ * their NDJSON in one buffer, a view per message of up to MAX_RECORDS_PER_MESSAGE readings with
+ * the columns left on it. Fresh arrays, as in the pipeline, so the worker reads input it has not
+ * seen before rather than a warm reused set.
  */
 function makeBatches(first: number): MessageBatch[] {
   const batches: MessageBatch[] = [];
   for (let p = 0; p < PARTITIONS; p++) {
     const members = bySensor[p]!;
-    const records: SensorReading[] = [];
+    const columns = {
+      sensorIds: [] as string[],
+      kinds: [] as SensorKind[],
+      ts: [] as number[],
+      values: [] as number[],
+      units: [] as string[],
+      slots: [] as number[],
+    };
     const texts: string[] = [];
     for (let k = 0; k < BATCH_ROUNDS; k++) {
       const round = first + k;
@@ -160,7 +168,7 @@ function makeBatches(first: number): MessageBatch[] {
         const probe = episode && (i * 7919 + episodeNo * 104729) % SENSORS < PROBES_PER_EPISODE;
         const value = Math.max(0, Math.round((b.level + b.noise * noise() + (probe ? b.spike : 0)) * 100) / 100);
         const r: SensorReading = {
-          id: stableId(sensorIds[i]!, ts),
+          id: `${sensorIds[i]!}@${ts}`,
           schema_version: 1,
           sensor_id: sensorIds[i]!,
           kind,
@@ -168,28 +176,34 @@ function makeBatches(first: number): MessageBatch[] {
           value,
           unit: b.unit,
         };
-        records.push(r);
+        columns.sensorIds.push(r.sensor_id);
+        columns.kinds.push(kind);
+        columns.ts.push(ts);
+        columns.values.push(value);
+        columns.units.push(b.unit);
+        // Ingest gives each sensor a slot (ReadingColumns.slots); the sensor's number serves.
+        columns.slots.push(i);
         texts.push(JSON.stringify(r));
       }
     }
-    // A Buffer and its subarray views, as ingest's encodeInto makes them (the same object shape).
-    const buffer = Buffer.allocUnsafeSlow(texts.reduce((n, t) => n + Buffer.byteLength(t), 0));
+    const buffer = Buffer.from(texts.join('\n'));
     const messages: IncomingMessage[] = [];
     let at = 0;
-    for (let j = 0; j < records.length; j++) {
-      const r = records[j]!;
-      const written = buffer.write(texts[j]!, at, 'utf8');
-      const value = buffer.subarray(at, at + written);
-      at += written;
-      rememberDecoded(value, SensorReadingSchema, r);
+    for (let start = 0; start < texts.length; start += MAX_RECORDS_PER_MESSAGE) {
+      const count = Math.min(MAX_RECORDS_PER_MESSAGE, texts.length - start);
+      let bytes = count - 1;
+      for (let j = start; j < start + count; j++) bytes += Buffer.byteLength(texts[j]!);
+      const value = buffer.subarray(at, at + bytes);
+      at += bytes + 1;
+      rememberReadingColumns(value, { start, count, ...columns, ids: undefined });
       messages.push({
         topic: TOPICS.sensorReadings,
         partition: p,
-        offset: String(j),
-        key: r.sensor_id,
+        offset: String(start),
+        key: `partition-${p}`,
         value,
-        headers: HEADERS,
-        timestampMs: r.ts,
+        headers: recordBatchHeaders('SensorReading', count),
+        timestampMs: columns.ts[start]!,
       });
     }
     batches.push({ topic: TOPICS.sensorReadings, partition: p, messages, lag: 0 });
@@ -235,6 +249,9 @@ while (round < WARMUP_ROUNDS) {
   for (const batch of nextStep()) await handle(batch);
 }
 
+/** Readings in a batch: each message holds several (its records header). */
+const readingsIn = (batch: MessageBatch): number => batch.messages.reduce((n, m) => n + Number(m.headers[RECORDS_HEADER] ?? 1), 0);
+
 const timed: [number, number][] = [];
 /** Per batch, for the median. */
 const perReadingNs: number[] = [];
@@ -249,14 +266,15 @@ while (round < end) {
     const t = performance.now();
     await handle(batch);
     timed.push([t, performance.now()]);
-    perReadingNs.push(((timed[timed.length - 1]![1] - t) * 1e6) / batch.messages.length);
-    readings += batch.messages.length;
+    const inBatch = readingsIn(batch);
+    perReadingNs.push(((timed[timed.length - 1]![1] - t) * 1e6) / inBatch);
+    readings += inBatch;
     // Heap growth is what was allocated only if no collection ran in between; the observer
     // has not necessarily reported one yet, so a shrink also says one ran.
     const grown = heapUsed() - heapBefore;
     if (gcStarts.length === gcsBefore && grown >= 0) {
       allocatedBytes += grown;
-      allocatedReadings += batch.messages.length;
+      allocatedReadings += inBatch;
     }
   }
 }

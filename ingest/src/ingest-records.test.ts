@@ -143,6 +143,8 @@ describe('ingestReadings', () => {
       [...values, kind === 'water_level' ? -49.99 : 42].flatMap((value, i) => [
         { sensor_id: `hb.${kind}/${i}:x@y-z_${k}`, kind, ts: T0 + i, value },
         { sensor_id: `hb.${kind}/${i}:x@y-z_${k}.u`, kind, ts: T0 + i, value, unit: SENSOR_KIND_INFO[kind].unit },
+        // Before 2001-09-09 epoch milliseconds have 12 digits, not the 13 the prepared lines hold room for.
+        { sensor_id: `hb.${kind}/${i}:x@y-z_${k}.old`, kind, ts: 946_684_800_000 + i, value, unit: SENSOR_KIND_INFO[kind].unit },
       ]),
     );
     const ticks = [...tickValues, ...values.map((v) => v * -1e9)].map((value, i) => ({ indicator_id: `ind.${i}`, ts: T0 + i, value }));
@@ -199,6 +201,20 @@ describe('ingestReadings', () => {
       total += columns!.count;
     }
     expect(total).toBe(input.length);
+    // One slot per sensor, never another sensor's; -1 where the reading took the general path.
+    const slotOf = new Map<string, Set<number>>();
+    for (const m of producer.sends[0]!.messages) {
+      const c = readingColumnsOf(m.value)!;
+      for (let i = c.start; i < c.start + c.count; i++) {
+        const slots = slotOf.get(c.sensorIds[i]!) ?? new Set<number>();
+        slotOf.set(c.sensorIds[i]!, slots.add(c.slots![i]!));
+      }
+    }
+    expect(slotOf.get('s-given')).toEqual(new Set([-1]));
+    const derived = [...slotOf].filter(([id]) => id.startsWith('s-') && id.length < 5).map(([, slots]) => [...slots]);
+    expect(derived).toHaveLength(7);
+    expect(derived.every((slots) => slots.length === 1 && slots[0]! >= 0)).toBe(true);
+    expect(new Set(derived.flat()).size).toBe(7);
     const byId = new Map(records(producer.sends[0]!.messages).map((r) => [r.sensor_id, r.id]));
     expect(byId.get('s-given')).toBe('given-id');
     expect(byId.get('s-no-unit')).toBe(`s-no-unit@${T0}`);

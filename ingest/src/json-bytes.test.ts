@@ -8,6 +8,12 @@ function written(fill: (out: JsonBytes) => void, capacity = 64): string {
 }
 
 describe('JsonBytes', () => {
+  it('fills a prepared line\u2019s two rooms for a timestamp with its 13 digits', () => {
+    const line = jsonPiece('{"id":"s@0000000000000","ts":0000000000000,');
+    expect(written((out) => out.lineWithTs(line, 1_767_225_600_123, 9, 29))).toBe('{"id":"s@1767225600123","ts":1767225600123,');
+    expect(written((out) => out.lineWithTs(line, 4_102_444_800_000, 9, 29))).toBe('{"id":"s@4102444800000","ts":4102444800000,');
+  });
+
   it('writes epoch milliseconds as JSON.stringify does', () => {
     for (const ts of [946_684_800_000, 1_767_225_600_000, 1_767_225_600_001, 1_700_000_000_000, 4_102_444_800_000, 1_000_099_999_999]) {
       expect(written((out) => out.epochMs(ts))).toBe(JSON.stringify(ts));

@@ -101,6 +101,38 @@ export class JsonBytes {
     this.small(ts - high * 1e8, 8);
   }
 
+  /**
+   * `line` with a 13-digit epoch-ms timestamp written into it at two offsets (a template whose id
+   * and ts field hold the same digits).
+   */
+  lineWithTs(line: Uint8Array, ts: number, first: number, second: number): void {
+    this.reserve(line.length);
+    const buf = this.buf;
+    const at = this.at;
+    buf.set(line, at);
+    let high = Math.floor(ts / 1e8);
+    let low = ts - high * 1e8;
+    const a = at + first;
+    const b = at + second;
+    // Two parts below 2^31, so that the digit loops run on small integers: the last 8 digits,
+    // then the first 5.
+    for (let i = 12; i >= 5; i--) {
+      const q = (low / 10) | 0;
+      const d = 0x30 + (low - q * 10);
+      buf[a + i] = d;
+      buf[b + i] = d;
+      low = q;
+    }
+    for (let i = 4; i >= 0; i--) {
+      const q = (high / 10) | 0;
+      const d = 0x30 + (high - q * 10);
+      buf[a + i] = d;
+      buf[b + i] = d;
+      high = q;
+    }
+    this.at = at + line.length;
+  }
+
   /** k/100 for an integer |k| < 2^31: the integer part, then '.' and one or two decimals unless k is a multiple of 100. */
   private hundredths(k: number): void {
     this.reserve(13);

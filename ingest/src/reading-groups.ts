@@ -28,6 +28,8 @@ class PartitionColumns {
   ids: (string | undefined)[] | undefined;
   /** Per reading with a derived id, its sensor's pieces of JSON; undefined for the others. */
   readonly pieces: (SensorPieces | undefined)[];
+  /** Per reading, its pieces' slot, or -1 (see ReadingColumns.slots). */
+  readonly slots: number[];
 
   constructor(private readonly capacity: number) {
     this.sensorIds = new Array<string>(capacity);
@@ -36,6 +38,7 @@ class PartitionColumns {
     this.values = new Array<number>(capacity);
     this.units = new Array<string>(capacity);
     this.pieces = new Array<SensorPieces | undefined>(capacity);
+    this.slots = new Array<number>(capacity);
   }
 
   push(pieces: SensorPieces | undefined, sensorId: string, kind: SensorKind, ts: number, value: number, unit: string): void {
@@ -46,6 +49,7 @@ class PartitionColumns {
     this.values[i] = value;
     this.units[i] = unit;
     this.pieces[i] = pieces;
+    this.slots[i] = pieces === undefined ? -1 : pieces.slot;
   }
 
   /** Sets reading i's own id, making the ids column on first use. */
@@ -65,6 +69,7 @@ class PartitionColumns {
       values: this.values,
       units: this.units,
       ids: this.ids,
+      slots: this.slots,
     };
   }
 }
@@ -163,6 +168,12 @@ const BYTES_PER_READING_GUESS = 160;
 function writeReading(p: PartitionColumns, i: number, out: JsonBytes): void {
   const pieces = p.pieces[i];
   const ts = p.ts[i]!;
+  if (pieces !== undefined && ts >= 1e12) {
+    out.lineWithTs(pieces.line, ts, pieces.idDigitsAt, pieces.tsDigitsAt);
+    out.number(p.values[i]!);
+    out.raw(pieces.tail);
+    return;
+  }
   if (pieces !== undefined) {
     // The derived id ends in the ts field's digits: written once, then copied.
     out.raw(pieces.head);

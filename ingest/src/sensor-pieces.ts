@@ -12,6 +12,11 @@ export interface SensorPieces {
   readonly sensorId: string;
   readonly kind: string;
   readonly unit: string;
+  /**
+   * This entry's number, never given to another (see ReadingColumns.slots): a sensor whose entry
+   * is made again (another kind, or after the cache was emptied) gets a new one.
+   */
+  readonly slot: number;
   /** The partition count `partition` was computed for. */
   readonly partitions: number;
   readonly partition: number;
@@ -21,11 +26,20 @@ export interface SensorPieces {
   readonly middle: Uint8Array;
   /** `,"unit":"<unit>"}` */
   readonly tail: Uint8Array;
+  /**
+   * head, 13 digits' room, middle, 13 digits' room, `,"value":` in one piece: a reading whose ts
+   * has 13 digits (from 2001-09-09 on) is this, its digits written at `idDigitsAt` and
+   * `tsDigitsAt`, its value and `tail`.
+   */
+  readonly line: Uint8Array;
+  readonly idDigitsAt: number;
+  readonly tsDigitsAt: number;
 }
 
 /** Far above any city's sensor count; a producer cycling through random ids cannot grow it without bound. */
 const MAX_ENTRIES = 1 << 17;
 const cache = new Map<string, SensorPieces>();
+let nextSlot = 0;
 
 /**
  * The pieces of a reading of `sensorId`, `kind` and `unit`. The sensor id must have passed the
@@ -34,7 +48,11 @@ const cache = new Map<string, SensorPieces>();
 export function sensorPieces(sensorId: string, kind: string, unit: string, partitions: number): SensorPieces {
   let entry = cache.get(sensorId);
   if (entry === undefined || entry.kind !== kind || entry.unit !== unit || entry.partitions !== partitions) {
+    const head = `{"id":"${sensorId}@`;
+    const middle = `","schema_version":1,"sensor_id":"${sensorId}","kind":"${kind}","ts":`;
+    const room = '0'.repeat(13);
     entry = {
+      slot: nextSlot++,
       sensorId,
       kind,
       unit,
@@ -43,6 +61,9 @@ export function sensorPieces(sensorId: string, kind: string, unit: string, parti
       head: Buffer.from(`{"id":"${sensorId}@`, 'latin1'),
       middle: Buffer.from(`","schema_version":1,"sensor_id":"${sensorId}","kind":"${kind}","ts":`, 'latin1'),
       tail: Buffer.from(`,"unit":${JSON.stringify(unit)}}`, 'utf8'),
+      line: Buffer.from(`${head}${room}${middle}${room},"value":`, 'latin1'),
+      idDigitsAt: head.length,
+      tsDigitsAt: head.length + 13 + middle.length,
     };
     if (cache.size >= MAX_ENTRIES) cache.clear();
     cache.set(sensorId, entry);

@@ -33,6 +33,12 @@ export interface ReadingColumns {
    * undefined entry means the derived one. Undefined when every id is derived.
    */
   readonly ids: readonly (string | undefined)[] | undefined;
+  /**
+   * Per reading, a number the producer gave its sensor: one per sensor id (and kind) that it
+   * never gives another sensor within this process, or -1 for none. A consumer can keep
+   * per-sensor state in an array indexed by it instead of hashing the sensor id per reading.
+   */
+  readonly slots?: readonly number[];
 }
 
 const COLUMNS = Symbol('cityops.reading-columns');

@@ -461,6 +461,8 @@ describe('anomaly worker on the in-process bus', () => {
             values: chunk.map((r) => r.value),
             units: chunk.map((r) => r.unit),
             ids: chunk.map((r) => r.id),
+            // The number ingest gives the sensor: the worker keeps its series by it.
+            slots: chunk.map(() => 7),
           });
         }
         out.push({ key: SENSOR, value, headers: recordBatchHeaders('SensorReading', chunk.length) });
