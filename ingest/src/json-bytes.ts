@@ -110,25 +110,19 @@ export class JsonBytes {
     const buf = this.buf;
     const at = this.at;
     buf.set(line, at);
-    let high = Math.floor(ts / 1e8);
-    let low = ts - high * 1e8;
     const a = at + first;
     const b = at + second;
-    // Two parts below 2^31, so that the digit loops run on small integers: the last 8 digits,
-    // then the first 5.
-    for (let i = 12; i >= 5; i--) {
-      const q = (low / 10) | 0;
-      const d = 0x30 + (low - q * 10);
+    // Two parts below 2^31, so that the digit loop runs on small integers: the last 8 digits
+    // are ts mod 1e8, the first 5 are `high`.
+    const high = Math.floor(ts / 1e8);
+    let n = ts - high * 1e8;
+    for (let i = 12; i >= 0; i--) {
+      if (i === 4) n = high;
+      const q = (n / 10) | 0;
+      const d = 0x30 + (n - q * 10);
       buf[a + i] = d;
       buf[b + i] = d;
-      low = q;
-    }
-    for (let i = 4; i >= 0; i--) {
-      const q = (high / 10) | 0;
-      const d = 0x30 + (high - q * 10);
-      buf[a + i] = d;
-      buf[b + i] = d;
-      high = q;
+      n = q;
     }
     this.at = at + line.length;
   }
