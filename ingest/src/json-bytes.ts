@@ -48,16 +48,6 @@ export class JsonBytes {
     this.at = at;
   }
 
-  /** The bytes [start, end) already written, once more (a field that repeats part of another). */
-  again(start: number, end: number): void {
-    const n = end - start;
-    this.reserve(n);
-    const buf = this.buf;
-    let at = this.at;
-    for (let i = start; i < end; i++) buf[at++] = buf[i]!;
-    this.at = at;
-  }
-
   byte(b: number): void {
     this.reserve(1);
     this.buf[this.at++] = b;

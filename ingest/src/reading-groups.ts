@@ -161,7 +161,8 @@ const READING_UNIT = jsonPiece(',"unit":');
 const BYTES_PER_READING_GUESS = 160;
 
 /**
- * Reading `i` of `p` as JSON, byte for byte JSON.stringify of its record in field order. Ids and
+ * Reading `i` of `p` as JSON, byte for byte JSON.stringify of its record in field order: from its
+ * sensor's prepared line where it has one, else piece by piece. Ids and
  * sensor ids passed the contract's id pattern, which has nothing JSON must escape, and kind is
  * one of five literals: only unit needs quoting (cached per distinct unit).
  */
@@ -174,21 +175,9 @@ function writeReading(p: PartitionColumns, i: number, out: JsonBytes): void {
     out.raw(pieces.tail);
     return;
   }
-  if (pieces !== undefined) {
-    // The derived id ends in the ts field's digits: written once, then copied.
-    out.raw(pieces.head);
-    const tsAt = out.at;
-    out.epochMs(ts);
-    const tsEnd = out.at;
-    out.raw(pieces.middle);
-    out.again(tsAt, tsEnd);
-    out.raw(READING_VALUE);
-    out.number(p.values[i]!);
-    out.raw(pieces.tail);
-    return;
-  }
+  // A reading with an id of its own, or one from before 2001-09-09 (12 digits).
   out.raw(READING_ID);
-  out.ascii(p.ids![i]!);
+  out.ascii(p.ids?.[i] ?? `${p.sensorIds[i]!}@${ts}`);
   out.raw(READING_SENSOR_ID);
   out.ascii(p.sensorIds[i]!);
   out.raw(READING_KIND[p.kinds[i]!]);

@@ -20,16 +20,12 @@ export interface SensorPieces {
   /** The partition count `partition` was computed for. */
   readonly partitions: number;
   readonly partition: number;
-  /** `{"id":"<sensor>@`: the derived id up to its timestamp. */
-  readonly head: Uint8Array;
-  /** `","schema_version":1,"sensor_id":"<sensor>","kind":"<kind>","ts":` */
-  readonly middle: Uint8Array;
   /** `,"unit":"<unit>"}` */
   readonly tail: Uint8Array;
   /**
-   * head, 13 digits' room, middle, 13 digits' room, `,"value":` in one piece: a reading whose ts
-   * has 13 digits (from 2001-09-09 on) is this, its digits written at `idDigitsAt` and
-   * `tsDigitsAt`, its value and `tail`.
+   * `{"id":"<sensor>@`, room for 13 digits, `","schema_version":1,"sensor_id":"<sensor>","kind":"<kind>","ts":`,
+   * room for 13 digits, `,"value":`. A reading whose ts has 13 digits (from 2001-09-09 on) is this
+   * with its digits written at `idDigitsAt` and `tsDigitsAt`, then its value and `tail`.
    */
   readonly line: Uint8Array;
   readonly idDigitsAt: number;
@@ -58,8 +54,6 @@ export function sensorPieces(sensorId: string, kind: string, unit: string, parti
       unit,
       partitions,
       partition: partitionForKey(sensorId, partitions),
-      head: Buffer.from(`{"id":"${sensorId}@`, 'latin1'),
-      middle: Buffer.from(`","schema_version":1,"sensor_id":"${sensorId}","kind":"${kind}","ts":`, 'latin1'),
       tail: Buffer.from(`,"unit":${JSON.stringify(unit)}}`, 'utf8'),
       line: Buffer.from(`${head}${room}${middle}${room},"value":`, 'latin1'),
       idDigitsAt: head.length,
