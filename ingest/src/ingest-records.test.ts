@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   DEFAULT_PARTITIONS,
   DeadLetter,
@@ -13,7 +13,7 @@ import {
   TOPICS,
   validator,
 } from '@cityops/schemas';
-import { partitionForKey, type Producer } from '@cityops/bus';
+import { partitionForKey, type OutgoingMessage, type Producer } from '@cityops/bus';
 import { busWithTopics, json, records, recordingProducer } from '../test/bus-helpers.js';
 import { IngestError } from './errors.js';
 import { ingestReadings, ingestTicks, partitionKey } from './ingest-records.js';
@@ -220,6 +220,71 @@ describe('ingestReadings', () => {
     expect(byId.get('s-no-unit')).toBe(`s-no-unit@${T0}`);
     expect(byId.get(long)).toBe(entityTimeId(long, T0));
     expect(byId.get(long)).not.toContain('@');
+  });
+
+  it('lends each batch\u2019s buffer to the bus and writes it again only once every message of the batch is released', async () => {
+    const sent: OutgoingMessage[][] = [];
+    const holding: Producer = {
+      send: (_topic, messages) => {
+        sent.push([...messages]);
+        return Promise.resolve();
+      },
+      flush: () => Promise.resolve(),
+    };
+    const batch = (round: number) =>
+      Array.from({ length: 200 }, (_, i) => ({
+        sensor_id: `lend-${i}`,
+        kind: 'water_level',
+        ts: T0 + round * 1000,
+        value: i / 10,
+        unit: 'cm',
+      }));
+    const bufferOf = (messages: OutgoingMessage[]) => messages[0]!.value.buffer;
+    await ingestReadings(batch(0), { producer: holding, clock });
+    const first = sent[0]!;
+    expect(first.length).toBeGreaterThan(1);
+    expect(first.every((m) => m.value.buffer === bufferOf(first) && typeof m.onReleased === 'function')).toBe(true);
+    // All but one released: the next batch gets a buffer of its own.
+    for (const m of first.slice(1)) m.onReleased!();
+    await ingestReadings(batch(1), { producer: holding, clock });
+    expect(bufferOf(sent[1]!)).not.toBe(bufferOf(first));
+    // The last one released: the buffer is written again, by the next batch.
+    first[0]!.onReleased!();
+    await ingestReadings(batch(2), { producer: holding, clock });
+    expect(bufferOf(sent[2]!)).toBe(bufferOf(first));
+  });
+
+  it('gives consumers exactly what was sent while the buffers behind the messages are reused', async () => {
+    const bus = await busWithTopics();
+    const lines: string[] = [];
+    const consumer = bus.consumer({ groupId: 'test-reuse', topics: [TOPICS.sensorReadings], fromBeginning: true });
+    await consumer.run((b) => {
+      // A value is valid until the handler resolves: keep a copy.
+      for (const m of b.messages) lines.push(...Buffer.from(m.value).toString('utf8').split('\n'));
+      return Promise.resolve();
+    });
+    const input = Array.from({ length: 30 }, (_, round) =>
+      Array.from({ length: 300 }, (_, i) => ({
+        sensor_id: `reuse-${i}`,
+        kind: 'water_level',
+        ts: T0 + round * 1000,
+        value: (round * 300 + i) / 100,
+        unit: 'cm',
+      })),
+    );
+    const producer = recordingProducer(bus.producer());
+    for (const round of input) {
+      await ingestReadings(round, { producer, clock });
+      // Time for the consumer to commit, so the bus hands the batch's buffer back.
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    await vi.waitFor(() => expect(lines).toHaveLength(30 * 300), { timeout: 5000 });
+    // The buffers were reused: far fewer than one per batch.
+    expect(new Set(producer.sends.map((send) => send.messages[0]!.value.buffer)).size).toBeLessThan(10);
+    const got = new Map(lines.map((l) => JSON.parse(l) as { id: string; value: number }).map((r) => [r.id, r.value]));
+    for (const round of input) for (const r of round) expect(got.get(`${r.sensor_id}@${r.ts}`)).toBe(r.value);
+    await consumer.stop();
+    await bus.close();
   });
 
   it('packs the readings of each partition into messages of at most maxRecordsPerMessage, keyed to land on that partition, in order per sensor', async () => {

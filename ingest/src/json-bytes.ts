@@ -1,3 +1,5 @@
+import type { BufferPool } from './batch-buffers.js';
+
 /**
  * Writes contract records as JSON straight into bytes, with no string per record.
  *
@@ -14,9 +16,21 @@ export class JsonBytes {
   /** Bytes written so far. */
   at = 0;
 
-  constructor(capacity: number) {
-    // Every byte handed out is written first, so the unzeroed allocation exposes nothing.
-    this.buf = Buffer.allocUnsafeSlow(Math.max(64, capacity));
+  /**
+   * With `pool`, the buffers come from it (and one outgrown goes back to it); the last one is
+   * the caller's to lend (`buffer`).
+   */
+  constructor(
+    capacity: number,
+    private readonly pool?: BufferPool,
+  ) {
+    // Every byte handed out is written first, so an unzeroed or reused buffer exposes nothing.
+    this.buf = pool === undefined ? Buffer.allocUnsafeSlow(Math.max(64, capacity)) : pool.take(capacity);
+  }
+
+  /** The buffer written into; `view`s are parts of it. */
+  get buffer(): Buffer {
+    return this.buf;
   }
 
   /** The bytes [start, end) written so far; views into the buffer, valid until it grows. */
@@ -27,8 +41,11 @@ export class JsonBytes {
   /** Makes room for `n` more bytes, moving what was written into a buffer twice as large. */
   reserve(n: number): void {
     if (this.at + n <= this.buf.length) return;
-    const grown = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.at + n));
+    const size = Math.max(this.buf.length * 2, this.at + n);
+    const grown = this.pool === undefined ? Buffer.allocUnsafeSlow(size) : this.pool.take(size);
     this.buf.copy(grown, 0, 0, this.at);
+    // No view of the old buffer was handed out yet (views are taken once writing is done).
+    this.pool?.give(this.buf);
     this.buf = grown;
   }
 

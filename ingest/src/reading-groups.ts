@@ -8,6 +8,7 @@ import {
   type TopicName,
 } from '@cityops/schemas';
 import type { OutgoingMessage } from '@cityops/bus';
+import { BufferPool } from './batch-buffers.js';
 import { JsonBytes, jsonPiece, quotedBytes } from './json-bytes.js';
 import { partitionKey } from './partition-key.js';
 import type { SensorPieces } from './sensor-pieces.js';
@@ -112,9 +113,13 @@ export class ReadingGroups {
     this.total++;
   }
 
-  /** One message per partition and `maxRecords` readings, its bytes the readings' NDJSON. */
+  /**
+   * One message per partition and `maxRecords` readings, its bytes the readings' NDJSON. Their
+   * buffer is lent to the bus (ADR 0006) and goes back to BATCH_BUFFERS once every message of
+   * the batch is released.
+   */
   toMessages(): OutgoingMessage[] {
-    const out = new JsonBytes(this.total * BYTES_PER_READING_GUESS);
+    const out = new JsonBytes(this.total * BYTES_PER_READING_GUESS, BATCH_BUFFERS);
     // [start, end) of each message in the order below; views are taken once the buffer no longer grows.
     const bounds: number[] = [];
     for (const p of this.parts) {
@@ -129,6 +134,12 @@ export class ReadingGroups {
       }
     }
     const messages: OutgoingMessage[] = [];
+    const buffer = out.buffer;
+    let outstanding = bounds.length / 2;
+    if (outstanding === 0) BATCH_BUFFERS.give(buffer);
+    const onReleased = (): void => {
+      if (--outstanding === 0) BATCH_BUFFERS.give(buffer);
+    };
     let b = 0;
     for (let partition = 0; partition < this.partitions; partition++) {
       const p = this.parts[partition]!;
@@ -140,7 +151,7 @@ export class ReadingGroups {
         b += 2;
         // Checked here; consumers in this process read the columns instead of parsing the bytes.
         rememberReadingColumns(value, p.columns(first, end));
-        messages.push({ key, value, headers: recordBatchHeaders(this.contract, end - first), timestampMs: p.ts[first]! });
+        messages.push({ key, value, headers: recordBatchHeaders(this.contract, end - first), timestampMs: p.ts[first]!, onReleased });
       }
     }
     return messages;
@@ -159,6 +170,11 @@ const READING_VALUE = jsonPiece(',"value":');
 const READING_UNIT = jsonPiece(',"unit":');
 /** A reading is ~150 bytes as JSON; a short guess only costs a copy each time the buffer doubles. */
 const BYTES_PER_READING_GUESS = 160;
+/**
+ * Readings' batch buffers for reuse. What the bus holds is bounded by its backlog; this only
+ * bounds what waits here between batches.
+ */
+const BATCH_BUFFERS = new BufferPool(64 * 1024 * 1024);
 
 /**
  * Reading `i` of `p` as JSON, byte for byte JSON.stringify of its record in field order: from its
