@@ -537,14 +537,7 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
     scratch.columnIndex[n] = j;
     scratch.values[n] = columns.values[j]!;
     scratch.ts[n] = columns.ts[j]!;
-    const sensorId = columns.sensorIds[j]!;
-    scratch.sensorIds[n] = sensorId;
-    scratch.kinds[n] = kind;
-    const slot = columns.slots?.[j] ?? -1;
-    const known = slot >= 0 && slot < seriesBySlot.length ? seriesBySlot[slot]! : -1;
-    // A slot is never another sensor's, but the check costs only a pointer compare.
-    const index = known >= 0 && seriesSensor[known] === sensorId ? known : seriesBySlotMiss(sensorId, slot);
-    scratch.series[n] = index >= 0 && seriesKind[index] === kind ? index : -1;
+    setSensor(n, columns.sensorIds[j]!, kind, columns.slots?.[j] ?? -1);
     return true;
   };
 
@@ -555,12 +548,27 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
     scratch.columns[n] = undefined;
     scratch.values[n] = r.value;
     scratch.ts[n] = r.ts;
-    setSensor(n, r.sensor_id, r.kind);
+    setSensor(n, r.sensor_id, r.kind, -1);
     return true;
   };
 
-  /** The series of `sensorId` from the Map (-1: none yet), remembered by `slot` for next time. */
-  const seriesBySlotMiss = (sensorId: string, slot: number): number => {
+  /**
+   * Accepted reading n's sensor and kind, and its series, looked up while the reading is at hand
+   * (a lookup changes nothing); -1 when it is new or changed kind, for `scoreAccepted` to set up.
+   * `slot` is the one ingest gave the sensor (ReadingColumns.slots), or -1.
+   */
+  const setSensor = (n: number, sensorId: string, kind: SensorKind, slot: number): void => {
+    scratch.sensorIds[n] = sensorId;
+    scratch.kinds[n] = kind;
+    const index = seriesIndexOf(sensorId, slot);
+    scratch.series[n] = index >= 0 && seriesKind[index] === kind ? index : -1;
+  };
+
+  /** The series of `sensorId` (-1: none yet): by its slot where known, else from the Map, then remembered by slot. */
+  const seriesIndexOf = (sensorId: string, slot: number): number => {
+    const known = slot >= 0 && slot < seriesBySlot.length ? seriesBySlot[slot]! : -1;
+    // A slot is never another sensor's, but the check costs only a pointer compare.
+    if (known >= 0 && seriesSensor[known] === sensorId) return known;
     const index = series.get(sensorId) ?? -1;
     if (index >= 0 && slot >= 0 && slot < MAX_SLOTS) {
       if (slot >= seriesBySlot.length) {
@@ -571,17 +579,6 @@ export async function startAnomalyWorker(options: AnomalyWorkerOptions): Promise
       seriesBySlot[slot] = index;
     }
     return index;
-  };
-
-  /**
-   * Accepted reading n's sensor and kind, and its series, looked up while the reading is at hand
-   * (a lookup changes nothing); -1 when it is new or changed kind, for `scoreAccepted` to set up.
-   */
-  const setSensor = (n: number, sensorId: string, kind: SensorKind): void => {
-    scratch.sensorIds[n] = sensorId;
-    scratch.kinds[n] = kind;
-    const index = series.get(sensorId);
-    scratch.series[n] = index !== undefined && seriesKind[index] === kind ? index : -1;
   };
 
   /** The dead letter of a reading outside what a sensor of its kind can report. */
